@@ -1,0 +1,212 @@
+"""Every exception recoverykit raises, and the one warning class it emits.
+
+The tree, so a caller can catch as broadly or narrowly as it needs::
+
+    RecoveryKitError(Exception)
+    ├── InvalidInputError(ValueError)         a value from outside failed validation
+    │   ├── InvalidPhoneNumber                the number cannot be parsed or verified
+    │   ├── UnknownTimeZone                   not an IANA zone name that zoneinfo loads
+    │   ├── NaiveDatetimeError                a datetime without tzinfo
+    │   ├── InvalidMoney                      negative, NaN or unknown currency
+    │   ├── CurrencyMismatch                  arithmetic across two currencies
+    │   └── InvalidLocale                     babel does not know the locale
+    ├── DefinitionError(ValueError)           a document (sequence, scenario, pack) with
+    │                                         one or more problems, each with its JSON path
+    ├── TemplateError(ValueError)             a template that cannot be compiled or rendered
+    ├── PersonalizationError(ValueError)      a template asks for a field it must never use
+    ├── TransitionError                       the engine was driven in a way it cannot be
+    ├── ChannelError                          a channel failed to send; says if permanent
+    ├── StoreError                            a store could not keep its promise
+    │   └── ConflictError                     optimistic concurrency: someone wrote first
+    └── LinkError(ValueError)                 a resume-link token was refused
+        ├── LinkExpired
+        └── LinkInvalid
+
+    RecoveryKitWarning(UserWarning)           footguns that are allowed but worth a look
+
+Messages name the offending value and, where one exists, the fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import attrs
+
+__all__ = [
+    "ChannelError",
+    "ConflictError",
+    "CurrencyMismatch",
+    "DefinitionError",
+    "InvalidInputError",
+    "InvalidLocale",
+    "InvalidMoney",
+    "InvalidPhoneNumber",
+    "LinkError",
+    "LinkExpired",
+    "LinkInvalid",
+    "NaiveDatetimeError",
+    "PersonalizationError",
+    "Problem",
+    "RecoveryKitError",
+    "RecoveryKitWarning",
+    "StoreError",
+    "TemplateError",
+    "TransitionError",
+    "UnknownTimeZone",
+]
+
+
+class RecoveryKitError(Exception):
+    """Root of every exception raised by recoverykit."""
+
+
+class RecoveryKitWarning(UserWarning):
+    """Something allowed but probably not meant (an empty contact-hours week, say)."""
+
+
+class InvalidInputError(RecoveryKitError, ValueError):
+    """A value handed to recoverykit from outside did not pass validation."""
+
+
+class InvalidPhoneNumber(InvalidInputError):
+    """The phone number cannot be parsed, or parses but is not a number in service.
+
+    >>> raise InvalidPhoneNumber("+1 555", region="US")
+    Traceback (most recent call last):
+    recoverykit.errors.InvalidPhoneNumber: Invalid phone number: '+1 555' (region='US'): ...
+    """
+
+    #: What the caller passed, unchanged.
+    raw: str
+    #: The default region the caller passed, if any.
+    region: str | None
+
+    def __init__(self, raw: str, *, region: str | None = None, reason: str = "") -> None:
+        self.raw = raw
+        self.region = region
+        why = reason or "not a valid number; pass it in international form (+48 601 234 567)"
+        super().__init__(f"Invalid phone number: {raw!r} (region={region!r}): {why}")
+
+
+class UnknownTimeZone(InvalidInputError):
+    """A time-zone name that is not in the IANA database shipped with ``tzdata``."""
+
+    #: The name that failed to load.
+    name: str
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"Unknown time zone: {name!r}; use an IANA name such as 'Europe/Warsaw'")
+
+
+class NaiveDatetimeError(InvalidInputError):
+    """A datetime without ``tzinfo``: recoverykit never guesses a zone."""
+
+    def __init__(self, what: str, value: object) -> None:
+        super().__init__(
+            f"{what} must be timezone-aware (got {value!r}); "
+            "attach a zone, e.g. datetime(..., tzinfo=timezone.utc)"
+        )
+
+
+class InvalidMoney(InvalidInputError):
+    """A money amount that is negative, not finite, or in an unknown currency."""
+
+
+class CurrencyMismatch(InvalidInputError):
+    """Two amounts in different currencies were combined."""
+
+
+class InvalidLocale(InvalidInputError):
+    """A locale identifier that babel does not know."""
+
+
+@attrs.frozen
+class Problem:
+    """One problem found while loading a document, with the JSON path where it was found."""
+
+    #: JSON path of the offending value, e.g. ``$.items[1].unit_price.currency``.
+    path: str
+    #: What is wrong and, where possible, how to fix it.
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class DefinitionError(RecoveryKitError, ValueError):
+    """A document failed to load; every problem found is reported at once.
+
+    ``problems`` lists each with its path, so a user fixes the whole file in one pass.
+    """
+
+    #: Every problem found, in document order.
+    problems: tuple[Problem, ...]
+
+    def __init__(self, what: str, problems: Iterable[Problem]) -> None:
+        self.problems = tuple(problems)
+        count = len(self.problems)
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        noun = "problem" if count == 1 else "problems"
+        super().__init__(f"{what}: {count} {noun}\n{lines}")
+
+
+class TemplateError(RecoveryKitError, ValueError):
+    """A template that cannot be compiled, or a render that lacks a value."""
+
+
+class PersonalizationError(RecoveryKitError, ValueError):
+    """A template asks for data a recovery message must never reveal."""
+
+
+class TransitionError(RecoveryKitError):
+    """The engine was asked to do something its state does not allow."""
+
+
+class ChannelError(RecoveryKitError):
+    """A channel could not send a message.
+
+    ``permanent`` tells the runner whether trying again could ever help
+    (an unreachable number) or may (a timeout, a rate limit).
+    """
+
+    #: True when retrying the same message to the same address cannot succeed.
+    permanent: bool
+    #: The provider's own error code, if it gave one.
+    code: str | None
+    #: True when the provider reports that the recipient opted out.
+    revoked: bool
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        code: str | None = None,
+        revoked: bool = False,
+    ) -> None:
+        self.permanent = permanent
+        self.code = code
+        self.revoked = revoked
+        super().__init__(message)
+
+
+class StoreError(RecoveryKitError):
+    """A store could not keep one of the promises its protocol makes."""
+
+
+class ConflictError(StoreError):
+    """Someone else saved a newer version of the same record first."""
+
+
+class LinkError(RecoveryKitError, ValueError):
+    """A resume-link token was refused."""
+
+
+class LinkExpired(LinkError):
+    """The token was genuine but its time is up."""
+
+
+class LinkInvalid(LinkError):
+    """The token is malformed, signed with an unknown key, or tampered with."""

@@ -1,0 +1,1 @@
+"""Test doubles and Hypothesis strategies for code that embeds recoverykit."""
