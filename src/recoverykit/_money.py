@@ -147,12 +147,7 @@ class Money:
         Amounts below 10 read as ``under $10``-style ranges starting at zero.
         """
         low, high = _band(self.amount)
-        loc, pattern, _ = _formatter(locale, self.currency)
-        high_text = _whole(pattern, high, loc, self.currency)
-        high_digits = _whole(_number_pattern(locale), high, loc, None)
-        low_digits = _whole(_number_pattern(locale), low, loc, None)
-        text = high_text.replace(high_digits, f"{low_digits}–{high_digits}", 1)
-        return _plain(text) if plain_spaces else text
+        return _approximate(low, high, self.currency, locale, plain_spaces)
 
     # -- JSON -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, str]:
@@ -180,6 +175,16 @@ def _format(amount: Decimal, currency: str, locale: str, plain_spaces: bool) -> 
         amount.quantize(quantum, ROUND_HALF_EVEN), loc, currency=currency, currency_digits=True
     )
     return _plain(text) if plain_spaces else text
+
+
+@functools.lru_cache(maxsize=8192)
+def _approximate(low: Decimal, high: Decimal, currency: str, locale: str, plain: bool) -> str:
+    loc, pattern, _ = _formatter(locale, currency)
+    high_text = _whole(pattern, high, loc, currency)
+    high_digits = _whole(_number_pattern(locale), high, loc, None)
+    low_digits = _whole(_number_pattern(locale), low, loc, None)
+    text = high_text.replace(high_digits, f"{low_digits}–{high_digits}", 1)
+    return _plain(text) if plain else text
 
 
 def _whole(pattern: Any, value: Decimal, loc: Locale, currency: str | None) -> str:

@@ -15,6 +15,7 @@ The tree, so a caller can catch as broadly or narrowly as it needs::
     ├── TemplateError(ValueError)             a template that cannot be compiled or rendered
     ├── PersonalizationError(ValueError)      a template asks for a field it must never use
     ├── TransitionError                       the engine was driven in a way it cannot be
+    ├── MessageNotFound(KeyError)             a message pack has no wording for a lookup
     ├── ChannelError                          a channel failed to send; says if permanent
     ├── StoreError                            a store could not keep its promise
     │   └── ConflictError                     optimistic concurrency: someone wrote first
@@ -45,6 +46,7 @@ __all__ = [
     "LinkError",
     "LinkExpired",
     "LinkInvalid",
+    "MessageNotFound",
     "NaiveDatetimeError",
     "PersonalizationError",
     "Problem",
@@ -210,3 +212,40 @@ class LinkExpired(LinkError):
 
 class LinkInvalid(LinkError):
     """The token is malformed, signed with an unknown key, or tampered with."""
+
+
+class MessageNotFound(RecoveryKitError, KeyError):
+    """A message pack has no wording for a lookup, even after every fallback.
+
+    >>> raise MessageNotFound("default", "remind", "sms", "de")
+    Traceback (most recent call last):
+    recoverykit.errors.MessageNotFound: Message pack 'default' has no 'remind' for sms in 'de'...
+    """
+
+    #: The lookup that failed.
+    key: str
+    channel: str
+    locale: str
+
+    def __init__(
+        self,
+        pack: str,
+        key: str,
+        channel: str,
+        locale: str,
+        *,
+        segment: object = None,
+        tier: object = None,
+    ) -> None:
+        self.key = key
+        self.channel = channel
+        self.locale = locale
+        qualifiers = f" (segment={segment!s}, tier={tier!s})" if segment or tier else ""
+        self._text = (
+            f"Message pack {pack!r} has no {key!r} for {channel} in {locale!r}{qualifiers}, "
+            "nor in its language or 'en'; add the entry to the pack"
+        )
+        super().__init__(self._text)
+
+    def __str__(self) -> str:
+        return self._text

@@ -1,0 +1,110 @@
+"""How fast ``Runner.run_due`` works through due recoveries on an SQLite file.
+
+Run with ``python -m benchmarks.bench_runner [--n 100000] [--batch 500]``. Recoveries
+are created in batched transactions with touch 1 already due, then the timed part
+ticks ``run_due`` until nothing is due: claim (one commit), decide and write the
+outbox and states (one commit), send to a ``FakeChannel``, mark each entry sent.
+Prints figures only; it never asserts on time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from recoverykit._consent import ConsentAction, ConsentEvent, Purpose
+from recoverykit._events import CheckoutAbandoned
+from recoverykit._machine import decide
+from recoverykit._model import Channel, Checkout, Customer, LineItem, Stage
+from recoverykit._money import Money
+from recoverykit._policy import Context, RecoveryPolicy
+from recoverykit.runner import Runner
+from recoverykit.stores import SQLiteStore
+from recoverykit.testing.fakes import FakeChannel, FakeClock
+
+T0 = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
+POLICY = RecoveryPolicy(store_name="Bench Shop")
+
+
+def populate(store: SQLiteStore, count: int, chunk: int = 2_000) -> None:
+    """Store ``count`` started recoveries of distinct customers, each with SMS consent."""
+    price = Money(Decimal("40.00"), "GBP")
+    for first in range(0, count, chunk):
+        with store.transaction() as tx:
+            for number in range(first, min(first + chunk, count)):
+                customer = Customer(
+                    id=f"cust-{number}",
+                    phone=f"+447400{number % 1_000_000:06d}",
+                    timezone="Europe/London",
+                    country="GB",
+                )
+                grant = ConsentEvent(
+                    customer.id, Channel.SMS, Purpose.RECOVERY, ConsentAction.GRANTED,
+                    T0 - timedelta(minutes=5), "checkout_checkbox", "Text me.", "1",
+                )  # fmt: skip
+                tx.save_customer(customer)
+                tx.append_consent(grant)
+                checkout = Checkout(
+                    id=f"co-{number}", customer=customer, items=(LineItem("S", "Mug", 1, price),),
+                    total=price, stage=Stage.PAYMENT, abandoned_at=T0,
+                    link=f"https://shop.example/r/{number}",
+                )  # fmt: skip
+                context = Context(consent=tx.ledger(customer.id))
+                decision = decide(
+                    None, CheckoutAbandoned(checkout, T0), now=T0, policy=POLICY, context=context
+                )
+                tx.save(decision.state, expected_version=None)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="bench_runner")
+    parser.add_argument("--n", type=int, default=20_000, help="due recoveries (issue goal: 100000)")
+    parser.add_argument("--batch", type=int, default=500, help="run_due limit per tick")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    with tempfile.TemporaryDirectory(prefix="bench-runner-") as scratch:
+        path = Path(scratch) / "bench.sqlite3"
+        store = SQLiteStore(path)
+        started = time.perf_counter()
+        populate(store, args.n)
+        built = time.perf_counter() - started
+        size_before = os.path.getsize(path) + _wal(path)
+        clock = FakeClock(T0 + timedelta(hours=2))
+        channel = FakeChannel(Channel.SMS, clock=clock)
+        runner = Runner(POLICY, store, {Channel.SMS: channel}, clock)
+        started = time.perf_counter()
+        sent = 0
+        while True:
+            done = runner.run_due(limit=args.batch)
+            sent += done
+            due = store.next_due()
+            if due is None or due > clock.now():
+                break
+        elapsed = time.perf_counter() - started
+        size_after = os.path.getsize(path) + _wal(path)
+        store.close()
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"run_due over {args.n:,} due recoveries on SQLite (batch {args.batch}):")
+    print(f"  set-up: {built:.1f} s ({args.n / built:,.0f} recoveries/s stored)")
+    print(
+        f"  sent: {sent:,} in {elapsed:.1f} s = {sent / elapsed:,.0f} sends/s"
+        " (store writes included)"
+    )
+    print(f"  file: {size_before / args.n:,.0f} bytes per stored recovery before the tick, "
+          f"{size_after / args.n:,.0f} after (state, outbox, history, log)")  # fmt: skip
+    print(f"  peak resident memory: {peak_kib / 1024:,.0f} MiB")
+
+
+def _wal(path: Path) -> int:
+    wal = path.with_name(path.name + "-wal")
+    return os.path.getsize(wal) if wal.exists() else 0
+
+
+if __name__ == "__main__":
+    main()

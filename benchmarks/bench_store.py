@@ -1,0 +1,118 @@
+"""How fast the stores write, claim and settle recoveries, and how much disk one takes.
+
+Figures for the runner's batched tick (SEAMS 6): claim a batch in one commit, save the
+states and outbox entries in one commit, mark the hand-over in one commit, then record
+each send's outcome.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import attrs
+
+from recoverykit.protocols import OutboxEntry, OutboxMark, OutboxStatus, Store
+from recoverykit.stores import MemoryStore, SQLiteStore
+from recoverykit.testing.store_contract import active, message, with_checkout
+
+BATCH = 500
+BATCHES = 40
+SIZE_COUNT = 100_000
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+LEASE = timedelta(minutes=5)
+
+
+def _rate(label: str, count: int, seconds: float) -> None:
+    print(f"{label:<44} {count / seconds:>12,.0f} /s   ({seconds * 1e6 / count:.1f} µs each)")
+
+
+def _fill(store: Store, count: int, *, full: bool = False, start: int = 0) -> float:
+    """Insert ``count`` due recoveries in batches of ``BATCH``; return the seconds taken."""
+    states = [active(f"chk-{index:07d}", f"cus-{index % 5_000}") for index in range(count)]
+    if full:
+        states = [with_checkout(state, T0 - timedelta(hours=1)) for state in states]
+    started = time.perf_counter()
+    for offset in range(0, count, BATCH):
+        with store.transaction() as tx:
+            for state in states[offset : offset + BATCH]:
+                tx.save(attrs.evolve(state, checkout_id=f"{state.checkout_id}-{start}"),
+                        expected_version=None)  # fmt: skip
+    return time.perf_counter() - started
+
+
+def _tick_figures(name: str, make: Callable[[], Store]) -> None:
+    store = make()
+    try:
+        count = BATCH * BATCHES
+        _rate(f"{name}: save new (batches of {BATCH})", count, _fill(store, count))
+
+        claim_seconds = settle_seconds = write_seconds = mark_seconds = many_seconds = 0.0
+        for tick in range(BATCHES):
+            now = T0 + timedelta(seconds=tick)
+            started = time.perf_counter()
+            claimed = store.claim_due(now, limit=BATCH, lease=LEASE, worker="bench")
+            claim_seconds += time.perf_counter() - started
+
+            started = time.perf_counter()
+            keys = []
+            with store.transaction() as tx:
+                for item in claimed:
+                    key = f"{item.state.checkout_id}:1"
+                    keys.append(key)
+                    tx.add_outbox(OutboxEntry(key, message(key), now))
+                    later = attrs.evolve(item.state, wakeup_at=now + timedelta(days=1))
+                    tx.save(later, expected_version=item.version)
+            write_seconds += time.perf_counter() - started
+
+            started = time.perf_counter()
+            store.mark_attempted(keys, at=now)
+            mark_seconds += time.perf_counter() - started
+
+            started = time.perf_counter()
+            half = len(keys) // 2
+            store.mark_outbox_many(
+                [OutboxMark(key, OutboxStatus.SENT, "SM" + key) for key in keys[:half]], at=now
+            )
+            many_seconds += time.perf_counter() - started
+            started = time.perf_counter()
+            for key in keys[half:]:
+                store.mark_outbox(key, OutboxStatus.SENT, at=now, provider_id="SM" + key)
+            settle_seconds += time.perf_counter() - started
+        _rate(f"{name}: claim_due (limit {BATCH})", count, claim_seconds)
+        _rate(f"{name}: outbox + state (one commit/batch)", count, write_seconds)
+        _rate(f"{name}: mark_attempted (one commit/batch)", count, mark_seconds)
+        _rate(f"{name}: mark_outbox_many (one commit/batch)", count // 2, many_seconds)
+        _rate(f"{name}: mark_outbox (one commit each)", count - count // 2, settle_seconds)
+        total = claim_seconds + write_seconds + mark_seconds + 2 * many_seconds
+        _rate(f"{name}: whole batched tick, store side", count, total)
+    finally:
+        store.close()
+
+
+def _bytes_per_recovery(directory: Path, *, full: bool, count: int) -> None:
+    path = directory / f"size-{full}.db"
+    store = SQLiteStore(path)
+    seconds = _fill(store, count, full=full)
+    store.close()  # the last connection checkpoints the WAL into the file
+    what = "with checkout" if full else "small"
+    _rate(f"sqlite: save new ({count:,} {what})", count, seconds)
+    size = path.stat().st_size
+    print(f"{'sqlite: bytes per recovery (' + what + ')':<44} {size / count:>12,.0f} B")
+
+
+def main() -> None:
+    """Print store throughput for a batched tick and the disk cost of a recovery."""
+    with tempfile.TemporaryDirectory() as folder:
+        directory = Path(folder)
+        _tick_figures("sqlite", lambda: SQLiteStore(directory / "tick.db"))
+        _tick_figures("memory", MemoryStore)
+        _bytes_per_recovery(directory, full=False, count=SIZE_COUNT)
+        _bytes_per_recovery(directory, full=True, count=SIZE_COUNT // 10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,360 @@
+"""The creepiness guard: checks that keep a recovery message calm, honest and short.
+
+``lint`` reads a template before it is ever sent (with typical values for the
+length checks); ``guard`` reads the rendered text at send time, where an
+error-level violation blocks the send. Codes are stable: a store may silence a
+warning by code, and the docs list every one (``docs/reference/lint-codes.md``).
+
+Phrase lists (surveillance, guilt, urgency, pressure, discount, opt-out markers) are
+data in ``packs/phrases.json``, per language; every list is checked whatever the
+template's language, since a message may mix languages.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Final, Literal
+
+import attrs
+
+from ._fields import FIELDS, Reveals
+from ._model import Channel
+from ._money import Money
+from ._packs import format_hold_until
+from ._sms import UCS2_MULTI, UCS2_SINGLE, sms_segments
+from ._templates import Field, Rendered, Template, compile, render
+
+__all__ = ["CODES", "GuardPolicy", "Violation", "guard", "lint", "phrases"]
+
+
+@attrs.frozen
+class Violation:
+    """One thing wrong with a message: a stable code, how bad, and what to change."""
+
+    code: str
+    level: Literal["error", "warning"]
+    message: str
+    #: The template key, when known.
+    key: str | None = None
+
+
+@attrs.frozen
+class _Code:
+    code: str
+    level: Literal["error", "warning"]
+    summary: str
+
+
+#: Every check, by name. The codes never change meaning once released.
+CODES: Final[Mapping[str, _Code]] = {
+    c.code: c
+    for c in (
+        _Code("RK101", "error", "more personal details than the policy allows in one SMS"),
+        _Code("RK102", "error", "the store is not named in the first line"),
+        _Code("RK103", "error", "an SMS without an opt-out line"),
+        _Code("RK104", "error", "urgency words without a real hold time"),
+        _Code("RK105", "error", "surveillance phrasing"),
+        _Code("RK106", "error", "guilt phrasing"),
+        _Code("RK107", "error", "a discount on the first touch"),
+        _Code("RK108", "error", "an SMS longer than the segment budget"),
+        _Code("RK109", "error", "a WhatsApp body over 1 024 characters"),
+        _Code("RK110", "error", "pressure phrasing such as 'buy now'"),
+        _Code("RK111", "warning", "an SMS link of 60 characters or more"),
+        _Code("RK112", "warning", "a word in capitals that reads as shouting"),
+    )
+}
+
+#: Keys whose message is itself the way out; an opt-out line there makes no sense.
+NO_OPTOUT_KEYS: Final = frozenset({"optout_confirm", "thanks"})
+#: The first touch: never a discount (DOMAIN.md, "Discounts are not the default").
+FIRST_TOUCH_KEYS: Final = frozenset({"remind"})
+#: Fields that carry a real deadline and so license time words.
+DEADLINE_FIELDS: Final = frozenset({"hold_until", "discount_expiry"})
+WHATSAPP_BODY_MAX: Final = 1024
+
+
+def _code_set(codes: Iterable[str]) -> frozenset[str]:
+    return frozenset(codes)
+
+
+@attrs.frozen
+class GuardPolicy:
+    """The limits lint and guard apply; the defaults follow DOMAIN.md and SEAMS 12."""
+
+    max_personal_details_sms: int = 1
+    max_sms_segments: int = 2
+    require_optout_sms: bool = True
+    allow_discount_first_touch: bool = False
+    max_whatsapp_body: int = WHATSAPP_BODY_MAX
+    max_sms_link: int = 60
+    #: Codes to drop from the results (warnings a store has decided to accept).
+    ignore: frozenset[str] = attrs.field(default=frozenset(), converter=_code_set)
+
+
+_DEFAULT_POLICY: Final = GuardPolicy()
+
+
+@functools.cache
+def phrases() -> Mapping[str, Mapping[str, tuple[str, ...]]]:
+    """The phrase lists by category and language, folded for matching."""
+    raw = json.loads(
+        importlib.resources.files("recoverykit.packs").joinpath("phrases.json").read_text("utf-8")
+    )
+    return {
+        category: {lang: tuple(_fold(p) for p in items) for lang, items in by_lang.items()}
+        for category, by_lang in raw.items()
+        if not category.startswith("_")
+    }
+
+
+def _fold(text: str) -> str:
+    return text.casefold().replace("’", "'").replace("ʼ", "'").replace("ё", "е")
+
+
+def _find(category: str, folded: str) -> str | None:
+    for items in phrases()[category].values():
+        for phrase in items:
+            if phrase in folded:
+                return phrase
+    return None
+
+
+# -- typical values for length checks ----------------------------------------------------
+_TYPICAL_CURRENCY: Final = {"en": "USD", "pl": "PLN", "ru": "RUB", "fr": "EUR"}
+_TYPICAL_NAMES: Final = {"en": "Alexandra", "pl": "Katarzyna", "ru": "Александра", "fr": "Amélie"}
+_TYPICAL_ITEMS: Final = {
+    "en": "Merino wool scarf",
+    "pl": "Szalik z wełny merino",
+    "ru": "Шарф из мериноса",
+    "fr": "Écharpe en mérinos",
+}
+_TYPICAL_CATEGORY: Final = {"en": "scarves", "pl": "szaliki", "ru": "шарфы", "fr": "écharpes"}
+_TYPICAL_HOLD: Final = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
+
+
+def typical_context(locale: str, channel: Channel) -> dict[str, str]:
+    """Realistic values for a locale: a 16-character store name, a 44-character link."""
+    language = locale.split("_", 1)[0]
+    loc = locale if language in _TYPICAL_CURRENCY else "en"
+    lang = language if language in _TYPICAL_CURRENCY else "en"
+    plain = channel is Channel.SMS
+    total = Money(Decimal("184.00"), _TYPICAL_CURRENCY[lang])
+    return {
+        "store_name": "Northwind Studio",
+        "link": "https://nwnd.example/r/8fK2xQ7pLmZ4vB9tR3wYc1",
+        "hold_until": format_hold_until(_TYPICAL_HOLD, "Europe/Warsaw", loc, plain_spaces=plain),
+        "help_line": "Delivery is free over 150 and takes 2 days.",
+        "help_contact": "+48 22 123 45 67",
+        "discount_code": "WELCOME10",
+        "discount_expiry": format_hold_until(_TYPICAL_HOLD, "UTC", loc, plain_spaces=plain),
+        "first_name": _TYPICAL_NAMES[lang],
+        "top_item": _TYPICAL_ITEMS[lang],
+        "item_category": _TYPICAL_CATEGORY[lang],
+        "item_count": "3",
+        "approx_total": total.approximate(loc, plain_spaces=plain),
+        "total": total.format(loc, plain_spaces=plain),
+    }
+
+
+# -- the checks ----------------------------------------------------------------------------
+class _Collector:
+    __slots__ = ("items", "key", "policy")
+
+    def __init__(self, key: str | None, policy: GuardPolicy) -> None:
+        self.items: list[Violation] = []
+        self.key = key
+        self.policy = policy
+
+    def add(self, code: str, message: str) -> None:
+        if code not in self.policy.ignore:
+            self.items.append(Violation(code, CODES[code].level, message, self.key))
+
+
+_KEYWORDS: Final = frozenset({"STOP", "START", "HELP", "INFO", "AIDE", "ARRET", "СТОП", "SMS"})
+
+
+def _shouting(text: str) -> str | None:
+    """Two capitalised words in a row ("BUY NOW", "LAST CHANCE"); keywords and acronyms pass."""
+    previous: str | None = None
+    for word in text.split():
+        letters = "".join(ch for ch in word if ch.isalpha())
+        loud = len(letters) >= 2 and letters.isupper() and letters not in _KEYWORDS
+        if loud and previous is not None:
+            return f"{previous} {word}"
+        previous = word if loud else None
+    return None
+
+
+def _text_checks(
+    out: _Collector,
+    literal_text: str,
+    *,
+    where: str,
+    has_deadline: bool,
+    first_touch: bool,
+    has_discount_field: bool,
+) -> None:
+    """The phrase checks shared by lint (on literal text) and guard (on the whole text)."""
+    folded = _fold(literal_text)
+    if (phrase := _find("surveillance", folded)) is not None:
+        out.add(
+            "RK105", f"{where} says {phrase!r}, which reads as being watched; talk about the cart"
+        )
+    if (phrase := _find("guilt", folded)) is not None:
+        out.add(
+            "RK106", f"{where} says {phrase!r}, which blames the customer; say the cart is saved"
+        )
+    if (phrase := _find("pressure", folded)) is not None:
+        out.add("RK110", f"{where} says {phrase!r}; offer the link calmly instead")
+    if not has_deadline and (phrase := _find("urgency", folded)) is not None:
+        out.add(
+            "RK104",
+            f"{where} says {phrase!r} without a real deadline; use {{hold_until}} or drop the word",
+        )
+    if first_touch and not out.policy.allow_discount_first_touch:
+        phrase = _find("discount", folded)
+        if has_discount_field or phrase is not None:
+            what = repr(phrase) if phrase is not None else "a discount code"
+            out.add("RK107", f"{where} offers {what} on the first touch; keep discounts for later")
+    if (word := _shouting(literal_text)) is not None:
+        out.add("RK112", f"{where} has {word!r} in capitals; write it in sentence case")
+
+
+def lint(
+    template: Template, policy: GuardPolicy = _DEFAULT_POLICY, *, touch_index: int | None = None
+) -> list[Violation]:
+    """Every violation in ``template`` (body and fallback), errors and warnings alike.
+
+    >>> [v.code for v in lint(Template("remind", "sms", "en", "We saw you looked!"))]
+    ['RK102', 'RK103', 'RK105']
+    """
+    out = _Collector(template.key, policy)
+    first_touch = template.key in FIRST_TOUCH_KEYS or touch_index == 1
+    bodies: list[tuple[str, str]] = [("body", template.body)]
+    if template.fallback is not None:
+        bodies.append(("fallback", template.fallback))
+    for where, body in bodies:
+        parts = compile(body, what=template.label)
+        names = [p.name for p in parts if isinstance(p, Field)]
+        literal = "\u2060".join(p for p in parts if isinstance(p, str))
+        first_line = body.split("\n", 1)[0]
+        personal = list(dict.fromkeys(n for n in names if FIELDS[n] is Reveals.PERSONAL))
+        if template.channel is Channel.SMS and len(personal) > policy.max_personal_details_sms:
+            out.add(
+                "RK101",
+                f"{where} uses {len(personal)} personal details ({', '.join(personal)}); "
+                f"an SMS carries at most {policy.max_personal_details_sms}",
+            )
+        if "{store_name}" not in first_line:
+            out.add("RK102", f"{where}: put {{store_name}} in the first line")
+        if (
+            template.channel is Channel.SMS
+            and policy.require_optout_sms
+            and template.key not in NO_OPTOUT_KEYS
+            and _find("optout", _fold(literal)) is None
+        ):
+            out.add("RK103", f"{where}: add an opt-out line, e.g. 'Reply STOP to opt out.'")
+        _text_checks(
+            out,
+            literal,
+            where=where,
+            has_deadline=bool(DEADLINE_FIELDS.intersection(names)),
+            first_touch=first_touch,
+            has_discount_field="discount_code" in names,
+        )
+    _length_checks(out, template, policy)
+    return out.items
+
+
+def _length_checks(out: _Collector, template: Template, policy: GuardPolicy) -> None:
+    context = typical_context(template.locale, template.channel)
+    variants = [("body", template)]
+    if template.fallback is not None:
+        variants.append(("fallback", attrs.evolve(template, body=template.fallback, fallback=None)))
+    for where, variant in variants:
+        text = render(variant, context).text
+        if template.channel is Channel.SMS:
+            info = sms_segments(text)
+            segments, encoding, units = info.segments, info.encoding, info.units
+            if encoding == "GSM-7" and any(FIELDS[n] is Reveals.PERSONAL for n in variant.fields):
+                # A name or an item the customer typed may hold any letter: count as UCS-2.
+                units = len(text.encode("utf-16-le")) // 2
+                segments = 1 if units <= UCS2_SINGLE else -(-units // UCS2_MULTI)
+                encoding = "UCS-2"
+            if segments > policy.max_sms_segments:
+                out.add(
+                    "RK108",
+                    f"{where} takes {segments} {encoding} segments with typical values "
+                    f"({units} units); the budget is {policy.max_sms_segments}",
+                )
+        if template.channel is Channel.WHATSAPP and len(text) > policy.max_whatsapp_body:
+            out.add(
+                "RK109",
+                f"{where} is {len(text)} characters with typical values; "
+                f"WhatsApp allows {policy.max_whatsapp_body}",
+            )
+
+
+def guard(
+    rendered: Rendered,
+    policy: GuardPolicy = _DEFAULT_POLICY,
+    *,
+    store_name: str | None = None,
+    hold_until_known: bool = False,
+) -> list[Violation]:
+    """Check a rendered message just before it is sent; an error blocks the send."""
+    out = _Collector(rendered.key, policy)
+    text = rendered.text
+    sms = rendered.channel is Channel.SMS
+    if sms and len(rendered.details) > policy.max_personal_details_sms:
+        out.add(
+            "RK101",
+            f"the message uses {len(rendered.details)} personal details "
+            f"({', '.join(rendered.details)}); an SMS carries at most "
+            f"{policy.max_personal_details_sms}",
+        )
+    if store_name is not None:
+        first_line = text.split("\n", 1)[0]
+        if _fold(store_name) not in _fold(first_line):
+            out.add("RK102", f"the first line does not name {store_name!r}")
+    if (
+        sms
+        and policy.require_optout_sms
+        and rendered.key not in NO_OPTOUT_KEYS
+        and _find("optout", _fold(text)) is None
+    ):
+        out.add("RK103", "the SMS has no opt-out line; add 'Reply STOP to opt out.'")
+    _text_checks(
+        out,
+        text,
+        where="the message",
+        has_deadline=hold_until_known,
+        first_touch=rendered.key in FIRST_TOUCH_KEYS,
+        has_discount_field=False,
+    )
+    if sms:
+        info = rendered.segments or sms_segments(text)
+        if info.segments > policy.max_sms_segments:
+            out.add(
+                "RK108",
+                f"the SMS takes {info.segments} {info.encoding} segments ({info.units} units); "
+                f"the budget is {policy.max_sms_segments}",
+            )
+        for word in text.split():
+            if word.startswith(("http://", "https://")) and len(word) >= policy.max_sms_link:
+                out.add(
+                    "RK111",
+                    f"the link {word[:40]!r}... is {len(word)} characters; "
+                    f"keep SMS links under {policy.max_sms_link}",
+                )
+    if rendered.channel is Channel.WHATSAPP and len(text) > policy.max_whatsapp_body:
+        out.add(
+            "RK109",
+            f"the body is {len(text)} characters; WhatsApp allows {policy.max_whatsapp_body}",
+        )
+    return out.items

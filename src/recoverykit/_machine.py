@@ -1,0 +1,767 @@
+"""The recovery engine: one pure function from (state, event) to a decision.
+
+``decide`` never reads the clock, never performs I/O and never raises for an
+event it does not expect: a late, duplicate or out-of-order webhook becomes an
+``Ignored`` note and the state stays as it was. Which events a status accepts,
+and where they may lead, is the ``TRANSITIONS`` table in ``_state.py``; this
+module holds what happens along each edge.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Final, assert_never
+
+import attrs
+
+from ._caps import ContactHistory
+from ._commands import (
+    Command,
+    Finish,
+    FinishReason,
+    HandOff,
+    RecordConsent,
+    ScheduleWakeup,
+    SendMessage,
+)
+from ._compose import (
+    Unsendable,
+    address_for,
+    choose_channel,
+    compose_reply,
+    compose_touch,
+    consented,
+    reachable,
+)
+from ._consent import ConsentAction, ConsentEvent, Purpose, revocation_for
+from ._events import (
+    CartEmptied,
+    CartUpdated,
+    CheckoutAbandoned,
+    ConsentChanged,
+    Event,
+    LinkClicked,
+    MessageDelivered,
+    MessageFailed,
+    MessageRead,
+    OrderPlaced,
+    RecoveryResumed,
+    ReplyReceived,
+    WakeupDue,
+)
+from ._hours import ContactHours
+from ._model import Channel, Checkout
+from ._money import Money
+from ._notes import Deferred, DeferReason, Ignored, IgnoreReason, Info, Note, Skipped
+from ._policy import Context, RecoveryPolicy
+from ._replies import Intent
+from ._resolve import resolve_zones
+from ._schedule import earliest_send
+from ._sequence import LAST_TOUCH_MAX, Condition
+from ._state import TRANSITIONS, RecoveryState, RecoveryStatus, SentTouch
+from ._time import require_aware
+from ._zones import get_zone
+from .errors import TransitionError
+from .jurisdictions import ContactRules, rules_for
+
+__all__ = ["Decision", "decide", "explain"]
+
+_S = RecoveryStatus
+#: How many event ids a state remembers to recognise replays.
+_SEEN_LIMIT: Final = 64
+#: Menu digits offered in WhatsApp help messages, and the pack key each answers with.
+MENU: Final = {1: "menu.shipping", 2: "menu.payment", 3: "menu.items"}
+#: How long after the customer's message a free-form reply is allowed (WA-2).
+_REPLY_WINDOW: Final = timedelta(hours=24)
+#: WhatsApp's per-user marketing limit: wait at least a day (CP-7).
+_PLATFORM_LIMIT_CODES: Final = frozenset({"131049"})
+_PLATFORM_WAIT: Final = timedelta(hours=24)
+
+
+@attrs.frozen
+class Decision:
+    """What ``decide`` concluded: the new state, what to do, and why."""
+
+    state: RecoveryState
+    commands: tuple[Command, ...] = ()
+    notes: tuple[Note, ...] = ()
+
+
+# -- the entry point --------------------------------------------------------------------
+def decide(
+    state: RecoveryState | None,
+    event: Event,
+    *,
+    now: datetime,
+    policy: RecoveryPolicy,
+    context: Context,
+) -> Decision:
+    """Apply ``event`` to ``state`` at ``now`` and say what to do next.
+
+    ``state`` is ``None`` before a recovery starts; only ``CheckoutAbandoned``
+    starts one. The result's state is what to store; its commands are what to
+    execute, in order; its notes explain every deferral, skip and ignored event.
+    """
+    require_aware(now, "now")
+    if state is None:
+        state = _blank(event)
+    name = type(event).__name__
+    if event.id in state.seen:
+        return _ignore(state, IgnoreReason.DUPLICATE, name, "already applied")
+    allowed = TRANSITIONS.get((state.status, type(event)))
+    if allowed is None:
+        reason = IgnoreReason.FINISHED if state.status is _S.FINISHED else IgnoreReason.UNKNOWN
+        return _ignore(state, reason, name, f"not expected while {state.status.value}")
+    step = _Step(state, policy, context, now)
+    _apply(step, event)
+    new_state = step.result()
+    if new_state.status not in allowed:  # pragma: no cover - guarded by the transition tests
+        msg = f"{name} moved {state.status.value} to {new_state.status.value}, not in TRANSITIONS"
+        raise TransitionError(msg)
+    if step.changed:
+        seen = (*new_state.seen, event.id)[-_SEEN_LIMIT:]
+        new_state = attrs.evolve(new_state, seen=seen, updated_at=now)
+    return Decision(new_state, tuple(step.commands), tuple(step.notes))
+
+
+def _blank(event: Event) -> RecoveryState:
+    if isinstance(event, CheckoutAbandoned):
+        return RecoveryState(checkout_id=event.checkout.id, customer_id=event.checkout.customer.id)
+    checkout_id = getattr(event, "checkout_id", None) or ""
+    customer_id = getattr(event, "customer_id", None) or ""
+    return RecoveryState(checkout_id=checkout_id, customer_id=customer_id)
+
+
+def _ignore(state: RecoveryState, reason: IgnoreReason, event: str, detail: str) -> Decision:
+    note = Ignored(reason, event, detail)
+    return Decision(attrs.evolve(state, notes=(*state.notes, note)), (), (note,))
+
+
+class _Step:
+    """Accumulates one decision: the evolving state, commands and notes."""
+
+    __slots__ = ("changed", "commands", "context", "notes", "now", "policy", "state")
+
+    def __init__(
+        self, state: RecoveryState, policy: RecoveryPolicy, context: Context, now: datetime
+    ) -> None:
+        self.state = state
+        self.policy = policy
+        self.context = context
+        self.now = now
+        self.commands: list[Command] = []
+        self.notes: list[Note] = []
+        self.changed = True
+
+    def note(self, note: Note) -> None:
+        self.notes.append(note)
+
+    def emit(self, command: Command) -> None:
+        self.commands.append(command)
+
+    def update(self, **changes: object) -> None:
+        self.state = attrs.evolve(self.state, **changes)  # type: ignore[arg-type]
+
+    def ignore(self, reason: IgnoreReason, event: Event, detail: str = "") -> None:
+        self.note(Ignored(reason, type(event).__name__, detail))
+        self.changed = False
+
+    def schedule(self, at: datetime) -> None:
+        at = max(at, self.now)
+        self.update(wakeup_at=at)
+        self.emit(ScheduleWakeup(self.state.checkout_id, at))
+
+    def finish(self, reason: FinishReason) -> None:
+        changes: dict[str, object] = {
+            "status": _S.FINISHED,
+            "finish_reason": reason,
+            "finished_at": self.now,
+            "wakeup_at": None,
+        }
+        if reason is FinishReason.EXPIRED:
+            changes["checkout"] = None  # personal data goes when its retention ends
+        self.update(**changes)
+        self.emit(Finish(self.state.checkout_id, reason))
+
+    def result(self) -> RecoveryState:
+        if self.notes:
+            return attrs.evolve(self.state, notes=(*self.state.notes, *self.notes))
+        return self.state
+
+
+def _apply(step: _Step, event: Event) -> None:
+    match event:
+        case CheckoutAbandoned():
+            _start(step, event)
+        case WakeupDue():
+            _wakeup(step, event)
+        case OrderPlaced():
+            step.finish(FinishReason.ORDERED)
+        case CartEmptied():
+            _cart_emptied(step, event)
+        case CartUpdated():
+            _cart_updated(step, event)
+        case ReplyReceived():
+            _reply(step, event)
+        case MessageDelivered() | MessageRead():
+            _receipt(step, event)
+        case MessageFailed():
+            _failed(step, event)
+        case LinkClicked():
+            if step.state.clicked:
+                step.ignore(IgnoreReason.DUPLICATE, event, "link already clicked")
+            else:
+                step.update(clicked=True)
+        case ConsentChanged():
+            _consent_changed(step, event)
+        case RecoveryResumed():
+            step.update(status=_S.ACTIVE)
+            step.note(Info("resumed", "a person handed the recovery back"))
+            _plan_next(step)
+        case _:  # pragma: no cover - exhaustiveness is checked by mypy
+            assert_never(event)
+
+
+# -- start ---------------------------------------------------------------------------------
+def _start(step: _Step, event: CheckoutAbandoned) -> None:
+    checkout = event.checkout
+    policy = step.policy
+    variant = policy.variant_for(checkout.id)
+    variant_name = None if variant is None else variant.name
+    sequence = policy.sequence_for(variant_name)
+    resolution = resolve_zones(checkout.customer)
+    step.update(
+        status=_S.ACTIVE,
+        checkout=checkout,
+        sequence=sequence.name,
+        sequence_version=sequence.version,
+        variant=variant_name,
+        zones=resolution.zones,
+        zone_source=resolution.source.value,
+    )
+    if policy.in_holdout(checkout.id):
+        step.update(status=_S.HOLDOUT)
+        step.note(Info("holdout", "held out to measure what messages add; never messaged"))
+        step.schedule(checkout.abandoned_at + policy.retention)
+        return
+    channel = choose_channel(checkout.customer, policy, step.context, step.now)
+    if channel is None:
+        step.note(Skipped(1, "no_consent", "no channel with consent that can reach the customer"))
+        step.finish(FinishReason.NO_CONSENT)
+        return
+    step.update(channel=channel)
+    _plan_next(step)
+
+
+def _plan_next(step: _Step) -> None:
+    """Schedule the wake-up for ``state.next_touch`` (or the end of the grace period)."""
+    state = step.state
+    checkout = state.checkout
+    assert checkout is not None
+    sequence = step.policy.sequence_for(state.variant)
+    if state.next_touch >= len(sequence.touches):
+        last = state.last_sent()
+        base = last.at if last is not None else step.now
+        step.schedule(base + step.policy.grace)
+        return
+    scale = step.policy.timing.factor(checkout.total) if step.policy.timing else 1.0
+    step.schedule(sequence.planned_at(state.next_touch, checkout.abandoned_at, checkout.id, scale))
+
+
+# -- wake-ups ------------------------------------------------------------------------------
+def _wakeup(step: _Step, event: WakeupDue) -> None:
+    state = step.state
+    if state.wakeup_at is not None and step.now < state.wakeup_at:
+        step.ignore(IgnoreReason.DUPLICATE, event, "a stale wake-up; the next one is later")
+        return
+    checkout = state.checkout
+    if checkout is None or step.now >= checkout.abandoned_at + step.policy.retention:
+        step.finish(FinishReason.EXPIRED)
+        return
+    if state.status is not _S.ACTIVE:
+        # Paused or held out: the only scheduled wake-up is the retention limit.
+        step.schedule(checkout.abandoned_at + step.policy.retention)
+        return
+    _next_touch(step, checkout)
+
+
+def _next_touch(step: _Step, checkout: Checkout) -> None:
+    policy = step.policy
+    sequence = policy.sequence_for(step.state.variant)
+    deadline = checkout.abandoned_at + LAST_TOUCH_MAX
+    while True:
+        state = step.state
+        index = state.next_touch
+        if index >= len(sequence.touches):
+            step.finish(FinishReason.SEQUENCE_DONE)
+            return
+        number = index + 1
+        touch = sequence.touches[index]
+        if step.now > deadline:
+            step.note(Skipped(number, "expired", "more than 7 days after abandonment"))
+            step.update(next_touch=len(sequence.touches))
+            continue
+        if touch.condition is Condition.PREVIOUS_UNREAD:
+            previous = state.last_sent()
+            if previous is not None and previous.read:
+                step.note(Skipped(number, "condition", "the previous message was read"))
+                step.update(next_touch=index + 1, attempt=0)
+                continue
+        channel = _touch_channel(step, touch.channel, checkout)
+        if channel is None:
+            if touch.channel is not None:
+                step.note(
+                    Skipped(number, "no_consent", f"{touch.channel.value} is not available")
+                )
+                step.update(next_touch=index + 1, attempt=0)
+                continue
+            step.note(Skipped(number, "no_consent", "no consented channel is left"))
+            step.finish(FinishReason.NO_CONSENT)
+            return
+        when = earliest_send(
+            step.now,
+            state.zones,
+            _rules(state, checkout, policy),
+            _delivered_history(state, step.context.history),
+            channel=channel,
+        )
+        if when.at is None:
+            step.note(Skipped(number, "contact_hours", "no allowed hour in the next 14 days"))
+            step.update(next_touch=index + 1, attempt=0)
+            continue
+        if when.at > step.now:
+            if when.at > deadline:
+                step.note(Skipped(number, "expired", "the next allowed hour is past 7 days"))
+                step.update(next_touch=index + 1, attempt=0)
+                continue
+            zone = state.zones[0] if state.zones else None
+            for move in when.moves:
+                step.note(
+                    Deferred(number, DeferReason(move.reason), move.rule, move.from_, move.to, zone)
+                )
+            step.schedule(when.at)
+            return
+        try:
+            message = compose_touch(
+                checkout=checkout,
+                touch_number=number,
+                touch=touch,
+                channel=channel,
+                attempt=state.attempt,
+                zone=state.zones[0] if state.zones else "UTC",
+                policy=policy,
+                variant=state.variant,
+                context=step.context,
+                now=step.now,
+            )
+        except Unsendable as exc:
+            step.note(Skipped(number, exc.reason, exc.detail))
+            step.update(next_touch=index + 1, attempt=0)
+            continue
+        _record_send(step, message, number, channel)
+        step.update(next_touch=index + 1, attempt=0)
+        _plan_next(step)
+        return
+
+
+def _touch_channel(step: _Step, fixed: Channel | None, checkout: Checkout) -> Channel | None:
+    """The channel for a touch: its own if usable, else the primary (re-chosen if needed)."""
+    state = step.state
+    customer = checkout.customer
+    def usable(channel: Channel) -> bool:
+        return (
+            channel not in state.failed_channels
+            and reachable(customer, channel)
+            and consented(step.context.consent, customer, channel, step.now, step.policy)
+        )
+
+    if fixed is not None:
+        return fixed if usable(fixed) else None
+    if state.channel is not None and usable(state.channel):
+        return state.channel
+    replacement = choose_channel(
+        customer, step.policy, step.context, step.now, exclude=state.failed_channels
+    )
+    if replacement is not None and replacement is not state.channel:
+        step.note(Info("channel", f"primary channel is now {replacement.value}"))
+        step.update(channel=replacement)
+    return replacement
+
+
+def _record_send(step: _Step, message: SendMessage, number: int, channel: Channel) -> None:
+    sent = SentTouch(
+        touch=number,
+        channel=channel,
+        at=step.now,
+        key=message.key,
+        attempt=message.attempt,
+    )
+    step.update(sent=(*step.state.sent, sent))
+    step.emit(message)
+
+
+def _delivered_history(state: RecoveryState, history: ContactHistory) -> ContactHistory:
+    """The history without this recovery's failed sends: a message that never arrived
+    does not count against the customer's caps."""
+    failed = {(sent.at, sent.channel) for sent in state.sent if sent.failed}
+    if not failed:
+        return history
+    return ContactHistory(
+        tuple(
+            record
+            for record in history.records
+            if record.checkout_id != state.checkout_id or (record.at, record.channel) not in failed
+        )
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_rules(
+    phone: str | None,
+    zones: tuple[str, ...],
+    country: str | None,
+    hours: ContactHours,
+    caps: tuple[object, ...],
+    jurisdiction: str,
+) -> ContactRules:
+    from ._caps import FrequencyCap  # noqa: PLC0415
+
+    cap_values = tuple(cap for cap in caps if isinstance(cap, FrequencyCap))
+    if jurisdiction == "off":
+        return ContactRules(hours=hours, caps=cap_values, applied=("policy",))
+    from ._phone import PhoneNumber  # noqa: PLC0415
+
+    number = None if phone is None else PhoneNumber.parse(phone)
+    return rules_for(number, zones, country, base=hours, caps=cap_values)
+
+
+def _rules(state: RecoveryState, checkout: Checkout, policy: RecoveryPolicy) -> ContactRules:
+    customer = checkout.customer
+    return _cached_rules(
+        customer.phone,
+        state.zones,
+        customer.country,
+        policy.contact_hours,
+        policy.caps,
+        policy.jurisdiction,
+    )
+
+
+# -- the cart ------------------------------------------------------------------------------
+def _cart_emptied(step: _Step, event: CartEmptied) -> None:
+    if event.checkout_id != step.state.checkout_id:
+        step.ignore(IgnoreReason.UNKNOWN, event, f"for checkout {event.checkout_id!r}")
+        return
+    step.finish(FinishReason.CART_EMPTIED)
+
+
+def _cart_updated(step: _Step, event: CartUpdated) -> None:
+    state = step.state
+    checkout = state.checkout
+    sequence = step.policy.sequence_for(state.variant)
+    if event.checkout_id != state.checkout_id or checkout is None:
+        step.ignore(IgnoreReason.UNKNOWN, event, f"for checkout {event.checkout_id!r}")
+        return
+    if state.next_touch >= len(sequence.touches):
+        step.ignore(IgnoreReason.LATE, event, "every touch has already gone out")
+        return
+    if not event.items:
+        step.finish(FinishReason.CART_EMPTIED)
+        return
+    total = event.total
+    if total is None:
+        total = Money.zero(checkout.total.currency)
+        for item in event.items:
+            total = total + item.subtotal
+    step.update(checkout=attrs.evolve(checkout, items=event.items, total=total))
+    step.note(Info("cart_updated", f"{len(event.items)} line(s), total {total}"))
+
+
+# -- replies -------------------------------------------------------------------------------
+def _reply(step: _Step, event: ReplyReceived) -> None:
+    state = step.state
+    reply = event.reply
+    intent = reply.intent
+    if intent in (Intent.OPT_OUT, Intent.OPT_OUT_ALL):
+        _opt_out(step, event)
+        return
+    if state.status is _S.FINISHED:
+        step.ignore(IgnoreReason.FINISHED, event, f"a {intent.value} reply after the end")
+        return
+    if state.status is _S.HOLDOUT:
+        if intent in (Intent.HELP, Intent.QUESTION, Intent.OBJECTION) or reply.needs_review:
+            _hand_off(step, event, intent.value, pause=False)
+        else:
+            step.note(Info("reply", f"{intent.value} from a holdout customer"))
+        return
+    if reply.needs_review:
+        _hand_off(step, event, "possible opt-out: a person should read it", pause=True)
+        return
+    match intent:
+        case Intent.HELP:
+            _answer(step, event, "help_reply")
+            _hand_off(step, event, "help", pause=True)
+        case Intent.QUESTION | Intent.OBJECTION:
+            _hand_off(step, event, intent.value, pause=True)
+        case Intent.MENU_CHOICE:
+            key = MENU.get(reply.choice or 0)
+            if key is None or state.status is _S.PAUSED:
+                _hand_off(step, event, f"menu choice {reply.choice}", pause=False)
+            else:
+                _answer(step, event, key)
+        case Intent.POSITIVE:
+            _answer(step, event, "link_again")
+        case Intent.ALREADY_PURCHASED | Intent.NOT_INTERESTED:
+            _answer(step, event, "thanks")
+            step.finish(FinishReason.REFUSED)
+        case Intent.OPT_IN:
+            step.emit(
+                RecordConsent(
+                    ConsentEvent(
+                        customer_id=state.customer_id,
+                        channel=event.channel,
+                        purpose=Purpose.RECOVERY,
+                        action=ConsentAction.GRANTED,
+                        at=event.at,
+                        source="keyword",
+                        text=reply.text,
+                        address=_address(state, event.channel),
+                    )
+                )
+            )
+            step.note(Info("opt_in", f"{event.channel.value} re-granted by {reply.text!r}"))
+        case Intent.UNKNOWN:
+            step.note(Info("reply", f"not understood, plan unchanged: {reply.text[:80]!r}"))
+        case Intent.OPT_OUT | Intent.OPT_OUT_ALL:  # pragma: no cover - handled above
+            pass
+        case _:  # pragma: no cover
+            assert_never(intent)
+
+
+def _address(state: RecoveryState, channel: Channel) -> str | None:
+    return None if state.checkout is None else address_for(state.checkout.customer, channel)
+
+
+def _opt_out(step: _Step, event: ReplyReceived) -> None:
+    state = step.state
+    revocation = revocation_for(
+        event.reply,
+        state.customer_id,
+        event.channel,
+        event.at,
+        address=_address(state, event.channel),
+    )
+    if revocation is not None:
+        step.emit(RecordConsent(revocation))
+    _answer(step, event, "optout_confirm")
+    if state.status is not _S.FINISHED:
+        step.finish(FinishReason.OPTED_OUT)
+
+
+def _answer(step: _Step, event: ReplyReceived, key: str) -> None:
+    state = step.state
+    if state.checkout is None:
+        step.note(Info("reply", f"no {key} sent: the personal data has expired"))
+        return
+    try:
+        message = compose_reply(
+            key=key,
+            checkout=state.checkout,
+            channel=event.channel,
+            zone=state.zones[0] if state.zones else "UTC",
+            policy=step.policy,
+            variant=state.variant,
+            event_id=event.id,
+        )
+    except Unsendable as exc:
+        step.note(Info("reply", f"no {key} sent: {exc.detail}"))
+        return
+    step.update(replies_sent=state.replies_sent + 1)
+    step.emit(message)
+
+
+def _hand_off(step: _Step, event: ReplyReceived, reason: str, *, pause: bool) -> None:
+    state = step.state
+    step.emit(HandOff(state.checkout_id, state.customer_id, event.channel, event.reply.text, reason))
+    if pause and state.status is _S.ACTIVE:
+        step.update(status=_S.PAUSED)
+        checkout = state.checkout
+        assert checkout is not None
+        step.schedule(checkout.abandoned_at + step.policy.retention)
+
+
+# -- delivery ------------------------------------------------------------------------------
+def _find_sent(state: RecoveryState, touch: int, channel: Channel) -> int | None:
+    for position in range(len(state.sent) - 1, -1, -1):
+        sent = state.sent[position]
+        if sent.touch == touch and sent.channel is channel:
+            return position
+    return None
+
+
+def _receipt(step: _Step, event: MessageDelivered | MessageRead) -> None:
+    state = step.state
+    position = _find_sent(state, event.touch, event.channel)
+    if position is None:
+        step.ignore(IgnoreReason.UNKNOWN, event, f"no touch {event.touch} on {event.channel}")
+        return
+    sent = state.sent[position]
+    if isinstance(event, MessageRead):
+        if sent.read:
+            step.ignore(IgnoreReason.DUPLICATE, event, "already read")
+            return
+        updated = attrs.evolve(sent, delivered=True, read=True)
+    else:
+        if sent.delivered:
+            step.ignore(IgnoreReason.DUPLICATE, event, "already delivered")
+            return
+        updated = attrs.evolve(sent, delivered=True)
+    step.update(sent=_replace(state.sent, position, updated))
+
+
+def _replace(items: tuple[SentTouch, ...], position: int, item: SentTouch) -> tuple[SentTouch, ...]:
+    return (*items[:position], item, *items[position + 1 :])
+
+
+def _failed(step: _Step, event: MessageFailed) -> None:
+    state = step.state
+    position = _find_sent(state, event.touch, event.channel)
+    if position is None:
+        step.ignore(IgnoreReason.UNKNOWN, event, f"no touch {event.touch} on {event.channel}")
+        return
+    sent = state.sent[position]
+    if sent.failed:
+        step.ignore(IgnoreReason.DUPLICATE, event, "failure already recorded")
+        return
+    if sent.attempt != event.attempt or sent.delivered:
+        step.ignore(IgnoreReason.LATE, event, "refers to an earlier attempt")
+        return
+    step.update(sent=_replace(state.sent, position, attrs.evolve(sent, failed=True)))
+    if state.status is not _S.ACTIVE:
+        return
+    checkout = state.checkout
+    assert checkout is not None
+    if event.revoked:
+        step.emit(
+            RecordConsent(
+                ConsentEvent(
+                    customer_id=state.customer_id,
+                    channel=event.channel,
+                    purpose=None,
+                    action=ConsentAction.REVOKED,
+                    at=event.at,
+                    source="provider",
+                    text=f"provider reported an opt-out (code {event.code})",
+                    address=_address(state, event.channel),
+                )
+            )
+        )
+        step.finish(FinishReason.OPTED_OUT)
+        return
+    later_sent = any(other.touch > event.touch for other in state.sent)
+    if later_sent:
+        step.note(Info("failed", f"touch {event.touch} failed after a later touch went out"))
+        return
+    index = event.touch - 1
+    if event.code in _PLATFORM_LIMIT_CODES:
+        until = step.now + _PLATFORM_WAIT
+        step.note(Deferred(event.touch, DeferReason.PLATFORM_LIMIT, "CP-7", step.now, until))
+        step.update(next_touch=index, attempt=state.attempt + 1)
+        step.schedule(until)
+        return
+    if event.permanent:
+        failed = state.failed_channels | {event.channel}
+        step.update(failed_channels=failed)
+        replacement = choose_channel(
+            checkout.customer, step.policy, step.context, step.now, exclude=failed
+        )
+        if replacement is None:
+            step.finish(FinishReason.UNDELIVERABLE)
+            return
+        step.note(Info("channel", f"{event.channel.value} failed for good; now {replacement.value}"))
+        step.update(channel=replacement, next_touch=index, attempt=0)
+        step.schedule(step.now)
+        return
+    backoff = step.policy.retry_backoff
+    if sent.attempt < len(backoff):
+        until = step.now + backoff[sent.attempt]
+        step.note(Deferred(event.touch, DeferReason.RETRY, "retry", step.now, until))
+        step.update(next_touch=index, attempt=sent.attempt + 1)
+        step.schedule(until)
+        return
+    step.note(Skipped(event.touch, "retry", f"gave up after {sent.attempt + 1} attempts"))
+
+
+# -- consent -------------------------------------------------------------------------------
+def _consent_changed(step: _Step, event: ConsentChanged) -> None:
+    state = step.state
+    change = event.event
+    if change.customer_id != state.customer_id:
+        step.ignore(IgnoreReason.UNKNOWN, event, "for another customer")
+        return
+    if change.action is not ConsentAction.REVOKED:
+        step.note(Info("consent", f"{change.action.value} on {change.channel or 'every channel'}"))
+        return
+    checkout = state.checkout
+    assert checkout is not None
+    if state.channel is None or change.channel in (None, state.channel):
+        replacement = choose_channel(
+            checkout.customer, step.policy, step.context, step.now, exclude=state.failed_channels
+        )
+        if replacement is None:
+            step.finish(FinishReason.OPTED_OUT)
+            return
+        if replacement is not state.channel:
+            step.note(Info("channel", f"consent withdrawn; now {replacement.value}"))
+            step.update(channel=replacement)
+
+
+# -- explanation ---------------------------------------------------------------------------
+def explain(item: RecoveryState | Decision) -> list[str]:
+    """Readable lines for every note of a state (its history) or of one decision."""
+    if isinstance(item, Decision):
+        notes: Iterable[Note] = item.notes
+        zone = item.state.zones[0] if item.state.zones else None
+    else:
+        notes = item.notes
+        zone = item.zones[0] if item.zones else None
+    return [_line(note, zone) for note in notes]
+
+
+def _local(at: datetime, zone: str | None) -> str:
+    if zone is None:
+        return at.strftime("%Y-%m-%d %H:%M UTC")
+    return at.astimezone(get_zone(zone)).strftime("%Y-%m-%d %H:%M")
+
+
+_REASON_WORDS: Final = {
+    "contact_hours": "contact hours",
+    "cap": "frequency cap",
+    "program": "program rule",
+    "platform_limit": "platform limit",
+    "retry": "retry after a failure",
+}
+
+
+def _line(note: Note, zone: str | None) -> str:
+    match note:
+        case Deferred():
+            where = f" {note.zone}" if note.zone else ""
+            words = _REASON_WORDS.get(note.reason.value, note.reason.value)
+            return (
+                f"touch {note.touch} moved from {_local(note.from_, note.zone)} to "
+                f"{_local(note.to, note.zone)}{where}: {words} ({note.rule})"
+            )
+        case Skipped():
+            detail = f": {note.detail}" if note.detail else ""
+            return f"touch {note.touch} skipped ({note.reason}){detail}"
+        case Ignored():
+            detail = f": {note.detail}" if note.detail else ""
+            return f"{note.event} ignored ({note.reason.value}){detail}"
+        case Info():
+            detail = f": {note.detail}" if note.detail else ""
+            return f"{note.what}{detail}"
+        case _:  # pragma: no cover
+            assert_never(note)

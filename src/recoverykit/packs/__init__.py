@@ -1,0 +1,1 @@
+"""Built-in message packs and phrase lists, shipped as data."""

@@ -1,0 +1,326 @@
+"""The small protocols the embedding application implements: channels, stores, clocks.
+
+recoverykit's engine never performs I/O. The runner (``recoverykit.runner``) drives
+it through these protocols; a framework author who implements them gets the whole
+runtime (crash-safe sends, several workers, measurement) on their own database or
+provider. Each method's docstring states the contract the runner relies on.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
+from typing import Any, Protocol, runtime_checkable
+
+import attrs
+
+from ._caps import ContactHistory, ContactRecord
+from ._commands import SendMessage
+from ._consent import ConsentEvent, ConsentLedger
+from ._model import Channel, Customer
+from ._state import RecoveryState
+
+__all__ = [
+    "ChannelAdapter",
+    "Claimed",
+    "Clock",
+    "HandOffSink",
+    "LogRecord",
+    "OutboxEntry",
+    "OutboxMark",
+    "OutboxStatus",
+    "Receipt",
+    "Store",
+    "Transaction",
+]
+
+
+# -- channels -----------------------------------------------------------------------------
+@attrs.frozen
+class Receipt:
+    """What a provider answered when it accepted a message."""
+
+    #: The provider's id for the message (used to match delivery webhooks).
+    provider_id: str
+    accepted_at: datetime
+
+
+@runtime_checkable
+class ChannelAdapter(Protocol):
+    """**Protocol:** sends messages on one channel (SMS via Twilio, WhatsApp, e-mail, ...).
+
+    ``send`` must either return a ``Receipt`` (the provider accepted the message) or
+    raise ``recoverykit.errors.ChannelError`` saying whether the failure is permanent.
+    It should pass ``message.idempotency_key`` to the provider when the provider
+    accepts one, so a retry after a crash cannot send twice.
+    """
+
+    channel: Channel
+
+    def send(self, message: SendMessage) -> Receipt: ...
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """**Protocol:** the only source of "now" (a ``FakeClock`` in tests)."""
+
+    def now(self) -> datetime: ...
+
+
+@runtime_checkable
+class HandOffSink(Protocol):
+    """**Protocol:** receives conversations a person should take over."""
+
+    def hand_off(self, checkout_id: str, customer_id: str, channel: Channel, text: str) -> None: ...
+
+
+# -- stored records ---------------------------------------------------------------------
+class OutboxStatus(enum.StrEnum):
+    """Where an outbox entry stands. ``pending`` entries are reconciled after a crash."""
+
+    #: Written with the state that decided it; not yet handed to the channel.
+    PENDING = "pending"
+    #: The channel accepted it.
+    SENT = "sent"
+    #: The channel refused it.
+    FAILED = "failed"
+    #: The process died between handing it over and recording the answer, and the
+    #: channel cannot be asked: never resent automatically, reported instead.
+    UNCERTAIN = "uncertain"
+    #: Dropped before sending because consent was withdrawn in the meantime.
+    CANCELLED = "cancelled"
+
+
+@attrs.frozen
+class OutboxEntry:
+    """One message to send, keyed by its idempotency key (unique in the store)."""
+
+    key: str
+    message: SendMessage
+    created_at: datetime
+    status: OutboxStatus = OutboxStatus.PENDING
+    provider_id: str | None = None
+    detail: str | None = None
+    #: When a worker handed it to the channel (``None`` before).
+    attempted_at: datetime | None = None
+
+
+@attrs.frozen
+class OutboxMark:
+    """What became of one outbox entry, for ``Store.mark_outbox_many``."""
+
+    key: str
+    status: OutboxStatus
+    provider_id: str | None = None
+    detail: str | None = None
+
+
+@attrs.frozen
+class Claimed:
+    """A recovery state as loaded, with the version a later ``save`` must expect."""
+
+    state: RecoveryState
+    version: int
+
+
+@attrs.frozen
+class LogRecord:
+    """One line of the append-only event log that measurement reads.
+
+    ``kind`` is one of ``event`` (an event applied), ``send``, ``confirm``,
+    ``defer``, ``skip``, ``handoff``, ``finish``, ``ignored``, ``outbox``;
+    ``data`` is JSON-safe.
+    """
+
+    at: datetime
+    kind: str
+    checkout_id: str | None
+    customer_id: str | None
+    data: dict[str, Any] = attrs.field(factory=dict)
+
+
+# -- store ---------------------------------------------------------------------------------
+@runtime_checkable
+class Transaction(Protocol):
+    """**Protocol:** one atomic unit of work on a store.
+
+    Everything done through one transaction is committed together when the
+    ``with`` block ends without an exception, and not at all otherwise. While it
+    is open, no other transaction may change the same customer's consent ledger,
+    contact history or outbox (SQLite: one writer; PostgreSQL: the customer row
+    locked ``FOR UPDATE``), so consent and caps checked inside it stay true until
+    commit: a revocation committed first always wins.
+    """
+
+    def load(self, checkout_id: str) -> Claimed | None:
+        """The stored state of a recovery, or ``None``."""
+        ...
+
+    def open_recoveries(self, customer_id: str) -> list[Claimed]:
+        """Every recovery of the customer that is not finished, newest first.
+
+        Newest means the latest ``checkout.abandoned_at``; states without their
+        checkout come after, the most recently inserted first.
+        """
+        ...
+
+    def save(self, state: RecoveryState, *, expected_version: int | None) -> int:
+        """Store ``state`` and return its new version.
+
+        ``expected_version=None`` inserts a new recovery (``ConflictError`` if it
+        exists); otherwise the stored version must equal ``expected_version``
+        (``ConflictError`` if someone saved in between). The state's ``wakeup_at``
+        becomes its due time (``None``: never due) and any claim on it is released.
+        """
+        ...
+
+    def save_customer(self, customer: Customer) -> None:
+        """Remember the customer and index their addresses for ``customer_for``.
+
+        The phone serves SMS and WhatsApp, ``telegram_chat_id`` Telegram, ``viber_id``
+        Viber, the e-mail (any case) e-mail. Saving again replaces the old addresses.
+        """
+        ...
+
+    def customer_for(self, channel: Channel, address: str) -> str | None:
+        """The id of the customer who uses ``address`` on ``channel``, if known."""
+        ...
+
+    def ledger(self, customer_id: str) -> ConsentLedger:
+        """The customer's consent ledger with every event appended so far."""
+        ...
+
+    def append_consent(self, event: ConsentEvent) -> None:
+        """Append one consent event (append-only: nothing is ever rewritten)."""
+        ...
+
+    def history(self, customer_id: str, *, since: datetime) -> ContactHistory:
+        """The customer's sends across all checkouts at or after ``since``."""
+        ...
+
+    def add_contact(self, customer_id: str, record: ContactRecord) -> None:
+        """Record a send in the customer's contact history."""
+        ...
+
+    def service_window(self, customer_id: str, channel: Channel) -> datetime | None:
+        """Until when the customer's service window on ``channel`` is open."""
+        ...
+
+    def open_service_window(self, customer_id: str, channel: Channel, until: datetime) -> None:
+        """The customer wrote on ``channel``: their window is open until ``until``.
+
+        A window only grows: an earlier ``until`` than the stored one changes nothing.
+        """
+        ...
+
+    def add_outbox(self, entry: OutboxEntry) -> bool:
+        """Add an entry; ``False`` (and no change) when its key is already there."""
+        ...
+
+    def mark_seen(self, event_id: str) -> bool:
+        """Record an inbound event id; ``False`` when it was seen before (a replay)."""
+        ...
+
+    def log(self, record: LogRecord) -> None:
+        """Append to the event log."""
+        ...
+
+
+@runtime_checkable
+class Store(Protocol):
+    """**Protocol:** where recoveries, consent, contact history, the outbox and the log live.
+
+    ``MemoryStore`` and ``SQLiteStore`` implement it; ``recoverykit.testing.store_contract``
+    is a test suite any implementation can run against itself.
+
+    A store keeps instants, not zones: datetimes may come back in UTC. Values must
+    come back equal to what was saved (the same instants, the same JSON data).
+    """
+
+    def transaction(self) -> AbstractContextManager[Transaction]:
+        """Open a transaction (see ``Transaction``)."""
+        ...
+
+    def claim_due(
+        self, now: datetime, *, limit: int, lease: timedelta, worker: str
+    ) -> list[Claimed]:
+        """Claim up to ``limit`` recoveries due at ``now``, earliest first, in one commit.
+
+        A claimed recovery is not returned to another worker until ``lease`` has
+        passed or its state is saved; a worker that dies loses its claims when the
+        lease runs out.
+        """
+        ...
+
+    def next_due(self) -> datetime | None:
+        """The earliest ``wakeup_at`` among unfinished recoveries (a scheduler sleeps until it)."""
+        ...
+
+    def outbox(
+        self, *, status: OutboxStatus = OutboxStatus.PENDING, limit: int = 1000
+    ) -> list[OutboxEntry]:
+        """Entries in ``status``, oldest first."""
+        ...
+
+    def mark_outbox(
+        self,
+        key: str,
+        status: OutboxStatus,
+        *,
+        at: datetime,
+        provider_id: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        """Record what became of an entry; committed before returning.
+
+        ``provider_id`` and ``detail`` replace the stored ones only when given. An
+        unknown key raises ``StoreError``.
+        """
+        ...
+
+    def mark_outbox_many(self, marks: list[OutboxMark], *, at: datetime) -> None:
+        """Record several outcomes in one commit (the batched tick's "mark sent").
+
+        Same rules as ``mark_outbox`` for each mark; an unknown key raises
+        ``StoreError`` and none of the marks is kept.
+        """
+        ...
+
+    def mark_attempted(self, keys: list[str], *, at: datetime) -> None:
+        """Record, durably and before sending, that these entries are being handed over.
+
+        One commit for the whole list; keys that are not in the outbox are skipped.
+        """
+        ...
+
+    def events(
+        self, *, since: datetime | None = None, until: datetime | None = None
+    ) -> Iterator[LogRecord]:
+        """The event log in time order, streamed (memory does not grow with the log).
+
+        ``since`` is inclusive and ``until`` exclusive; records with equal times come
+        in the order they were logged.
+        """
+        ...
+
+    def states(self) -> Iterator[RecoveryState]:
+        """Every stored recovery (for reports and ``explain``)."""
+        ...
+
+    def purge(self, before: datetime, *, limit: int = 1000) -> int:
+        """Delete finished recoveries, log lines, contact records and settled outbox
+        entries older than ``before``.
+
+        A finished recovery's age counts from its ``finished_at`` (else ``updated_at``);
+        outbox entries go only when ``sent``, ``failed`` or ``cancelled``, by
+        ``created_at``. At most ``limit`` rows per call; returns how many went (call
+        again until it returns 0). Consent events are never purged: they are the
+        proof of consent.
+        """
+        ...
+
+    def close(self) -> None:
+        """Release connections and files."""
+        ...

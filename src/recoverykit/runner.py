@@ -1,0 +1,641 @@
+"""The runner: drives the pure engine against a store and channels, crash-safely.
+
+``decide`` only says what to do; the runner does it. Each unit of work follows
+the same order, so a process that dies at any point neither loses a touch nor
+sends one twice (SEAMS 4 and 6):
+
+1. decide, then write the outbox entries, the contact history, the log lines and
+   the new state in **one** store transaction;
+2. record durably that the entries are being handed to the channel
+   (``mark_attempted``);
+3. send each entry, passing its idempotency key;
+4. record what the channel answered (``mark_outbox``).
+
+After a crash, ``reconcile`` finds entries still pending: those never handed
+over are sent now; those handed over but never marked are asked about through
+the channel's optional ``lookup(key)``, and without it are marked ``uncertain``
+and reported rather than sent again. At most once, always; exactly once where
+the provider can be asked.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, Final, Literal
+
+import attrs
+
+from ._caps import ContactRecord, SendKind
+from ._commands import Finish, HandOff, MessageKind, RecordConsent, ScheduleWakeup, SendMessage
+from ._events import (
+    CheckoutAbandoned,
+    ConsentChanged,
+    Event,
+    MessageDelivered,
+    MessageFailed,
+    MessageRead,
+    OrderPlaced,
+    ReplyReceived,
+    WakeupDue,
+)
+from ._machine import Decision, decide
+from ._model import Channel
+from ._notes import Deferred, Ignored, Info, Note, Skipped
+from ._policy import Context, RecoveryPolicy
+from ._replies import Intent
+from ._sms import sms_segments
+from .errors import ChannelError, ConflictError
+from .protocols import (
+    ChannelAdapter,
+    Claimed,
+    Clock,
+    HandOffSink,
+    LogRecord,
+    OutboxEntry,
+    OutboxStatus,
+    Receipt,
+    Store,
+    Transaction,
+)
+
+__all__ = ["CRASH_STEPS", "Runner"]
+
+#: How long a reply opens the customer's service window on its channel (WA-2).
+SERVICE_WINDOW: Final = timedelta(hours=24)
+#: The pack key of the opt-out confirmation: logged as ``confirm`` rather than ``reply``.
+_CONFIRM_KEY: Final = "optout_confirm"
+#: Where the crash-test hook may stop the process (see ``Runner(crash_at=...)``).
+CRASH_STEPS: Final = frozenset(
+    {"after_claim", "after_commit", "after_attempted", "after_send", "after_mark"}
+)
+#: Pending entries one ``reconcile`` call looks at; call it again for more.
+_RECONCILE_BATCH: Final = 10_000
+_STOPPING: Final = frozenset({Intent.OPT_OUT, Intent.OPT_OUT_ALL})
+_WINDOW_CHANNELS: Final = tuple(channel for channel in Channel if channel is not Channel.SMS)
+
+CrashStep = Literal["after_claim", "after_commit", "after_attempted", "after_send", "after_mark"]
+
+
+@attrs.frozen
+class _Pending:
+    """What one committed unit of work still has to do outside the transaction."""
+
+    entries: list[OutboxEntry] = attrs.field(factory=list)
+    handoffs: list[HandOff] = attrs.field(factory=list)
+
+
+class Runner:
+    """Runs recoveries for one store: webhooks in through ``handle``, the tick through ``run_due``.
+
+    ``channels`` maps each channel to the adapter that sends on it; a message for
+    a channel without an adapter fails permanently (the engine then tries the
+    next channel or finishes as undeliverable). ``worker`` names this process in
+    claims, so several workers can share one store; ``lease`` is how long a claim
+    holds before another worker may take the recovery over.
+
+    ``crash_at`` exists for the crash tests only: the process exits abruptly
+    (``os._exit``) at that step, to prove a restart loses and repeats nothing.
+    """
+
+    def __init__(
+        self,
+        policy: RecoveryPolicy,
+        store: Store,
+        channels: Mapping[Channel, ChannelAdapter],
+        clock: Clock,
+        *,
+        handoffs: HandOffSink | None = None,
+        worker: str = "worker-1",
+        lease: timedelta = timedelta(minutes=5),
+        history_window: timedelta = timedelta(days=30),
+        crash_at: CrashStep | None = None,
+    ) -> None:
+        if crash_at is not None and crash_at not in CRASH_STEPS:
+            choices = ", ".join(sorted(CRASH_STEPS))
+            msg = f"Unknown crash step {crash_at!r}; choose one of {choices}"
+            raise ValueError(msg)
+        self.policy = policy
+        self.store = store
+        self.channels: dict[Channel, ChannelAdapter] = dict(channels)
+        self.clock = clock
+        self.handoffs = handoffs
+        self.worker = worker
+        self.lease = lease
+        self.history_window = history_window
+        self._crash_at = crash_at
+
+    # -- webhooks --------------------------------------------------------------------------
+    def handle(self, event: Event) -> list[Decision]:
+        """Apply one inbound event (webhook) to every recovery it concerns, then send.
+
+        A replayed event (same ``id``) changes nothing and is logged as ignored. If
+        another worker saved one of the recoveries in between, the whole event is
+        retried once on fresh state.
+        """
+        pending = _Pending()
+        decisions: list[Decision] = []
+        for attempt in (1, 2):
+            now = self.clock.now()
+            pending = _Pending()
+            try:
+                with self.store.transaction() as tx:
+                    decisions = self._handle_in(tx, event, now, pending)
+                break
+            except ConflictError:
+                if attempt == 2:
+                    raise
+        self._after_commit(pending)
+        return decisions
+
+    def _handle_in(
+        self, tx: Transaction, event: Event, now: datetime, pending: _Pending
+    ) -> list[Decision]:
+        kind = type(event).__name__
+        checkout_id = getattr(event, "checkout_id", None)
+        customer_id = _customer_of(event)
+        if not tx.mark_seen(event.id):
+            tx.log(
+                LogRecord(
+                    now, "ignored", checkout_id, customer_id,
+                    {"reason": "duplicate", "event": kind, "detail": "event id seen before"},
+                )
+            )  # fmt: skip
+            return []
+        targets, event = self._route(tx, event, now)
+        if targets:
+            customer_id = customer_id or targets[0][1].customer_id
+            checkout_id = checkout_id or getattr(targets[0][0], "checkout_id", None)
+        tx.log(LogRecord(now, "event", checkout_id, customer_id, _event_data(event)))
+        if not targets and not isinstance(event, ConsentChanged):
+            tx.log(
+                LogRecord(
+                    now, "ignored", checkout_id, customer_id,
+                    {"reason": "unknown", "event": kind, "detail": "no recovery to apply it to"},
+                )
+            )  # fmt: skip
+            return []
+        # One inbound message gets at most one answer (SEAMS 1), from the first target:
+        # the recovery last touched on that channel when there is one.
+        return [
+            self._decide_and_apply(tx, target, routed, now, pending, answer=index == 0)
+            for index, (routed, target) in enumerate(targets)
+        ]
+
+    def _route(
+        self, tx: Transaction, event: Event, now: datetime
+    ) -> tuple[list[tuple[Event, _Target]], Event]:
+        """The recoveries an event concerns (SEAMS 2), each with the event as routed to it."""
+        match event:
+            case CheckoutAbandoned():
+                customer = event.checkout.customer
+                tx.save_customer(customer)
+                existing = tx.load(event.checkout.id)
+                target = _Target.new(event) if existing is None else _Target.of(existing)
+                return [(event, target)], event
+            case OrderPlaced():
+                customer_id = event.customer_id
+                named = tx.load(event.checkout_id)
+                if customer_id is None and named is not None:
+                    customer_id = named.state.customer_id
+                found = tx.open_recoveries(customer_id) if customer_id is not None else []
+                if named is not None and all(
+                    c.state.checkout_id != named.state.checkout_id for c in found
+                ):
+                    found.append(named)
+                return [(event, _Target.of(c)) for c in found], event
+            case ConsentChanged():
+                tx.append_consent(event.event)
+                found = tx.open_recoveries(event.event.customer_id)
+                return [(event, _Target.of(c)) for c in found], event
+            case ReplyReceived():
+                return self._route_reply(tx, event, now), event
+            case _:
+                named = tx.load(event.checkout_id)
+                return ([] if named is None else [(event, _Target.of(named))]), event
+
+    def _route_reply(
+        self, tx: Transaction, event: ReplyReceived, now: datetime
+    ) -> list[tuple[Event, _Target]]:
+        customer_id = event.customer_id
+        if event.channel is not Channel.SMS:
+            tx.open_service_window(customer_id, event.channel, event.at + SERVICE_WINDOW)
+        if event.checkout_id is not None:
+            named = tx.load(event.checkout_id)
+            if named is not None:
+                return [(event, _Target.of(named))]
+        open_ = tx.open_recoveries(customer_id)
+        chosen: list[Claimed]
+        last = _last_touched(tx, customer_id, now - self.history_window, event.channel)
+        if event.reply.intent in _STOPPING:
+            chosen = sorted(open_, key=lambda c: c.state.checkout_id != last)
+        else:
+            chosen = [c for c in open_ if c.state.checkout_id == last][:1] or open_[:1]
+        if not chosen:
+            # Nothing open: the most recent recovery answers (a late STOP gets its
+            # one confirmation; other replies are noted as arriving after the end).
+            last = _last_touched(tx, customer_id, now - self.history_window, None)
+            named = None if last is None else tx.load(last)
+            chosen = [] if named is None else [named]
+        return [
+            (attrs.evolve(event, checkout_id=c.state.checkout_id), _Target.of(c)) for c in chosen
+        ]
+
+    # -- the tick ----------------------------------------------------------------------------
+    def run_due(self, limit: int = 500) -> int:
+        """Claim up to ``limit`` due recoveries, decide them in one transaction, send.
+
+        Returns how many messages the channels accepted. Call it from a scheduler
+        (cron, Celery beat, a loop that sleeps until ``store.next_due()``).
+        """
+        now = self.clock.now()
+        claimed = self.store.claim_due(now, limit=limit, lease=self.lease, worker=self.worker)
+        if self._crash_at == "after_claim":
+            os._exit(137)
+        if not claimed:
+            return 0
+        pending = _Pending()
+        for attempt in (1, 2):
+            pending = _Pending()
+            try:
+                with self.store.transaction() as tx:
+                    for item in claimed:
+                        wakeup = WakeupDue(item.state.checkout_id, at=now)
+                        try:
+                            self._decide_and_apply(
+                                tx, _Target.of(item), wakeup, now, pending, release=True
+                            )
+                        except ConflictError:
+                            continue  # saved by someone else since the claim: theirs stands
+                break
+            except ConflictError:
+                if attempt == 2:
+                    raise
+        return self._after_commit(pending)
+
+    # -- deciding and applying -----------------------------------------------------------------
+    def _decide_and_apply(
+        self,
+        tx: Transaction,
+        target: _Target,
+        event: Event,
+        now: datetime,
+        pending: _Pending,
+        *,
+        release: bool = False,
+        answer: bool = True,
+    ) -> Decision:
+        """Decide one recovery and apply its commands.
+
+        ``release`` always saves (it ends a claim); ``answer=False`` drops replies,
+        because another recovery already answers the same inbound message.
+        """
+        customer_id = target.customer_id
+        context = Context(
+            consent=tx.ledger(customer_id),
+            history=tx.history(customer_id, since=now - self.history_window),
+            service_windows=_windows(tx, customer_id),
+        )
+        decision = decide(target.state, event, now=now, policy=self.policy, context=context)
+        # Save first: a ConflictError then leaves nothing of this decision behind, and
+        # the version check replaces a re-load of every claimed state.
+        if release or decision.state != target.state or target.version is None:
+            tx.save(decision.state, expected_version=target.version)
+        checkout_id = decision.state.checkout_id
+        zone = decision.state.zones[0] if decision.state.zones else None
+        for command in decision.commands:
+            match command:
+                case SendMessage():
+                    if not answer and command.kind is MessageKind.REPLY:
+                        continue
+                    entry = OutboxEntry(
+                        key=command.idempotency_key, message=command, created_at=now
+                    )
+                    if not tx.add_outbox(entry):
+                        continue  # decided before (a retried event): never twice
+                    counted = (
+                        SendKind.TOUCH if command.kind is MessageKind.TOUCH else SendKind.REPLY
+                    )
+                    tx.add_contact(
+                        customer_id, ContactRecord(now, command.channel, checkout_id, counted)
+                    )
+                    tx.log(LogRecord(now, _send_kind(command), checkout_id, customer_id,
+                                     _send_data(command, zone)))  # fmt: skip
+                    pending.entries.append(entry)
+                case RecordConsent():
+                    tx.append_consent(command.event)
+                case HandOff():
+                    tx.log(
+                        LogRecord(now, "handoff", checkout_id, customer_id,
+                                  {"channel": command.channel.value, "text": command.text,
+                                   "reason": command.reason})
+                    )  # fmt: skip
+                    pending.handoffs.append(command)
+                case Finish():
+                    tx.log(LogRecord(now, "finish", checkout_id, customer_id,
+                                     {"reason": command.reason.value}))  # fmt: skip
+                case ScheduleWakeup():
+                    pass  # the saved state's wakeup_at is the due time
+        for note in decision.notes:
+            kind, data = _note_record(note)
+            tx.log(LogRecord(now, kind, checkout_id, customer_id, data))
+        return decision
+
+    # -- sending -------------------------------------------------------------------------------
+    def _after_commit(self, pending: _Pending) -> int:
+        if self._crash_at == "after_commit" and pending.entries:
+            os._exit(137)
+        for handoff in pending.handoffs:
+            if self.handoffs is not None:
+                self.handoffs.hand_off(
+                    handoff.checkout_id, handoff.customer_id, handoff.channel, handoff.text
+                )
+        return self._deliver(pending.entries)
+
+    def _deliver(self, entries: list[OutboxEntry]) -> int:
+        """Hand entries to their channels: mark attempted, send, mark the outcome."""
+        if not entries:
+            return 0
+        now = self.clock.now()
+        self.store.mark_attempted([entry.key for entry in entries], at=now)
+        if self._crash_at == "after_attempted":
+            os._exit(137)
+        sent = 0
+        failures: list[tuple[OutboxEntry, ChannelError]] = []
+        for entry in entries:
+            outcome = self._send_one(entry)
+            if self._crash_at == "after_send":
+                os._exit(137)
+            if isinstance(outcome, Receipt):
+                self.store.mark_outbox(
+                    entry.key, OutboxStatus.SENT, at=now, provider_id=outcome.provider_id
+                )
+                sent += 1
+            else:
+                self.store.mark_outbox(entry.key, OutboxStatus.FAILED, at=now, detail=str(outcome))
+                failures.append((entry, outcome))
+            if self._crash_at == "after_mark":
+                os._exit(137)
+        if failures:
+            self._report_failures(failures, now)
+        return sent
+
+    def _send_one(self, entry: OutboxEntry) -> Receipt | ChannelError:
+        message = entry.message
+        adapter = self.channels.get(message.channel)
+        if adapter is None:
+            return ChannelError(
+                f"No adapter for channel {message.channel.value!r}; "
+                "pass one in Runner(channels=...)",
+                permanent=True,
+                code="no_adapter",
+            )
+        try:
+            return adapter.send(message)
+        except ChannelError as exc:
+            return exc
+
+    def _report_failures(
+        self, failures: list[tuple[OutboxEntry, ChannelError]], now: datetime
+    ) -> None:
+        """Log each failure and tell the engine about failed touches.
+
+        A failed reply (an opt-out confirmation, a help answer) has no touch to
+        retry: it is logged and left there, since replies answer one inbound
+        message and are never resent later.
+        """
+        with self.store.transaction() as tx:
+            for entry, error in failures:
+                message = entry.message
+                tx.log(
+                    LogRecord(now, "outbox", message.checkout_id, message.customer_id,
+                              {"key": entry.key, "status": OutboxStatus.FAILED.value,
+                               "touch": message.touch, "channel": message.channel.value,
+                               "permanent": error.permanent, "code": error.code,
+                               "detail": str(error)})
+                )  # fmt: skip
+        for entry, error in failures:
+            message = entry.message
+            if message.touch is None:
+                continue
+            self.handle(
+                MessageFailed(
+                    checkout_id=message.checkout_id,
+                    touch=message.touch,
+                    channel=message.channel,
+                    at=now,
+                    permanent=error.permanent,
+                    code=error.code,
+                    revoked=error.revoked,
+                    attempt=message.attempt,
+                )
+            )
+
+    # -- after a crash ---------------------------------------------------------------------------
+    def reconcile(self, *, older_than: timedelta | None = None) -> list[OutboxEntry]:
+        """Finish what a dead process left pending; return the entries now ``uncertain``.
+
+        Call it at start-up. Only entries created more than ``older_than`` ago
+        (default: the lease) are touched, so a live worker's in-flight sends are
+        left alone. Entries never handed over are sent now (after checking that
+        consent was not withdrawn meanwhile: those become ``cancelled``); entries
+        handed over but never marked are looked up through the adapter's
+        ``lookup(key)`` when it has one, and otherwise marked ``uncertain``,
+        logged, and never resent automatically.
+        """
+        now = self.clock.now()
+        cutoff = now - (self.lease if older_than is None else older_than)
+        to_send: list[OutboxEntry] = []
+        uncertain: list[OutboxEntry] = []
+        marks: list[LogRecord] = []
+        for entry in self._all_pending():
+            if entry.created_at > cutoff:
+                continue
+            message = entry.message
+            if entry.attempted_at is None:
+                to_send.append(entry)
+                continue
+            lookup = getattr(self.channels.get(message.channel), "lookup", None)
+            receipt = lookup(entry.key) if callable(lookup) else None
+            if isinstance(receipt, Receipt):
+                self.store.mark_outbox(
+                    entry.key, OutboxStatus.SENT, at=now, provider_id=receipt.provider_id
+                )
+            elif callable(lookup):
+                to_send.append(entry)  # the provider never saw it: safe to send
+            else:
+                detail = "the process stopped mid-send and the channel cannot be asked"
+                self.store.mark_outbox(entry.key, OutboxStatus.UNCERTAIN, at=now, detail=detail)
+                uncertain.append(attrs.evolve(entry, status=OutboxStatus.UNCERTAIN, detail=detail))
+                marks.append(_outbox_record(now, entry, OutboxStatus.UNCERTAIN, detail))
+        sendable: list[OutboxEntry] = []
+        with self.store.transaction() as tx:
+            for entry in to_send:
+                message = entry.message
+                if message.kind is MessageKind.TOUCH and tx.ledger(message.customer_id).opted_out(
+                    message.customer_id, message.channel, now
+                ):
+                    detail = "consent was withdrawn before the send"
+                    marks.append(_outbox_record(now, entry, OutboxStatus.CANCELLED, detail))
+                    continue
+                sendable.append(entry)
+            for record in marks:
+                tx.log(record)
+        for record in marks:
+            if record.data["status"] == OutboxStatus.CANCELLED.value:
+                self.store.mark_outbox(
+                    record.data["key"], OutboxStatus.CANCELLED, at=now, detail=record.data["detail"]
+                )
+        self._deliver(sendable)
+        return uncertain
+
+    def _all_pending(self) -> Iterable[OutboxEntry]:
+        return self.store.outbox(status=OutboxStatus.PENDING, limit=_RECONCILE_BATCH)
+
+
+# -- helpers ---------------------------------------------------------------------------------
+@attrs.frozen
+class _Target:
+    """A recovery to decide for: its stored state (``None`` if new) and version."""
+
+    state: Any
+    version: int | None
+    customer_id: str
+
+    @classmethod
+    def of(cls, claimed: Claimed) -> _Target:
+        return cls(claimed.state, claimed.version, claimed.state.customer_id)
+
+    @classmethod
+    def new(cls, event: CheckoutAbandoned) -> _Target:
+        return cls(None, None, event.checkout.customer.id)
+
+
+def _customer_of(event: Event) -> str | None:
+    if isinstance(event, CheckoutAbandoned):
+        return event.checkout.customer.id
+    if isinstance(event, ConsentChanged):
+        return event.event.customer_id
+    value = getattr(event, "customer_id", None)
+    return value if isinstance(value, str) else None
+
+
+def _last_touched(
+    tx: Transaction, customer_id: str, since: datetime, channel: Channel | None
+) -> str | None:
+    """The checkout most recently messaged (on ``channel`` when given), from the history."""
+    records = tx.history(customer_id, since=since).records
+    for record in reversed(records):
+        if channel is None or record.channel is channel:
+            return record.checkout_id
+    return None
+
+
+def _windows(tx: Transaction, customer_id: str) -> dict[Channel, datetime]:
+    windows: dict[Channel, datetime] = {}
+    for channel in _WINDOW_CHANNELS:
+        until = tx.service_window(customer_id, channel)
+        if until is not None:
+            windows[channel] = until
+    return windows
+
+
+def _send_kind(message: SendMessage) -> str:
+    if message.kind is MessageKind.TOUCH:
+        return "send"
+    return "confirm" if message.key == _CONFIRM_KEY else "reply"
+
+
+def _send_data(message: SendMessage, zone: str | None) -> dict[str, Any]:
+    info = message.segments
+    if info is None and message.channel is Channel.SMS:
+        info = sms_segments(message.text)
+    return {
+        "key": message.idempotency_key,
+        "channel": message.channel.value,
+        "to": message.to,
+        "touch": message.touch,
+        "message": message.key,
+        "text": message.text,
+        "locale": message.locale,
+        "segments": None if info is None else info.segments,
+        "encoding": None if info is None else info.encoding,
+        "template": None
+        if message.whatsapp_payload is None
+        else message.whatsapp_payload.get("name"),
+        "zone": zone,
+    }
+
+
+def _note_record(note: Note) -> tuple[str, dict[str, Any]]:
+    match note:
+        case Deferred():
+            return "defer", {
+                "touch": note.touch,
+                "reason": note.reason.value,
+                "rule": note.rule,
+                "from": note.from_.isoformat(),
+                "to": note.to.isoformat(),
+                "zone": note.zone,
+            }
+        case Skipped():
+            return "skip", {"touch": note.touch, "reason": note.reason, "detail": note.detail}
+        case Ignored():
+            return "ignored", {
+                "reason": note.reason.value,
+                "event": note.event,
+                "detail": note.detail,
+            }
+        case Info():
+            return "info", {"what": note.what, "detail": note.detail}
+
+
+def _outbox_record(
+    now: datetime, entry: OutboxEntry, status: OutboxStatus, detail: str
+) -> LogRecord:
+    message = entry.message
+    return LogRecord(
+        now,
+        "outbox",
+        message.checkout_id,
+        message.customer_id,
+        {"key": entry.key, "status": status.value, "touch": message.touch,
+         "channel": message.channel.value, "detail": detail},
+    )  # fmt: skip
+
+
+def _event_data(event: Event) -> dict[str, Any]:
+    """A compact JSON-safe summary of an applied event, for measurement."""
+    data: dict[str, Any] = {
+        "type": type(event).__name__,
+        "id": event.id,
+        "at": event.at.isoformat(),
+    }
+    match event:
+        case CheckoutAbandoned():
+            checkout = event.checkout
+            data["total"] = {
+                "amount": str(checkout.total.amount),
+                "currency": checkout.total.currency,
+            }
+            data["stage"] = checkout.stage.value
+        case OrderPlaced():
+            if event.total is not None:
+                data["total"] = {
+                    "amount": str(event.total.amount),
+                    "currency": event.total.currency,
+                }
+            data["order_id"] = event.order_id
+        case ReplyReceived():
+            data["channel"] = event.channel.value
+            data["intent"] = event.reply.intent.value
+            data["text"] = event.reply.text
+        case MessageDelivered() | MessageRead() | MessageFailed():
+            data["touch"] = event.touch
+            data["channel"] = event.channel.value
+        case ConsentChanged():
+            data["consent"] = event.event.to_dict()
+        case _:
+            pass
+    return data

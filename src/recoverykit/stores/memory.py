@@ -1,0 +1,393 @@
+"""``MemoryStore``: the whole ``Store`` contract in dictionaries, for tests and examples.
+
+It keeps the same promises as ``SQLiteStore`` (the contract suite runs against both),
+so a test written against it means the same thing in production. One re-entrant lock
+serialises transactions, as SQLite's single writer does. A transaction changes the
+dictionaries in place and keeps an undo list: if its block raises, every change is
+undone before the lock is released, so nobody ever sees half a transaction.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+import attrs
+
+from .._caps import ContactHistory, ContactRecord
+from .._consent import ConsentEvent, ConsentLedger
+from .._model import Channel, Customer
+from .._state import RecoveryState, RecoveryStatus
+from .._time import require_aware, to_utc
+from ..errors import ConflictError, StoreError
+from ..protocols import Claimed, LogRecord, OutboxEntry, OutboxMark, OutboxStatus
+from ._codec import address_key, addresses_of, due_of, finished_of, micros, started_of
+
+__all__ = ["MemoryStore"]
+
+_SETTLED: Final = frozenset({OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.CANCELLED})
+
+
+@attrs.frozen
+class _Row:
+    state: RecoveryState
+    version: int
+    #: Insertion order, the tie-breaker for "newest first".
+    seq: int
+    claimed_by: str | None = None
+    lease_until: datetime | None = None
+
+    @property
+    def due(self) -> datetime | None:
+        return due_of(self.state)
+
+
+@attrs.frozen
+class _Outbox:
+    entry: OutboxEntry
+    seq: int
+    settled_at: datetime | None = None
+
+
+def _json_copy(data: dict[str, Any]) -> dict[str, Any]:
+    """What a database would give back: JSON-safe data, detached from the caller's dict."""
+    copied: dict[str, Any] = json.loads(json.dumps(data))
+    return copied
+
+
+def _newest_first(row: _Row) -> tuple[bool, int, int]:
+    started = started_of(row.state)
+    return (started is None, -micros(started) if started is not None else 0, -row.seq)
+
+
+class _Tables:
+    """The store's data; a transaction records how to undo each change it makes."""
+
+    def __init__(self) -> None:
+        self.recoveries: dict[str, _Row] = {}
+        self.customers: dict[str, Customer] = {}
+        self.addresses: dict[tuple[Channel, str], str] = {}
+        self.consent: dict[str, list[ConsentEvent]] = {}
+        self.contacts: dict[str, list[ContactRecord]] = {}
+        self.windows: dict[tuple[str, Channel], datetime] = {}
+        self.outbox: dict[str, _Outbox] = {}
+        self.seen: set[str] = set()
+        #: (at in microseconds, insertion number, record), kept sorted.
+        self.log: list[tuple[int, int, LogRecord]] = []
+        self.counter = itertools.count(1)
+
+
+class MemoryTransaction:
+    """A ``Transaction`` on a ``MemoryStore``: valid only inside its ``with`` block."""
+
+    def __init__(self, tables: _Tables) -> None:
+        self._tables = tables
+        self._undo: list[Callable[[], None]] = []
+        self._open = True
+
+    def _data(self) -> _Tables:
+        if not self._open:
+            msg = "This transaction has ended; open a new one with store.transaction()"
+            raise StoreError(msg)
+        return self._tables
+
+    def _set(self, mapping: dict[Any, Any], key: Any, value: Any) -> None:
+        if key in mapping:
+            old = mapping[key]
+            self._undo.append(lambda: mapping.__setitem__(key, old))
+        else:
+            self._undo.append(lambda: mapping.pop(key, None))
+        mapping[key] = value
+
+    def _pop(self, mapping: dict[Any, Any], key: Any) -> None:
+        if key in mapping:
+            old = mapping.pop(key)
+            self._undo.append(lambda: mapping.__setitem__(key, old))
+
+    def _rollback(self) -> None:
+        for undo in reversed(self._undo):
+            undo()
+        self._undo.clear()
+
+    # -- recoveries ----------------------------------------------------------------------
+    def load(self, checkout_id: str) -> Claimed | None:
+        row = self._data().recoveries.get(checkout_id)
+        return None if row is None else Claimed(row.state, row.version)
+
+    def open_recoveries(self, customer_id: str) -> list[Claimed]:
+        rows = [
+            row
+            for row in self._data().recoveries.values()
+            if row.state.customer_id == customer_id
+            and row.state.status is not RecoveryStatus.FINISHED
+        ]
+        return [Claimed(row.state, row.version) for row in sorted(rows, key=_newest_first)]
+
+    def save(self, state: RecoveryState, *, expected_version: int | None) -> int:
+        tables = self._data()
+        current = tables.recoveries.get(state.checkout_id)
+        if expected_version is None:
+            if current is not None:
+                msg = (
+                    f"Recovery {state.checkout_id!r} already exists; load it and save with "
+                    "its expected_version to change it"
+                )
+                raise ConflictError(msg)
+            row = _Row(state, 1, next(tables.counter))
+        else:
+            if current is None or current.version != expected_version:
+                found = (
+                    "it is not stored"
+                    if current is None
+                    else f"the stored version is {current.version}"
+                )
+                msg = (
+                    f"Recovery {state.checkout_id!r} was expected at version {expected_version} "
+                    f"but {found}; load it again and redo the decision"
+                )
+                raise ConflictError(msg)
+            row = _Row(state, expected_version + 1, current.seq)
+        self._set(tables.recoveries, state.checkout_id, row)
+        return row.version
+
+    # -- customers ----------------------------------------------------------------------
+    def save_customer(self, customer: Customer) -> None:
+        tables = self._data()
+        old = tables.customers.get(customer.id)
+        if old is not None:
+            for channel, address in addresses_of(old):
+                if tables.addresses.get((channel, address)) == customer.id:
+                    self._pop(tables.addresses, (channel, address))
+        self._set(tables.customers, customer.id, customer)
+        for pair in addresses_of(customer):
+            self._set(tables.addresses, pair, customer.id)
+
+    def customer_for(self, channel: Channel, address: str) -> str | None:
+        return self._data().addresses.get((channel, address_key(channel, address)))
+
+    # -- consent and contact history ---------------------------------------------------------
+    def ledger(self, customer_id: str) -> ConsentLedger:
+        return ConsentLedger(tuple(self._data().consent.get(customer_id, ())))
+
+    def append_consent(self, event: ConsentEvent) -> None:
+        events = self._data().consent.setdefault(event.customer_id, [])
+        events.append(event)
+        self._undo.append(lambda: events.remove(event))
+
+    def history(self, customer_id: str, *, since: datetime) -> ContactHistory:
+        records = self._data().contacts.get(customer_id, [])
+        start = bisect.bisect_left(records, to_utc(since), key=lambda record: record.at)
+        return ContactHistory(tuple(records[start:]))
+
+    def add_contact(self, customer_id: str, record: ContactRecord) -> None:
+        records = self._data().contacts.setdefault(customer_id, [])
+        bisect.insort_right(records, record, key=lambda item: item.at)
+        self._undo.append(lambda: records.remove(record))
+
+    def service_window(self, customer_id: str, channel: Channel) -> datetime | None:
+        return self._data().windows.get((customer_id, channel))
+
+    def open_service_window(self, customer_id: str, channel: Channel, until: datetime) -> None:
+        windows = self._data().windows
+        current = windows.get((customer_id, channel))
+        if current is None or require_aware(until, "until") > current:
+            self._set(windows, (customer_id, channel), until)
+
+    # -- outbox, dedup, log --------------------------------------------------------------------
+    def add_outbox(self, entry: OutboxEntry) -> bool:
+        tables = self._data()
+        if entry.key in tables.outbox:
+            return False
+        require_aware(entry.created_at, "created_at")
+        self._set(tables.outbox, entry.key, _Outbox(entry, next(tables.counter)))
+        return True
+
+    def mark_seen(self, event_id: str) -> bool:
+        seen = self._data().seen
+        if event_id in seen:
+            return False
+        seen.add(event_id)
+        self._undo.append(lambda: seen.discard(event_id))
+        return True
+
+    def log(self, record: LogRecord) -> None:
+        tables = self._data()
+        stored = attrs.evolve(record, data=_json_copy(record.data))
+        item = (micros(record.at), next(tables.counter), stored)
+        bisect.insort_right(tables.log, item, key=lambda entry: entry[:2])
+        self._undo.append(lambda: tables.log.remove(item))
+
+
+class MemoryStore:
+    """A ``Store`` in process memory: for tests, examples and the contract suite itself.
+
+    >>> store = MemoryStore()
+    >>> with store.transaction() as tx:
+    ...     tx.mark_seen("evt-1")
+    True
+
+    Safe to share between threads (one lock); nothing survives the process.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._tables = _Tables()
+
+    @contextmanager
+    def transaction(self) -> Iterator[MemoryTransaction]:
+        """An all-or-nothing block: on an exception every change in it is undone."""
+        with self._lock:
+            tx = MemoryTransaction(self._tables)
+            try:
+                yield tx
+            except BaseException:
+                tx._rollback()
+                raise
+            finally:
+                tx._open = False
+
+    # -- scheduling ----------------------------------------------------------------------
+    def claim_due(
+        self, now: datetime, *, limit: int, lease: timedelta, worker: str
+    ) -> list[Claimed]:
+        require_aware(now, "now")
+        with self._lock:
+            recoveries = self._tables.recoveries
+            due = [
+                (micros(when), row.seq, key)
+                for key, row in recoveries.items()
+                if (when := row.due) is not None
+                and when <= now
+                and (row.lease_until is None or row.lease_until <= now)
+            ]
+            due.sort()
+            claimed: list[Claimed] = []
+            for _when, _seq, key in due[: max(limit, 0)]:
+                row = recoveries[key]
+                recoveries[key] = attrs.evolve(row, claimed_by=worker, lease_until=now + lease)
+                claimed.append(Claimed(row.state, row.version))
+            return claimed
+
+    def next_due(self) -> datetime | None:
+        with self._lock:
+            times = [row.due for row in self._tables.recoveries.values() if row.due is not None]
+        return min(times, default=None)
+
+    # -- outbox ----------------------------------------------------------------------------
+    def outbox(
+        self, *, status: OutboxStatus = OutboxStatus.PENDING, limit: int = 1000
+    ) -> list[OutboxEntry]:
+        with self._lock:
+            rows = [row for row in self._tables.outbox.values() if row.entry.status is status]
+        rows.sort(key=lambda row: (micros(row.entry.created_at), row.seq))
+        return [row.entry for row in rows[: max(limit, 0)]]
+
+    def mark_outbox(
+        self,
+        key: str,
+        status: OutboxStatus,
+        *,
+        at: datetime,
+        provider_id: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        self.mark_outbox_many([OutboxMark(key, status, provider_id, detail)], at=at)
+
+    def mark_outbox_many(self, marks: list[OutboxMark], *, at: datetime) -> None:
+        require_aware(at, "at")
+        with self._lock:
+            outbox = self._tables.outbox
+            for mark in marks:
+                if mark.key not in outbox:
+                    msg = f"No outbox entry with key {mark.key!r}; add it with add_outbox first"
+                    raise StoreError(msg)
+            for mark in marks:
+                row = outbox[mark.key]
+                entry = attrs.evolve(
+                    row.entry,
+                    status=OutboxStatus(mark.status),
+                    provider_id=row.entry.provider_id
+                    if mark.provider_id is None
+                    else mark.provider_id,
+                    detail=row.entry.detail if mark.detail is None else mark.detail,
+                )
+                outbox[mark.key] = attrs.evolve(row, entry=entry, settled_at=at)
+
+    def mark_attempted(self, keys: list[str], *, at: datetime) -> None:
+        require_aware(at, "at")
+        with self._lock:
+            outbox = self._tables.outbox
+            for key in keys:
+                row = outbox.get(key)
+                if row is not None:
+                    entry = attrs.evolve(row.entry, attempted_at=at)
+                    outbox[key] = attrs.evolve(row, entry=entry)
+
+    # -- reading ---------------------------------------------------------------------------
+    def events(
+        self, *, since: datetime | None = None, until: datetime | None = None
+    ) -> Iterator[LogRecord]:
+        """The log from ``since`` (inclusive) to ``until`` (exclusive), in time order."""
+        with self._lock:
+            log = self._tables.log
+            start = 0 if since is None else bisect.bisect_left(log, micros(since), key=_at)
+            stop = len(log) if until is None else bisect.bisect_left(log, micros(until), key=_at)
+            chunk = log[start:stop]
+        return (record for _at_us, _seq, record in chunk)
+
+    def states(self) -> Iterator[RecoveryState]:
+        """Every stored recovery, in checkout id order."""
+        with self._lock:
+            rows = sorted(self._tables.recoveries.items())
+        return (row.state for _key, row in rows)
+
+    # -- retention ---------------------------------------------------------------------------
+    def purge(self, before: datetime, *, limit: int = 1000) -> int:
+        """Delete up to ``limit`` expired rows: finished recoveries, log lines, contact
+        records and settled outbox entries older than ``before``. Consent stays.
+        """
+        require_aware(before, "before")
+        with self._lock:
+            tables = self._tables
+            budget = max(limit, 0)
+            old = [
+                key
+                for key, row in tables.recoveries.items()
+                if (ended := finished_of(row.state)) is not None and ended < before
+            ][:budget]
+            for key in old:
+                del tables.recoveries[key]
+            budget -= len(old)
+            cut = min(bisect.bisect_left(tables.log, micros(before), key=_at), budget)
+            del tables.log[:cut]
+            budget -= cut
+            for records in tables.contacts.values():
+                cut = min(bisect.bisect_left(records, to_utc(before), key=_record_at), budget)
+                del records[:cut]
+                budget -= cut
+            settled = [
+                key
+                for key, row in tables.outbox.items()
+                if row.entry.status in _SETTLED and row.entry.created_at < before
+            ][:budget]
+            for key in settled:
+                del tables.outbox[key]
+            budget -= len(settled)
+        return max(limit, 0) - budget
+
+    def close(self) -> None:
+        """Nothing to release; present because the protocol asks for it."""
+
+
+def _at(entry: tuple[int, int, LogRecord]) -> int:
+    return entry[0]
+
+
+def _record_at(record: ContactRecord) -> datetime:
+    return record.at

@@ -1,0 +1,646 @@
+"""A pytest suite that checks a ``Store`` keeps every promise of ``recoverykit.protocols``.
+
+Subclass ``StoreContract`` in your own tests, name the subclass ``Test...`` and say
+how to build a fresh, empty store; pytest then runs every check against it::
+
+    from recoverykit.testing.store_contract import StoreContract
+
+    class TestRedisStore(StoreContract):
+        def make_store(self, tmp_path):
+            return RedisStore(url=..., namespace=tmp_path.name)
+
+``MemoryStore`` and ``SQLiteStore`` pass this suite; the runner's crash-safety
+relies on nothing beyond it. Requires pytest and Hypothesis (test dependencies).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Final
+
+import attrs
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from .._caps import ContactRecord, SendKind
+from .._commands import MessageKind, SendMessage
+from .._consent import ConsentAction, ConsentEvent, Purpose
+from .._model import Channel, Checkout, Customer, LineItem, Stage
+from .._money import Money
+from .._state import RecoveryState, RecoveryStatus
+from ..errors import ConflictError, StoreError
+from ..protocols import Claimed, LogRecord, OutboxEntry, OutboxMark, OutboxStatus, Store
+
+__all__ = ["StoreContract"]
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+LEASE = timedelta(minutes=5)
+
+
+def active(
+    checkout_id: str, customer_id: str = "cus-1", *, wakeup_at: datetime | None = T0
+) -> RecoveryState:
+    """A waiting recovery, due at ``wakeup_at``."""
+    return RecoveryState(
+        checkout_id=checkout_id,
+        customer_id=customer_id,
+        status=RecoveryStatus.ACTIVE,
+        wakeup_at=wakeup_at,
+    )
+
+
+def finished(checkout_id: str, customer_id: str = "cus-1", *, at: datetime = T0) -> RecoveryState:
+    """A recovery that ended at ``at`` (its old wake-up must no longer count)."""
+    return RecoveryState(
+        checkout_id=checkout_id,
+        customer_id=customer_id,
+        status=RecoveryStatus.FINISHED,
+        wakeup_at=at - HOUR,
+        finished_at=at,
+        updated_at=at,
+    )
+
+
+def with_checkout(state: RecoveryState, abandoned_at: datetime) -> RecoveryState:
+    """``state`` carrying a small checkout abandoned at ``abandoned_at``."""
+    price = Money(Decimal("42.00"), "EUR")
+    checkout = Checkout(
+        id=state.checkout_id,
+        customer=Customer(id=state.customer_id, email="ada@example.com"),
+        items=(LineItem(sku="sku-1", name="Kettle", quantity=1, unit_price=price),),
+        total=price,
+        stage=Stage.PAYMENT,
+        abandoned_at=abandoned_at,
+        link="https://shop.example/c/1",
+    )
+    return attrs.evolve(state, checkout=checkout)
+
+
+def message(key: str, checkout_id: str = "chk-1", customer_id: str = "cus-1") -> SendMessage:
+    """A first-touch SMS with idempotency key ``key``."""
+    return SendMessage(
+        idempotency_key=key,
+        checkout_id=checkout_id,
+        customer_id=customer_id,
+        channel=Channel.SMS,
+        to="+48601234567",
+        kind=MessageKind.TOUCH,
+        key="remind",
+        text="Shop: your cart is waiting. STOP to opt out",
+        locale="en",
+        touch=1,
+    )
+
+
+def outbox_entry(key: str, created_at: datetime = T0) -> OutboxEntry:
+    return OutboxEntry(key=key, message=message(key), created_at=created_at)
+
+
+def grant(customer_id: str, at: datetime, channel: Channel = Channel.SMS) -> ConsentEvent:
+    return ConsentEvent(
+        customer_id=customer_id,
+        channel=channel,
+        purpose=Purpose.RECOVERY,
+        action=ConsentAction.GRANTED,
+        at=at,
+        source="checkout_checkbox",
+        text="Text me about my cart",
+        version="v3",
+        address="+48601234567",
+    )
+
+
+def revoke_all(customer_id: str, at: datetime) -> ConsentEvent:
+    return ConsentEvent(
+        customer_id=customer_id,
+        channel=None,
+        purpose=None,
+        action=ConsentAction.REVOKED,
+        at=at,
+        source="keyword",
+        text="STOP",
+    )
+
+
+#: Property tests build a fresh store per example, so they run fewer examples than the
+#: profile's default; the same test runs once per subclass, hence differing executors.
+_PER_STORE: Final = settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.differing_executors,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
+
+
+class _Boom(Exception):
+    """Raised inside a transaction to make it roll back."""
+
+
+class StoreContract:
+    """Every promise of the ``Store`` and ``Transaction`` protocols, as pytest tests.
+
+    Override ``make_store``; everything else is inherited. Each test gets a fresh,
+    empty store and closes it afterwards.
+    """
+
+    def make_store(self, tmp_path: Path) -> Store:
+        """Return a new, empty store (``tmp_path`` is a fresh directory for its files)."""
+        raise NotImplementedError
+
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Iterator[Store]:
+        made = self.make_store(tmp_path)
+        try:
+            yield made
+        finally:
+            made.close()
+
+    # -- shape -----------------------------------------------------------------------------
+    def test_implements_the_protocol(self, store: Store) -> None:
+        """The store has every method of ``Store``, and its transactions every method of
+        ``Transaction``."""
+        from ..protocols import Transaction  # noqa: PLC0415 - only this test needs it
+
+        assert isinstance(store, Store)
+        with store.transaction() as tx:
+            assert isinstance(tx, Transaction)
+
+    def test_transaction_cannot_be_used_after_its_block(self, store: Store) -> None:
+        """A transaction object is dead once its block ends: using it raises StoreError."""
+        with store.transaction() as tx:
+            pass
+        with pytest.raises(StoreError):
+            tx.load("chk-1")
+
+    # -- recoveries and optimistic concurrency -------------------------------------------------
+    def test_insert_then_load_returns_the_state_at_version_1(self, store: Store) -> None:
+        """A new recovery is stored at version 1 and loads back equal."""
+        state = active("chk-1")
+        with store.transaction() as tx:
+            assert tx.save(state, expected_version=None) == 1
+        with store.transaction() as tx:
+            assert Claimed(state, 1) == tx.load("chk-1")
+            assert tx.load("chk-missing") is None
+
+    def test_inserting_an_existing_recovery_conflicts(self, store: Store) -> None:
+        """``expected_version=None`` means "new": an existing id raises ConflictError."""
+        with store.transaction() as tx:
+            tx.save(active("chk-1"), expected_version=None)
+        with pytest.raises(ConflictError), store.transaction() as tx:
+            tx.save(active("chk-1", wakeup_at=T0 + HOUR), expected_version=None)
+        with store.transaction() as tx:
+            assert Claimed(active("chk-1"), 1) == tx.load("chk-1")
+
+    def test_a_stale_version_conflicts_and_changes_nothing(self, store: Store) -> None:
+        """A save expecting an old version raises ConflictError; the newer state stays."""
+        with store.transaction() as tx:
+            tx.save(active("chk-1"), expected_version=None)
+        newer = active("chk-1", wakeup_at=T0 + HOUR)
+        with store.transaction() as tx:
+            assert tx.save(newer, expected_version=1) == 2
+        with pytest.raises(ConflictError), store.transaction() as tx:
+            tx.save(active("chk-1", wakeup_at=T0 + 2 * HOUR), expected_version=1)
+        with store.transaction() as tx:
+            assert Claimed(newer, 2) == tx.load("chk-1")
+
+    def test_updating_a_missing_recovery_conflicts(self, store: Store) -> None:
+        """A save with an expected version for an id that was never stored raises ConflictError."""
+        with pytest.raises(ConflictError), store.transaction() as tx:
+            tx.save(active("chk-1"), expected_version=3)
+        with store.transaction() as tx:
+            assert tx.load("chk-1") is None
+
+    @_PER_STORE
+    @given(st.data())
+    def test_full_states_round_trip(
+        self, tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
+    ) -> None:
+        """Any state, checkout included, loads back equal to what was saved."""
+        from .strategies import checkouts  # noqa: PLC0415 - Hypothesis is a test dependency
+
+        checkout = data.draw(checkouts())
+        state = RecoveryState(
+            checkout_id=checkout.id,
+            customer_id=checkout.customer.id,
+            status=RecoveryStatus.ACTIVE,
+            checkout=checkout,
+            zones=("Europe/Warsaw",),
+            channel=Channel.SMS,
+            wakeup_at=checkout.abandoned_at + HOUR,
+            updated_at=checkout.abandoned_at,
+        )
+        store = self.make_store(tmp_path_factory.mktemp("round-trip"))
+        try:
+            with store.transaction() as tx:
+                tx.save(state, expected_version=None)
+            with store.transaction() as tx:
+                assert Claimed(state, 1) == tx.load(checkout.id)
+        finally:
+            store.close()
+
+    def test_open_recoveries_are_the_unfinished_ones_newest_first(self, store: Store) -> None:
+        """open_recoveries lists a customer's unfinished recoveries, newest abandonment first;
+        other customers' and finished ones are left out."""
+        with store.transaction() as tx:
+            tx.save(with_checkout(active("chk-old"), T0 - 3 * HOUR), expected_version=None)
+            tx.save(with_checkout(active("chk-new"), T0 - HOUR), expected_version=None)
+            tx.save(with_checkout(active("chk-mid"), T0 - 2 * HOUR), expected_version=None)
+            tx.save(finished("chk-done"), expected_version=None)
+            tx.save(active("chk-other", "cus-2"), expected_version=None)
+        with store.transaction() as tx:
+            ids = [claimed.state.checkout_id for claimed in tx.open_recoveries("cus-1")]
+            assert ids == ["chk-new", "chk-mid", "chk-old"]
+            assert tx.open_recoveries("cus-3") == []
+
+    def test_open_recoveries_without_checkout_are_newest_saved_first(self, store: Store) -> None:
+        """Without a checkout to date them, recoveries are listed in reverse order of insertion."""
+        with store.transaction() as tx:
+            for name in ("chk-a", "chk-b", "chk-c"):
+                tx.save(active(name), expected_version=None)
+        with store.transaction() as tx:
+            ids = [claimed.state.checkout_id for claimed in tx.open_recoveries("cus-1")]
+            assert ids == ["chk-c", "chk-b", "chk-a"]
+
+    def test_finishing_drops_a_recovery_from_the_open_list(self, store: Store) -> None:
+        """Once saved as finished, a recovery is no longer open and no longer due."""
+        with store.transaction() as tx:
+            tx.save(active("chk-1"), expected_version=None)
+        with store.transaction() as tx:
+            tx.save(finished("chk-1"), expected_version=1)
+            assert tx.open_recoveries("cus-1") == []
+        assert store.next_due() is None
+        assert store.claim_due(T0 + HOUR, limit=10, lease=LEASE, worker="w1") == []
+
+    def test_states_lists_every_recovery(self, store: Store) -> None:
+        """states() yields every stored recovery, finished ones included."""
+        with store.transaction() as tx:
+            tx.save(active("chk-1"), expected_version=None)
+            tx.save(finished("chk-2"), expected_version=None)
+        assert {"chk-1", "chk-2"} == {state.checkout_id for state in store.states()}
+
+    # -- all or nothing --------------------------------------------------------------------
+    def test_an_exception_rolls_back_everything(self, store: Store) -> None:
+        """If the block raises, nothing it did is kept: state, customer, consent, contacts,
+        service window, outbox, seen ids and log."""
+
+        def write_everything_then_fail() -> None:
+            with store.transaction() as tx:
+                tx.save(active("chk-1"), expected_version=None)
+                tx.save_customer(Customer(id="cus-1", phone="+48601234567"))
+                tx.append_consent(grant("cus-1", T0))
+                tx.add_contact("cus-1", ContactRecord(T0, Channel.SMS, "chk-1"))
+                tx.open_service_window("cus-1", Channel.WHATSAPP, T0 + 24 * HOUR)
+                assert tx.add_outbox(outbox_entry("k1"))
+                assert tx.mark_seen("evt-1")
+                tx.log(LogRecord(T0, "send", "chk-1", "cus-1", {"touch": 1}))
+                raise _Boom
+
+        with pytest.raises(_Boom):
+            write_everything_then_fail()
+        with store.transaction() as tx:
+            assert tx.load("chk-1") is None
+            assert tx.customer_for(Channel.SMS, "+48601234567") is None
+            assert tx.ledger("cus-1").events == ()
+            assert tx.history("cus-1", since=T0 - HOUR).records == ()
+            assert tx.service_window("cus-1", Channel.WHATSAPP) is None
+            assert tx.mark_seen("evt-1")
+        assert store.outbox() == []
+        assert list(store.events()) == []
+        assert store.next_due() is None
+
+    def test_a_conflict_undoes_earlier_writes_of_its_transaction(self, store: Store) -> None:
+        """A ConflictError raised midway leaves the transaction's earlier writes unapplied."""
+        with store.transaction() as tx:
+            tx.save(active("chk-1"), expected_version=None)
+
+        def write_then_conflict() -> None:
+            with store.transaction() as tx:
+                tx.add_outbox(outbox_entry("k1"))
+                tx.save(active("chk-2"), expected_version=None)
+                tx.save(active("chk-1"), expected_version=7)
+
+        with pytest.raises(ConflictError):
+            write_then_conflict()
+        with store.transaction() as tx:
+            assert tx.load("chk-2") is None
+        assert store.outbox() == []
+
+    def test_a_committed_transaction_is_visible_afterwards(self, store: Store) -> None:
+        """What a transaction wrote is there for the next one once its block ends normally."""
+        with store.transaction() as tx:
+            tx.save(active("chk-1"), expected_version=None)
+            tx.add_outbox(outbox_entry("k1"))
+        with store.transaction() as tx:
+            assert tx.load("chk-1") is not None
+        assert [entry.key for entry in store.outbox()] == ["k1"]
+
+    # -- claims and due times ------------------------------------------------------------------
+    def test_claim_due_returns_due_recoveries_earliest_first(self, store: Store) -> None:
+        """Only recoveries whose wake-up is at or before now are claimed, earliest first,
+        at most ``limit`` of them, each with its current version."""
+        with store.transaction() as tx:
+            tx.save(active("chk-late", wakeup_at=T0 + 2 * HOUR), expected_version=None)
+            tx.save(active("chk-b", wakeup_at=T0 - HOUR), expected_version=None)
+            tx.save(active("chk-a", wakeup_at=T0 - 2 * HOUR), expected_version=None)
+            tx.save(active("chk-now", wakeup_at=T0), expected_version=None)
+            tx.save(active("chk-never", wakeup_at=None), expected_version=None)
+        claimed = store.claim_due(T0, limit=2, lease=LEASE, worker="w1")
+        assert [(c.state.checkout_id, c.version) for c in claimed] == [("chk-a", 1), ("chk-b", 1)]
+        rest = store.claim_due(T0, limit=10, lease=LEASE, worker="w1")
+        assert [c.state.checkout_id for c in rest] == ["chk-now"]
+
+    def test_a_claim_is_exclusive_until_its_lease_runs_out(self, store: Store) -> None:
+        """Another worker cannot claim a leased recovery; after the lease it can."""
+        with store.transaction() as tx:
+            tx.save(active("chk-1"), expected_version=None)
+        assert len(store.claim_due(T0, limit=10, lease=LEASE, worker="w1")) == 1
+        assert store.claim_due(T0, limit=10, lease=LEASE, worker="w2") == []
+        just_before = T0 + LEASE - timedelta(microseconds=1)
+        assert store.claim_due(just_before, limit=10, lease=LEASE, worker="w2") == []
+        again = store.claim_due(T0 + LEASE, limit=10, lease=LEASE, worker="w2")
+        assert [c.state.checkout_id for c in again] == ["chk-1"]
+
+    def test_saving_releases_the_claim(self, store: Store) -> None:
+        """A save clears the claim: a recovery still due is claimable again at once."""
+        with store.transaction() as tx:
+            tx.save(active("chk-1"), expected_version=None)
+        (claimed,) = store.claim_due(T0, limit=10, lease=LEASE, worker="w1")
+        with store.transaction() as tx:
+            tx.save(claimed.state, expected_version=claimed.version)
+        again = store.claim_due(T0, limit=10, lease=LEASE, worker="w2")
+        assert [(c.state.checkout_id, c.version) for c in again] == [("chk-1", 2)]
+
+    def test_a_worker_whose_lease_ran_out_cannot_save(self, store: Store) -> None:
+        """When a lease expires and another worker saves first, the first worker's save
+        conflicts: no decision is applied twice."""
+        with store.transaction() as tx:
+            tx.save(active("chk-1"), expected_version=None)
+        (first,) = store.claim_due(T0, limit=1, lease=LEASE, worker="w1")
+        (second,) = store.claim_due(T0 + LEASE, limit=1, lease=LEASE, worker="w2")
+        with store.transaction() as tx:
+            tx.save(active("chk-1", wakeup_at=T0 + HOUR), expected_version=second.version)
+        with pytest.raises(ConflictError), store.transaction() as tx:
+            tx.save(active("chk-1", wakeup_at=T0 + HOUR), expected_version=first.version)
+
+    def test_next_due_is_the_earliest_open_wakeup(self, store: Store) -> None:
+        """next_due is None for an empty store, else the earliest unfinished wake-up."""
+        assert store.next_due() is None
+        with store.transaction() as tx:
+            tx.save(active("chk-1", wakeup_at=T0 + HOUR), expected_version=None)
+            tx.save(active("chk-2", wakeup_at=T0 + 2 * HOUR), expected_version=None)
+            tx.save(finished("chk-3", at=T0), expected_version=None)
+        assert store.next_due() == T0 + HOUR
+
+    @_PER_STORE
+    @given(
+        wakeups=st.lists(st.none() | st.integers(-600, 600), min_size=1, max_size=15),
+        leased=st.sets(st.integers(0, 14)),
+        now=st.integers(-600, 600),
+        limit=st.integers(1, 20),
+    )
+    def test_claim_due_matches_a_model(
+        self,
+        tmp_path_factory: pytest.TempPathFactory,
+        wakeups: list[int | None],
+        leased: set[int],
+        now: int,
+        limit: int,
+    ) -> None:
+        """Whatever the wake-ups and earlier claims, claim_due returns exactly the due,
+        unleased recoveries, earliest first, cut at ``limit``."""
+        store = self.make_store(tmp_path_factory.mktemp("claims"))
+        try:
+            with store.transaction() as tx:
+                for index, minutes in enumerate(wakeups):
+                    when = None if minutes is None else T0 + timedelta(minutes=minutes)
+                    tx.save(active(f"chk-{index:02d}", wakeup_at=when), expected_version=None)
+            # Lease some of them first, by claiming everything due at the latest moment
+            # and saving back the ones that should stay free.
+            first = store.claim_due(
+                T0 + timedelta(minutes=600), limit=100, lease=HOUR * 100, worker="w0"
+            )
+            with store.transaction() as tx:
+                for claimed in first:
+                    if int(claimed.state.checkout_id[4:]) not in leased:
+                        tx.save(claimed.state, expected_version=claimed.version)
+            moment = T0 + timedelta(minutes=now)
+            expected = sorted(
+                (minutes, f"chk-{index:02d}")
+                for index, minutes in enumerate(wakeups)
+                if minutes is not None and minutes <= now and index not in leased
+            )
+            got = store.claim_due(moment, limit=limit, lease=LEASE, worker="w1")
+            assert [name for _m, name in expected[:limit]] == [c.state.checkout_id for c in got]
+        finally:
+            store.close()
+
+    # -- customers ------------------------------------------------------------------------
+    def test_customer_for_finds_each_address(self, store: Store) -> None:
+        """After save_customer, each address finds the customer on its channel; e-mail
+        ignores case; an unknown address finds nobody."""
+        customer = Customer(
+            id="cus-1",
+            phone="+48601234567",
+            email="Ada@Example.com",
+            telegram_chat_id="777",
+            viber_id="vb-1",
+        )
+        with store.transaction() as tx:
+            tx.save_customer(customer)
+        with store.transaction() as tx:
+            assert tx.customer_for(Channel.SMS, "+48601234567") == "cus-1"
+            assert tx.customer_for(Channel.WHATSAPP, "+48601234567") == "cus-1"
+            assert tx.customer_for(Channel.EMAIL, "ada@example.com") == "cus-1"
+            assert tx.customer_for(Channel.TELEGRAM, "777") == "cus-1"
+            assert tx.customer_for(Channel.VIBER, "vb-1") == "cus-1"
+            assert tx.customer_for(Channel.SMS, "+48600000000") is None
+            assert tx.customer_for(Channel.TELEGRAM, "+48601234567") is None
+
+    def test_a_changed_address_replaces_the_old_one(self, store: Store) -> None:
+        """Saving a customer again with a new phone forgets the old number."""
+        with store.transaction() as tx:
+            tx.save_customer(Customer(id="cus-1", phone="+48601234567"))
+        with store.transaction() as tx:
+            tx.save_customer(Customer(id="cus-1", phone="+48601234568"))
+        with store.transaction() as tx:
+            assert tx.customer_for(Channel.SMS, "+48601234567") is None
+            assert tx.customer_for(Channel.SMS, "+48601234568") == "cus-1"
+
+    # -- consent ----------------------------------------------------------------------------
+    def test_the_ledger_round_trips_in_order(self, store: Store) -> None:
+        """Appended consent events come back equal, in the order appended, per customer."""
+        events = [grant("cus-1", T0), revoke_all("cus-1", T0 + HOUR), grant("cus-1", T0 - HOUR)]
+        with store.transaction() as tx:
+            tx.append_consent(events[0])
+            tx.append_consent(grant("cus-2", T0, Channel.EMAIL))
+        with store.transaction() as tx:
+            tx.append_consent(events[1])
+            tx.append_consent(events[2])
+        with store.transaction() as tx:
+            assert tuple(events) == tx.ledger("cus-1").events
+            assert not tx.ledger("cus-1").allows("cus-1", Channel.SMS, Purpose.RECOVERY, T0 + HOUR)
+            assert tx.ledger("cus-9").events == ()
+
+    # -- contact history ----------------------------------------------------------------------
+    def test_history_keeps_sends_at_or_after_since(self, store: Store) -> None:
+        """history(since=...) returns the customer's records at or after ``since``, across
+        checkouts, oldest first, and nobody else's."""
+        records = [
+            ContactRecord(T0 - 2 * HOUR, Channel.SMS, "chk-1"),
+            ContactRecord(T0, Channel.EMAIL, "chk-2"),
+            ContactRecord(T0 + HOUR, Channel.SMS, "chk-1", SendKind.REPLY),
+        ]
+        with store.transaction() as tx:
+            for record in reversed(records):
+                tx.add_contact("cus-1", record)
+            tx.add_contact("cus-2", ContactRecord(T0, Channel.SMS, "chk-9"))
+        with store.transaction() as tx:
+            assert tuple(records[1:]) == tx.history("cus-1", since=T0).records
+            assert tuple(records) == tx.history("cus-1", since=T0 - 3 * HOUR).records
+            assert tx.history("cus-1", since=T0 + 2 * HOUR).records == ()
+
+    # -- service windows ----------------------------------------------------------------------
+    def test_a_service_window_only_grows(self, store: Store) -> None:
+        """The window is None until opened, then open until the latest ``until`` given."""
+        with store.transaction() as tx:
+            assert tx.service_window("cus-1", Channel.WHATSAPP) is None
+            tx.open_service_window("cus-1", Channel.WHATSAPP, T0 + 24 * HOUR)
+            tx.open_service_window("cus-1", Channel.WHATSAPP, T0 + 2 * HOUR)
+        with store.transaction() as tx:
+            assert tx.service_window("cus-1", Channel.WHATSAPP) == T0 + 24 * HOUR
+            assert tx.service_window("cus-1", Channel.TELEGRAM) is None
+
+    # -- outbox ----------------------------------------------------------------------------
+    def test_the_outbox_is_keyed_by_idempotency_key(self, store: Store) -> None:
+        """A second entry with the same key is refused and changes nothing."""
+        first = outbox_entry("k1", T0)
+        with store.transaction() as tx:
+            assert tx.add_outbox(first)
+        with store.transaction() as tx:
+            assert not tx.add_outbox(outbox_entry("k1", T0 + HOUR))
+        assert [first] == store.outbox()
+
+    def test_outbox_lists_one_status_oldest_first(self, store: Store) -> None:
+        """outbox(status=...) lists entries in that status, oldest first, at most ``limit``."""
+        with store.transaction() as tx:
+            tx.add_outbox(outbox_entry("k3", T0 + 2 * HOUR))
+            tx.add_outbox(outbox_entry("k1", T0))
+            tx.add_outbox(outbox_entry("k2", T0 + HOUR))
+        assert [entry.key for entry in store.outbox()] == ["k1", "k2", "k3"]
+        assert [entry.key for entry in store.outbox(limit=2)] == ["k1", "k2"]
+        store.mark_outbox("k2", OutboxStatus.SENT, at=T0 + HOUR, provider_id="SM1")
+        assert [entry.key for entry in store.outbox()] == ["k1", "k3"]
+        (sent,) = store.outbox(status=OutboxStatus.SENT)
+        assert (sent.key, sent.provider_id) == ("k2", "SM1")
+
+    def test_marks_record_the_outcome(self, store: Store) -> None:
+        """mark_attempted stamps the hand-over; mark_outbox sets status and detail; an
+        unknown key is a StoreError."""
+        with store.transaction() as tx:
+            tx.add_outbox(outbox_entry("k1"))
+        store.mark_attempted(["k1", "k-unknown"], at=T0 + timedelta(seconds=1))
+        (pending,) = store.outbox()
+        assert T0 + timedelta(seconds=1) == pending.attempted_at
+        store.mark_outbox("k1", OutboxStatus.FAILED, at=T0, detail="21610 unsubscribed")
+        (failed,) = store.outbox(status=OutboxStatus.FAILED)
+        expected = attrs.evolve(pending, status=OutboxStatus.FAILED, detail="21610 unsubscribed")
+        assert expected == failed
+        with pytest.raises(StoreError):
+            store.mark_outbox("k-unknown", OutboxStatus.SENT, at=T0)
+
+    def test_many_marks_commit_together_or_not_at_all(self, store: Store) -> None:
+        """mark_outbox_many records every outcome at once; with an unknown key among
+        them it raises StoreError and records none."""
+        with store.transaction() as tx:
+            for key in ("k1", "k2", "k3"):
+                tx.add_outbox(outbox_entry(key))
+        bad = [OutboxMark("k1", OutboxStatus.SENT, "SM1"), OutboxMark("k-x", OutboxStatus.SENT)]
+        with pytest.raises(StoreError):
+            store.mark_outbox_many(bad, at=T0)
+        assert [entry.key for entry in store.outbox()] == ["k1", "k2", "k3"]
+        marks = [
+            OutboxMark("k1", OutboxStatus.SENT, "SM1"),
+            OutboxMark("k2", OutboxStatus.UNCERTAIN, detail="crashed mid-send"),
+        ]
+        store.mark_outbox_many(marks, at=T0)
+        assert [entry.key for entry in store.outbox()] == ["k3"]
+        (sent,) = store.outbox(status=OutboxStatus.SENT)
+        (uncertain,) = store.outbox(status=OutboxStatus.UNCERTAIN)
+        assert (sent.key, sent.provider_id) == ("k1", "SM1")
+        assert (uncertain.key, uncertain.detail) == ("k2", "crashed mid-send")
+
+    # -- inbound dedup ----------------------------------------------------------------------
+    def test_seen_event_ids_are_remembered(self, store: Store) -> None:
+        """mark_seen is True the first time an id is seen and False ever after."""
+        with store.transaction() as tx:
+            assert tx.mark_seen("evt-1")
+            assert not tx.mark_seen("evt-1")
+        with store.transaction() as tx:
+            assert not tx.mark_seen("evt-1")
+            assert tx.mark_seen("evt-2")
+
+    # -- the event log ----------------------------------------------------------------------
+    def test_events_come_in_time_order_within_since_and_until(self, store: Store) -> None:
+        """events() is in time order whatever the order written; ``since`` is inclusive,
+        ``until`` exclusive; equal times keep the order written."""
+        times = [3, 1, 2, 1, 0]
+        with store.transaction() as tx:
+            for index, hours in enumerate(times):
+                tx.log(LogRecord(T0 + hours * HOUR, "event", f"chk-{index}", "cus-1", {"i": index}))
+        order = [record.data["i"] for record in store.events()]
+        assert order == [4, 1, 3, 2, 0]
+        window = store.events(since=T0 + HOUR, until=T0 + 3 * HOUR)
+        assert [record.data["i"] for record in window] == [1, 3, 2]
+        first = next(iter(store.events()))
+        assert LogRecord(T0, "event", "chk-4", "cus-1", {"i": 4}) == first
+
+    def test_events_stream_a_long_log(self, store: Store) -> None:
+        """events() returns an iterator (not a list) that yields a long log whole, in order."""
+        count = 1_234
+        with store.transaction() as tx:
+            for index in range(count):
+                at = T0 + timedelta(seconds=index // 3)
+                tx.log(LogRecord(at, "send", None, None, {"i": index}))
+        stream = store.events()
+        assert stream is iter(stream)
+        assert list(range(count)) == [record.data["i"] for record in stream]
+
+    # -- retention ---------------------------------------------------------------------------
+    def test_purge_is_bounded_and_never_touches_consent(self, store: Store) -> None:
+        """purge removes old finished recoveries, log lines, contact records and settled
+        outbox entries, at most ``limit`` per call; open recoveries, recent rows and every
+        consent event stay."""
+        cutoff = T0 + 10 * HOUR
+        with store.transaction() as tx:
+            for index in range(5):
+                tx.save(finished(f"chk-old-{index}", at=T0), expected_version=None)
+                tx.log(LogRecord(T0, "finish", f"chk-old-{index}", "cus-1", {}))
+                tx.add_contact("cus-1", ContactRecord(T0, Channel.SMS, f"chk-old-{index}"))
+            tx.save(finished("chk-recent", at=cutoff + HOUR), expected_version=None)
+            tx.save(active("chk-open", wakeup_at=T0), expected_version=None)
+            tx.log(LogRecord(cutoff, "send", "chk-open", "cus-1", {}))
+            tx.add_contact("cus-1", ContactRecord(cutoff, Channel.SMS, "chk-open"))
+            tx.append_consent(grant("cus-1", T0 - HOUR))
+            tx.add_outbox(outbox_entry("k-sent", T0))
+            tx.add_outbox(outbox_entry("k-pending", T0))
+        store.mark_outbox("k-sent", OutboxStatus.SENT, at=T0)
+        old_rows = 5 + 5 + 5 + 1
+        removed = [store.purge(cutoff, limit=4) for _ in range(6)]
+        assert all(count <= 4 for count in removed)
+        assert old_rows == sum(removed)
+        assert removed[-1] == 0
+        assert {"chk-recent", "chk-open"} == {state.checkout_id for state in store.states()}
+        assert [cutoff] == [record.at for record in store.events()]
+        assert [entry.key for entry in store.outbox()] == ["k-pending"]
+        assert store.outbox(status=OutboxStatus.SENT) == []
+        with store.transaction() as tx:
+            assert (grant("cus-1", T0 - HOUR),) == tx.ledger("cus-1").events
+            assert len(tx.history("cus-1", since=T0 - HOUR).records) == 1

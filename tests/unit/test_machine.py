@@ -1,0 +1,335 @@
+"""The engine's behaviour, story by story (DOMAIN.md's sequence, stop rules and replies)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import attrs
+import pytest
+
+from recoverykit import Channel
+from recoverykit._commands import Finish, FinishReason, HandOff, MessageKind, RecordConsent
+from recoverykit._commands import ScheduleWakeup, SendMessage
+from recoverykit._consent import ConsentAction
+from recoverykit._events import (
+    CartEmptied,
+    CheckoutAbandoned,
+    LinkClicked,
+    MessageDelivered,
+    MessageFailed,
+    MessageRead,
+    OrderPlaced,
+    RecoveryResumed,
+    ReplyReceived,
+    WakeupDue,
+)
+from recoverykit._machine import decide, explain
+from recoverykit._notes import Deferred, Ignored, IgnoreReason
+from recoverykit._policy import Context, RecoveryPolicy
+from recoverykit._replies import classify_reply
+from recoverykit._state import RecoveryState, RecoveryStatus
+from recoverykit.testing._driver import EngineDriver
+from tests.engine_helpers import T0, checkout, customer, grant
+
+POLICY = RecoveryPolicy(store_name="Sklep Ola")
+
+
+def started(policy: RecoveryPolicy = POLICY) -> tuple[EngineDriver, str]:
+    who = customer()
+    driver = EngineDriver(policy, consent=[grant(who, Channel.SMS), grant(who, Channel.EMAIL)])
+    driver.feed(CheckoutAbandoned(checkout(who), T0))
+    return driver, "chk-1"
+
+
+def test_start_schedules_touch_one_inside_its_window() -> None:
+    """Touch 1 is planned 30–60 minutes after abandonment, on the consented primary channel."""
+    driver, cid = started()
+    state = driver.states[cid]
+    assert RecoveryStatus.ACTIVE == state.status
+    assert Channel.SMS == state.channel
+    assert state.wakeup_at is not None
+    assert timedelta(minutes=30) <= state.wakeup_at - T0 <= timedelta(minutes=60)
+
+
+def test_no_consent_finishes_without_sending() -> None:
+    """With no consented channel the recovery ends at once with no_consent, nothing sent."""
+    decision = decide(
+        None,
+        CheckoutAbandoned(checkout(), T0),
+        now=T0,
+        policy=POLICY,
+        context=Context(),
+    )
+    assert RecoveryStatus.FINISHED == decision.state.status
+    assert [Finish("chk-1", FinishReason.NO_CONSENT)] == [
+        c for c in decision.commands if isinstance(c, Finish)
+    ]
+    assert not [c for c in decision.commands if isinstance(c, SendMessage)]
+
+
+def test_three_touches_then_stop() -> None:
+    """Without replies the sequence sends its three touches and finishes (sequence_done)."""
+    driver, cid = started()
+    driver.run_until(T0 + timedelta(days=6))
+    touches = driver.touches(cid)
+    assert [1, 2, 3] == [sent.message.touch for sent in touches]
+    assert all("Sklep Ola" in sent.message.text for sent in touches)
+    state = driver.states[cid]
+    assert FinishReason.SEQUENCE_DONE == state.finish_reason
+
+
+def test_late_night_abandonment_waits_for_morning() -> None:
+    """A 23:40 abandonment in Warsaw gets touch 1 the next morning, with a note saying why."""
+    late = datetime(2026, 3, 2, 22, 40, tzinfo=UTC)  # 23:40 in Warsaw
+    who = customer()
+    driver = EngineDriver(POLICY, consent=[grant(who, Channel.SMS)])
+    driver.feed(CheckoutAbandoned(checkout(who, at=late), late))
+    driver.run_until(late + timedelta(hours=12))
+    first = driver.touches("chk-1")[0]
+    assert datetime(2026, 3, 3, 8, 0, tzinfo=UTC) == first.at  # 09:00 local
+    notes = [n for n in driver.states["chk-1"].notes if isinstance(n, Deferred)]
+    assert notes
+    assert "contact hours" in explain(driver.states["chk-1"])[0]
+
+
+def test_order_between_touches_stops_everything() -> None:
+    """An order placed after touch 1 cancels the remaining touches at once."""
+    driver, cid = started()
+    driver.run_until(T0 + timedelta(hours=2))
+    assert 1 == len(driver.touches(cid))
+    driver.feed(OrderPlaced(cid, T0 + timedelta(hours=3), customer_id="c1"))
+    driver.run_until(T0 + timedelta(days=7))
+    assert 1 == len(driver.touches(cid))
+    assert FinishReason.ORDERED == driver.states[cid].finish_reason
+
+
+def test_order_of_another_checkout_stops_this_one() -> None:
+    """OrderPlaced for any checkout of the customer ends every open recovery (invariant 4)."""
+    who = customer()
+    driver = EngineDriver(POLICY, consent=[grant(who, Channel.SMS)])
+    driver.feed(CheckoutAbandoned(checkout(who, cid="a"), T0))
+    driver.feed(CheckoutAbandoned(checkout(who, cid="b", at=T0 + timedelta(minutes=5)), T0 + timedelta(minutes=5)))
+    driver.feed(OrderPlaced("b", T0 + timedelta(minutes=10), customer_id="c1"))
+    assert FinishReason.ORDERED == driver.states["a"].finish_reason
+    assert FinishReason.ORDERED == driver.states["b"].finish_reason
+
+
+@pytest.mark.parametrize(("text", "locale"), [("STOP", "en"), ("СТОП", "ru"), ("stop", "pl")])
+def test_opt_out_revokes_confirms_once_and_finishes(text: str, locale: str) -> None:
+    """STOP: the revocation is recorded, one confirmation goes out, nothing else ever after."""
+    driver, cid = started()
+    driver.run_until(T0 + timedelta(hours=2))
+    at = T0 + timedelta(hours=2, minutes=5)
+    decisions = driver.feed(
+        ReplyReceived("c1", Channel.SMS, classify_reply(text, locale=locale), at)
+    )
+    commands = decisions[0].commands
+    revocations = [c for c in commands if isinstance(c, RecordConsent)]
+    assert 1 == len(revocations)
+    assert ConsentAction.REVOKED == revocations[0].event.action
+    confirmations = [c for c in commands if isinstance(c, SendMessage)]
+    assert ["optout_confirm"] == [c.key for c in confirmations]
+    assert MessageKind.REPLY == confirmations[0].kind
+    driver.run_until(T0 + timedelta(days=7))
+    assert 1 == len(driver.touches(cid))
+    assert FinishReason.OPTED_OUT == driver.states[cid].finish_reason
+
+
+def test_late_stop_after_finish_still_gets_its_confirmation() -> None:
+    """A STOP after the recovery ended is still recorded and confirmed, once."""
+    driver, cid = started()
+    driver.run_until(T0 + timedelta(days=7))
+    at = T0 + timedelta(days=8)
+    driver.feed(ReplyReceived("c1", Channel.SMS, classify_reply("STOP"), at))
+    assert 1 == len(driver.replies(cid))
+    assert driver.ledger.opted_out("c1", Channel.SMS, at)
+
+
+def test_duplicate_and_finished_events_are_ignored() -> None:
+    """A replayed webhook and an event for a finished recovery are Ignored notes, not errors."""
+    driver, cid = started()
+    event = LinkClicked(cid, T0 + timedelta(minutes=3))
+    driver.feed(event)
+    again = driver.feed(event)[0]
+    assert [Ignored(IgnoreReason.DUPLICATE, "LinkClicked", "already applied")] == list(again.notes)
+    driver.feed(CartEmptied(cid, T0 + timedelta(minutes=4)))
+    after = driver.feed(LinkClicked(cid, T0 + timedelta(minutes=5), id="other"))[0]
+    assert IgnoreReason.FINISHED == after.notes[0].reason  # type: ignore[union-attr]
+
+
+def test_help_hands_off_and_pauses_until_resumed() -> None:
+    """HELP gets the help reply and a hand-off; touches pause until a person resumes."""
+    driver, cid = started()
+    driver.run_until(T0 + timedelta(hours=2))
+    decision = driver.feed(
+        ReplyReceived("c1", Channel.SMS, classify_reply("HELP"), T0 + timedelta(hours=2))
+    )[0]
+    assert any(isinstance(c, HandOff) for c in decision.commands)
+    assert ["help_reply"] == [c.key for c in decision.commands if isinstance(c, SendMessage)]
+    assert RecoveryStatus.PAUSED == driver.states[cid].status
+    driver.run_until(T0 + timedelta(days=2))
+    assert 1 == len(driver.touches(cid))
+    driver.feed(RecoveryResumed(cid, T0 + timedelta(days=2)))
+    driver.run_until(T0 + timedelta(days=6))
+    assert 3 == len(driver.touches(cid))
+
+
+def test_already_bought_thanks_and_finishes() -> None:
+    """'Already bought' is thanked once and ends the recovery as refused."""
+    driver, cid = started()
+    driver.run_until(T0 + timedelta(hours=2))
+    driver.feed(
+        ReplyReceived("c1", Channel.SMS, classify_reply("already bought it", locale="en"), T0 + timedelta(hours=2))
+    )
+    assert ["thanks"] == [s.message.key for s in driver.replies(cid)]
+    assert FinishReason.REFUSED == driver.states[cid].finish_reason
+
+
+def test_whatsapp_menu_choice_gets_matching_help() -> None:
+    """The shipping-cost surprise answered with '1' on WhatsApp gets the shipping answer."""
+    who = customer()
+    policy = attrs.evolve(POLICY, channels=(Channel.WHATSAPP, Channel.SMS))
+    driver = EngineDriver(policy, consent=[grant(who, Channel.WHATSAPP)])
+    driver.feed(CheckoutAbandoned(checkout(who), T0))
+    driver.run_until(T0 + timedelta(hours=2))
+    first = driver.touches("chk-1")[0].message
+    assert Channel.WHATSAPP == first.channel
+    assert first.whatsapp_payload is not None  # outside the window: an approved template
+    driver.feed(ReplyReceived("c1", Channel.WHATSAPP, classify_reply("1"), T0 + timedelta(hours=2)))
+    assert ["menu.shipping"] == [s.message.key for s in driver.replies("chk-1")]
+
+
+def test_us_number_never_gets_whatsapp() -> None:
+    """WhatsApp cart templates are paused for US numbers (WA-10): SMS is chosen instead."""
+    who = customer(phone="+12125551234", locale="en")
+    policy = attrs.evolve(POLICY, channels=(Channel.WHATSAPP, Channel.SMS))
+    driver = EngineDriver(
+        policy, consent=[grant(who, Channel.WHATSAPP), grant(who, Channel.SMS)]
+    )
+    driver.feed(CheckoutAbandoned(checkout(who, currency="USD"), T0))
+    assert Channel.SMS == driver.states["chk-1"].channel
+
+
+def test_permanent_failure_falls_back_to_next_channel() -> None:
+    """A permanent SMS failure moves the recovery to e-mail; never both at once."""
+    driver, cid = started()
+    driver.run_until(T0 + timedelta(hours=2))
+    sent_at = driver.touches(cid)[0].at
+    driver.feed(MessageFailed(cid, 1, Channel.SMS, sent_at + timedelta(seconds=5), permanent=True))
+    driver.run_until(sent_at + timedelta(minutes=1))
+    channels = [s.message.channel for s in driver.touches(cid)]
+    assert [Channel.SMS, Channel.EMAIL] == channels
+    assert Channel.EMAIL == driver.states[cid].channel
+
+
+def test_transient_failure_retries_with_backoff() -> None:
+    """A transient failure is retried after the policy's backoff, with a new attempt key."""
+    driver, cid = started()
+    driver.run_until(T0 + timedelta(hours=2))
+    sent_at = driver.touches(cid)[0].at
+    driver.feed(MessageFailed(cid, 1, Channel.SMS, sent_at + timedelta(seconds=5)))
+    driver.run_until(sent_at + timedelta(hours=1))
+    keys = [s.message.idempotency_key for s in driver.touches(cid)]
+    assert ["chk-1:touch1:0", "chk-1:touch1:1"] == keys
+
+
+def test_help_first_skips_sms_when_email_was_opened() -> None:
+    """help-first sends the 4 h SMS only if the first e-mail was not opened."""
+    from recoverykit import presets
+
+    policy = attrs.evolve(POLICY, sequence=presets.get("help-first"))
+    who = customer()
+    driver = EngineDriver(policy, consent=[grant(who, Channel.SMS), grant(who, Channel.EMAIL)])
+    driver.feed(CheckoutAbandoned(checkout(who), T0))
+    driver.run_until(T0 + timedelta(hours=2))
+    driver.feed(MessageRead("chk-1", 1, Channel.EMAIL, T0 + timedelta(hours=2)))
+    driver.run_until(T0 + timedelta(days=5))
+    assert [Channel.EMAIL, Channel.EMAIL, Channel.EMAIL] == [
+        s.message.channel for s in driver.touches("chk-1")
+    ]
+
+
+def test_holdout_is_tracked_but_never_messaged() -> None:
+    """A holdout checkout gets no message at all but still records its order."""
+    policy = attrs.evolve(POLICY, holdout=1.0)
+    driver, cid = started(policy)
+    assert RecoveryStatus.HOLDOUT == driver.states[cid].status
+    driver.run_until(T0 + timedelta(days=3))
+    driver.feed(OrderPlaced(cid, T0 + timedelta(days=3), customer_id="c1"))
+    assert [] == driver.sent
+    assert FinishReason.ORDERED == driver.states[cid].finish_reason
+
+
+def test_retention_expiry_drops_personal_data() -> None:
+    """After retention the recovery finishes as expired and forgets the checkout's details."""
+    policy = attrs.evolve(POLICY, retention=timedelta(days=2))
+    driver, cid = started(policy)
+    driver.feed(
+        ReplyReceived("c1", Channel.SMS, classify_reply("Is delivery free?", locale="en"), T0 + timedelta(hours=1))
+    )
+    driver.run_until(T0 + timedelta(days=3))
+    state = driver.states[cid]
+    assert FinishReason.EXPIRED == state.finish_reason
+    assert state.checkout is None
+
+
+def test_delivery_receipts_update_and_duplicates_are_ignored() -> None:
+    """Delivered and read receipts mark the touch; a repeated receipt is ignored."""
+    driver, cid = started()
+    driver.run_until(T0 + timedelta(hours=2))
+    at = T0 + timedelta(hours=2)
+    driver.feed(MessageDelivered(cid, 1, Channel.SMS, at))
+    repeat = driver.feed(MessageDelivered(cid, 1, Channel.SMS, at, id="again"))[0]
+    assert IgnoreReason.DUPLICATE == repeat.notes[0].reason  # type: ignore[union-attr]
+    assert driver.states[cid].sent[0].delivered
+
+
+def test_state_round_trips_through_dict() -> None:
+    """A state with sends, notes and a channel survives to_dict/from_dict unchanged (inv. 7)."""
+    driver, cid = started()
+    driver.run_until(T0 + timedelta(days=2))
+    state = driver.states[cid]
+    assert state == RecoveryState.from_dict(state.to_dict())
+
+
+def test_wakeups_are_never_in_the_past() -> None:
+    """Every ScheduleWakeup is at or after the decision's now."""
+    driver, _ = started()
+    driver.run_until(T0 + timedelta(days=7))
+    for at, _event, decision in driver.decisions:
+        for command in decision.commands:
+            if isinstance(command, ScheduleWakeup):
+                assert command.at >= at
+
+
+def test_naive_now_is_refused() -> None:
+    """decide refuses a naive 'now' rather than guessing a zone."""
+    from recoverykit.errors import NaiveDatetimeError
+
+    with pytest.raises(NaiveDatetimeError):
+        decide(
+            None,
+            WakeupDue("x", T0),
+            now=datetime(2026, 1, 1),  # noqa: DTZ001
+            policy=POLICY,
+            context=Context(),
+        )
+
+
+def test_unexpected_first_event_is_ignored() -> None:
+    """An event for a recovery that never started is an Ignored note, not a crash."""
+    decision = decide(None, WakeupDue("ghost", T0), now=T0, policy=POLICY, context=Context())
+    assert RecoveryStatus.NEW == decision.state.status
+    assert IgnoreReason.UNKNOWN == decision.notes[0].reason  # type: ignore[union-attr]
+
+
+def test_now_is_utc_aware_in_sends() -> None:
+    """Sends carry the recipient's address and the brand in the first line."""
+    driver, cid = started()
+    driver.run_until(T0 + timedelta(hours=2))
+    message = driver.touches(cid)[0].message
+    assert "+48601234567" == message.to
+    assert "Sklep Ola" in message.text.splitlines()[0]
+    assert message.segments is not None
+    assert message.segments.segments <= 2
+    assert UTC is not None

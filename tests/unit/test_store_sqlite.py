@@ -1,0 +1,201 @@
+"""SQLiteStore: the Store contract, plus what a database file adds (schema, WAL, processes)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from recoverykit.errors import StoreError
+from recoverykit.protocols import Claimed, Store
+from recoverykit.stores import SQLiteStore
+from recoverykit.stores import sqlite as sqlite_module
+from recoverykit.testing.store_contract import (
+    HOUR,
+    LEASE,
+    T0,
+    StoreContract,
+    active,
+    grant,
+)
+
+
+class TestSQLiteStoreOnFile(StoreContract):
+    def make_store(self, tmp_path: Path) -> Store:
+        return SQLiteStore(tmp_path / "recoveries.db")
+
+
+class TestSQLiteStoreInMemory(StoreContract):
+    def make_store(self, tmp_path: Path) -> Store:
+        return SQLiteStore(":memory:")
+
+
+def _pragma(path: Path, name: str) -> object:
+    with sqlite3.connect(path) as conn:
+        return conn.execute(f"PRAGMA {name}").fetchone()[0]
+
+
+def test_a_file_runs_in_wal_mode_with_normal_sync(tmp_path: Path) -> None:
+    """The file is switched to WAL and the store's connection syncs at NORMAL (SEAMS 6)."""
+    path = tmp_path / "r.db"
+    store = SQLiteStore(path)
+    try:
+        assert _pragma(path, "journal_mode") == "wal"
+        assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == 1
+    finally:
+        store.close()
+
+
+def test_a_new_file_gets_the_latest_schema(tmp_path: Path) -> None:
+    """Opening a new file applies every migration and records the version."""
+    store = SQLiteStore(tmp_path / "r.db")
+    try:
+        assert len(sqlite_module.MIGRATIONS) == store.schema_version
+    finally:
+        store.close()
+
+
+def test_data_survives_closing_and_reopening(tmp_path: Path) -> None:
+    """What one store object committed is there when the file is opened again."""
+    path = tmp_path / "r.db"
+    with SQLiteStore(path) as store, store.transaction() as tx:
+        tx.save(active("chk-1"), expected_version=None)
+        tx.append_consent(grant("cus-1", T0))
+    with SQLiteStore(path) as store, store.transaction() as tx:
+        assert Claimed(active("chk-1"), 1) == tx.load("chk-1")
+        assert (grant("cus-1", T0),) == tx.ledger("cus-1").events
+
+
+def test_a_new_migration_is_applied_once_and_keeps_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A migration added by a later release runs when an older file is opened, once."""
+    path = tmp_path / "r.db"
+    with SQLiteStore(path) as store, store.transaction() as tx:
+        tx.save(active("chk-1"), expected_version=None)
+    extra = "CREATE TABLE notes_extra (id INTEGER PRIMARY KEY, body TEXT);"
+    monkeypatch.setattr(sqlite_module, "MIGRATIONS", (*sqlite_module.MIGRATIONS, extra))
+    with SQLiteStore(path) as store:
+        assert len(sqlite_module.MIGRATIONS) == store.schema_version
+        with store.transaction() as tx:
+            assert tx.load("chk-1") is not None
+    with SQLiteStore(path) as store:  # a second open finds nothing left to do
+        assert len(sqlite_module.MIGRATIONS) == store.schema_version
+
+
+def test_a_file_from_a_newer_release_is_refused(tmp_path: Path) -> None:
+    """A schema version above what this release knows raises StoreError naming both."""
+    path = tmp_path / "r.db"
+    SQLiteStore(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE schema_version SET version = 99")
+    conn.close()
+    known = len(sqlite_module.MIGRATIONS)
+    with pytest.raises(StoreError, match=f"schema version 99.*up to {known}"):
+        SQLiteStore(path)
+
+
+def test_consent_rows_cannot_be_rewritten(tmp_path: Path) -> None:
+    """The consent table itself refuses UPDATE and DELETE: the ledger is append-only."""
+    path = tmp_path / "r.db"
+    with SQLiteStore(path) as store, store.transaction() as tx:
+        tx.append_consent(grant("cus-1", T0))
+    conn = sqlite3.connect(path)
+    try:
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            conn.execute("DELETE FROM consent")
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            conn.execute("UPDATE consent SET customer_id = 'x'")
+    finally:
+        conn.close()
+
+
+def test_claims_use_the_due_index(tmp_path: Path) -> None:
+    """The claim query is answered from the due-time index, not a table scan."""
+    with SQLiteStore(tmp_path / "r.db") as store:
+        plan = store._conn.execute(
+            "EXPLAIN QUERY PLAN SELECT checkout_id FROM recoveries"
+            " WHERE due IS NOT NULL AND due <= 0 AND (lease_until IS NULL OR lease_until <= 0)"
+            " ORDER BY due LIMIT 10"
+        ).fetchall()
+    assert any("recoveries_due" in str(row[-1]) for row in plan)
+
+
+def test_two_store_objects_share_one_file(tmp_path: Path) -> None:
+    """A second connection sees what the first committed, and a claim made by one is
+    respected by the other."""
+    path = tmp_path / "r.db"
+    with SQLiteStore(path) as first, SQLiteStore(path) as second:
+        with first.transaction() as tx:
+            tx.save(active("chk-1"), expected_version=None)
+            tx.save(active("chk-2", wakeup_at=T0 + HOUR), expected_version=None)
+        assert second.next_due() == T0
+        assert [
+            c.state.checkout_id for c in first.claim_due(T0, limit=5, lease=LEASE, worker="a")
+        ] == ["chk-1"]
+        assert second.claim_due(T0, limit=5, lease=LEASE, worker="b") == []
+
+
+def test_a_writer_waits_then_reports_a_held_lock(tmp_path: Path) -> None:
+    """While one connection holds a write transaction, another gives up after its busy
+    timeout with a StoreError that says what to do."""
+    path = tmp_path / "r.db"
+    with SQLiteStore(path) as holder, SQLiteStore(path, busy_timeout=0.05) as waiter:
+        with holder.transaction() as tx:
+            tx.save(active("chk-1"), expected_version=None)
+            started = time.perf_counter()
+            with pytest.raises(StoreError, match="busy_timeout"):
+                waiter.claim_due(T0, limit=5, lease=LEASE, worker="b")
+            assert time.perf_counter() - started >= 0.04
+        assert len(waiter.claim_due(T0, limit=5, lease=LEASE, worker="b")) == 1
+
+
+_WORKER = """
+import json, sys, time
+from datetime import UTC, datetime, timedelta
+from recoverykit.stores import SQLiteStore
+
+path, worker, start_at = sys.argv[1], sys.argv[2], float(sys.argv[3])
+store = SQLiteStore(path)
+while time.time() < start_at:
+    time.sleep(0.001)
+now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+claimed = []
+while batch := store.claim_due(now, limit=10, lease=timedelta(minutes=5), worker=worker):
+    claimed += [item.state.checkout_id for item in batch]
+store.close()
+print(json.dumps(claimed))
+"""
+
+
+def test_two_processes_never_claim_the_same_recovery(tmp_path: Path) -> None:
+    """Two worker processes claiming from one file at the same time never both get a
+    recovery within its lease, and between them claim every due one."""
+    path = tmp_path / "r.db"
+    total = 3_000
+    with SQLiteStore(path) as store, store.transaction() as tx:
+        for index in range(total):
+            tx.save(active(f"chk-{index:05d}"), expected_version=None)
+    start_at = time.time() + 2.0
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WORKER, str(path), name, str(start_at)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("w1", "w2")
+    ]
+    results = []
+    for worker in workers:
+        out, _ = worker.communicate(timeout=120)
+        assert worker.returncode == 0
+        results.append(json.loads(out))
+    everything = [name for claimed in results for name in claimed]
+    assert total == len(everything)
+    assert total == len(set(everything))
+    assert all(claimed for claimed in results), "both workers should have claimed some"
