@@ -19,7 +19,9 @@ def main() -> None:
 
     report("PhoneNumber.parse, cold (per number)", per_call(cold, number=200) / len(NUMBERS))
     PhoneNumber.parse(NUMBERS[0])
-    report("PhoneNumber.parse, cached", per_call(lambda: PhoneNumber.parse(NUMBERS[0]), number=100_000))
+    report(
+        "PhoneNumber.parse, cached", per_call(lambda: PhoneNumber.parse(NUMBERS[0]), number=100_000)
+    )
     money = Money("84.00", "PLN")
     report("Money.format, warm", per_call(lambda: money.format("pl"), number=100_000))
     amounts = [Money(Decimal(cents).scaleb(-2), "PLN") for cents in range(10_000, 20_000)]

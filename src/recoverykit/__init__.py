@@ -1,8 +1,11 @@
 """recoverykit: win back abandoned checkouts over SMS, WhatsApp, Telegram, Viber and e-mail.
 
-The core is pure: it decides whether, when, on which channel and with which
-words to contact a customer, and never opens a socket. Everything a user needs
-is importable from here; ``recoverykit.errors``, ``recoverykit.testing`` and
+The core is pure: ``decide(state, event, now=..., policy=..., context=...)`` says
+whether, when, on which channel and with which words to contact a customer, and
+never opens a socket. ``Runner`` with ``SQLiteStore`` is the battery-included way
+to run it. Everything a user needs is importable from here; ``recoverykit.errors``,
+``recoverykit.presets``, ``recoverykit.jurisdictions``, ``recoverykit.links``,
+``recoverykit.metrics``, ``recoverykit.protocols``, ``recoverykit.testing`` and
 ``recoverykit.testing.strategies`` are the purpose-named public modules.
 """
 
@@ -10,35 +13,180 @@ from __future__ import annotations
 
 import contextlib
 
+from . import presets
+from ._caps import DEFAULT_RECOVERY_CAPS, ContactHistory, ContactRecord, FrequencyCap, SendKind
+from ._commands import (
+    Finish,
+    FinishReason,
+    HandOff,
+    MessageKind,
+    RecordConsent,
+    ScheduleWakeup,
+    SendMessage,
+)
+from ._consent import (
+    ConsentAction,
+    ConsentEvent,
+    ConsentLedger,
+    ConsentStatus,
+    Purpose,
+    revocation_for,
+)
+from ._events import (
+    CartEmptied,
+    CartUpdated,
+    CheckoutAbandoned,
+    ConsentChanged,
+    LinkClicked,
+    MessageDelivered,
+    MessageFailed,
+    MessageRead,
+    OrderPlaced,
+    RecoveryResumed,
+    ReplyReceived,
+    WakeupDue,
+)
+from ._hours import ContactHours
+from ._lint import GuardPolicy, Violation, guard, lint
+from ._machine import Decision, decide, explain
 from ._model import Channel, Checkout, Customer, Friction, LineItem, Stage
 from ._money import Money
+from ._notes import DeferReason, Deferred, Ignored, IgnoreReason, Info, Skipped
+from ._packs import (
+    MessagePack,
+    Segment,
+    Tier,
+    WhatsAppTemplateRef,
+    cart_tier,
+    default_pack,
+    message_context,
+)
 from ._phone import PhoneNumber
+from ._policy import Context, RecoveryPolicy, TimingScale, Variant
+from ._replies import Intent, Reply, classify_reply, normalize_reply
 from ._resolve import ZoneResolution, ZoneSource, resolve_zones
+from ._scenario import Scenario
+from ._schedule import Moved, SendTime, earliest_send
+from ._sequence import Condition, DelayWindow, Sequence, Touch, TouchPurpose
+from ._sms import smart_encode, sms_segments
+from ._state import RecoveryState, RecoveryStatus, SentTouch
+from ._templates import Rendered, SegmentInfo, Template, render
 from ._version import __version__
+from ._whatsapp import whatsapp_template_payload, whatsapp_text_payload
 from ._zones import get_zone
+from .channels import ConsoleChannel
 from .errors import RecoveryKitError
+from .jurisdictions import ContactRules, rules_for
+from .runner import Runner
+from .stores import MemoryStore, SQLiteStore
 
 __all__ = [
+    "CartEmptied",
+    "CartUpdated",
     "Channel",
     "Checkout",
+    "CheckoutAbandoned",
+    "Condition",
+    "ConsentAction",
+    "ConsentChanged",
+    "ConsentEvent",
+    "ConsentLedger",
+    "ConsentStatus",
+    "ConsoleChannel",
+    "ContactHistory",
+    "ContactHours",
+    "ContactRecord",
+    "ContactRules",
+    "Context",
     "Customer",
+    "DEFAULT_RECOVERY_CAPS",
+    "Decision",
+    "DeferReason",
+    "Deferred",
+    "DelayWindow",
+    "Finish",
+    "FinishReason",
+    "FrequencyCap",
     "Friction",
+    "GuardPolicy",
+    "HandOff",
+    "IgnoreReason",
+    "Ignored",
+    "Info",
+    "Intent",
     "LineItem",
+    "LinkClicked",
+    "MemoryStore",
+    "MessageDelivered",
+    "MessageFailed",
+    "MessageKind",
+    "MessagePack",
+    "MessageRead",
     "Money",
+    "Moved",
+    "OrderPlaced",
     "PhoneNumber",
+    "Purpose",
+    "RecordConsent",
     "RecoveryKitError",
+    "RecoveryPolicy",
+    "RecoveryResumed",
+    "RecoveryState",
+    "RecoveryStatus",
+    "Rendered",
+    "Reply",
+    "ReplyReceived",
+    "Runner",
+    "SQLiteStore",
+    "Scenario",
+    "ScheduleWakeup",
+    "Segment",
+    "SegmentInfo",
+    "SendKind",
+    "SendMessage",
+    "SendTime",
+    "SentTouch",
+    "Sequence",
+    "Skipped",
     "Stage",
+    "Template",
+    "Tier",
+    "TimingScale",
+    "Touch",
+    "TouchPurpose",
+    "Variant",
+    "Violation",
+    "WakeupDue",
+    "WhatsAppTemplateRef",
     "ZoneResolution",
     "ZoneSource",
     "__version__",
+    "cart_tier",
+    "classify_reply",
+    "decide",
+    "default_pack",
+    "earliest_send",
+    "explain",
     "get_zone",
+    "guard",
+    "lint",
+    "message_context",
+    "normalize_reply",
+    "presets",
+    "render",
     "resolve_zones",
+    "revocation_for",
+    "rules_for",
+    "smart_encode",
+    "sms_segments",
+    "whatsapp_template_payload",
+    "whatsapp_text_payload",
 ]
 
 # Exported names report the public module, so reprs and docs show recoverykit.Checkout.
 for _name in __all__:
     _obj = globals()[_name]
-    if hasattr(_obj, "__module__") and getattr(_obj, "__module__", "").startswith("recoverykit._"):
+    if getattr(_obj, "__module__", "").startswith("recoverykit._"):
         with contextlib.suppress(AttributeError, TypeError):
             _obj.__module__ = "recoverykit"
 del _name, _obj

@@ -226,9 +226,7 @@ def compose_reply(
         raise Unsendable("address", f"no {channel.value} address for customer {customer.id!r}")
     try:
         template = pack.find(key, channel, customer.locale, segment=_segment(customer))
-        values = message_context(
-            checkout, store_name=policy.store_name, channel=channel, zone=zone
-        )
+        values = message_context(checkout, store_name=policy.store_name, channel=channel, zone=zone)
         rendered = render(template, values)
     except RecoveryKitError as exc:
         raise Unsendable("template", str(exc)) from None

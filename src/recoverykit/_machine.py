@@ -54,7 +54,7 @@ from ._events import (
 from ._hours import ContactHours
 from ._model import Channel, Checkout
 from ._money import Money
-from ._notes import Deferred, DeferReason, Ignored, IgnoreReason, Info, Note, Skipped
+from ._notes import DeferReason, Deferred, Ignored, IgnoreReason, Info, Note, Skipped
 from ._policy import Context, RecoveryPolicy
 from ._replies import Intent
 from ._resolve import resolve_zones
@@ -71,6 +71,8 @@ __all__ = ["Decision", "decide", "explain"]
 _S = RecoveryStatus
 #: How many event ids a state remembers to recognise replays.
 _SEEN_LIMIT: Final = 64
+#: How many notes a state keeps for ``explain`` (the event log keeps them all).
+_NOTES_LIMIT: Final = 200
 #: Menu digits offered in WhatsApp help messages, and the pack key each answers with.
 MENU: Final = {1: "menu.shipping", 2: "menu.payment", 3: "menu.items"}
 #: How long after the customer's message a free-form reply is allowed (WA-2).
@@ -108,7 +110,10 @@ def decide(
     if state is None:
         state = _blank(event)
     name = type(event).__name__
-    if event.id in state.seen:
+    # Wake-ups are the engine's own timer, judged by ``wakeup_at``; only webhooks are
+    # remembered by id (a wake-up may legitimately come twice for the same instant).
+    remember = not isinstance(event, WakeupDue)
+    if remember and event.id in state.seen:
         return _ignore(state, IgnoreReason.DUPLICATE, name, "already applied")
     allowed = TRANSITIONS.get((state.status, type(event)))
     if allowed is None:
@@ -121,7 +126,7 @@ def decide(
         msg = f"{name} moved {state.status.value} to {new_state.status.value}, not in TRANSITIONS"
         raise TransitionError(msg)
     if step.changed:
-        seen = (*new_state.seen, event.id)[-_SEEN_LIMIT:]
+        seen = (*new_state.seen, event.id)[-_SEEN_LIMIT:] if remember else new_state.seen
         new_state = attrs.evolve(new_state, seen=seen, updated_at=now)
     return Decision(new_state, tuple(step.commands), tuple(step.notes))
 
@@ -136,7 +141,7 @@ def _blank(event: Event) -> RecoveryState:
 
 def _ignore(state: RecoveryState, reason: IgnoreReason, event: str, detail: str) -> Decision:
     note = Ignored(reason, event, detail)
-    return Decision(attrs.evolve(state, notes=(*state.notes, note)), (), (note,))
+    return Decision(attrs.evolve(state, notes=(*state.notes, note)[-_NOTES_LIMIT:]), (), (note,))
 
 
 class _Step:
@@ -187,7 +192,8 @@ class _Step:
 
     def result(self) -> RecoveryState:
         if self.notes:
-            return attrs.evolve(self.state, notes=(*self.state.notes, *self.notes))
+            kept = (*self.state.notes, *self.notes)[-_NOTES_LIMIT:]
+            return attrs.evolve(self.state, notes=kept)
         return self.state
 
 
@@ -234,6 +240,8 @@ def _start(step: _Step, event: CheckoutAbandoned) -> None:
     resolution = resolve_zones(checkout.customer)
     step.update(
         status=_S.ACTIVE,
+        checkout_id=checkout.id,
+        customer_id=checkout.customer.id,
         checkout=checkout,
         sequence=sequence.name,
         sequence_version=sequence.version,
@@ -312,9 +320,7 @@ def _next_touch(step: _Step, checkout: Checkout) -> None:
         channel = _touch_channel(step, touch.channel, checkout)
         if channel is None:
             if touch.channel is not None:
-                step.note(
-                    Skipped(number, "no_consent", f"{touch.channel.value} is not available")
-                )
+                step.note(Skipped(number, "no_consent", f"{touch.channel.value} is not available"))
                 step.update(next_touch=index + 1, attempt=0)
                 continue
             step.note(Skipped(number, "no_consent", "no consented channel is left"))
@@ -370,6 +376,7 @@ def _touch_channel(step: _Step, fixed: Channel | None, checkout: Checkout) -> Ch
     """The channel for a touch: its own if usable, else the primary (re-chosen if needed)."""
     state = step.state
     customer = checkout.customer
+
     def usable(channel: Channel) -> bool:
         return (
             channel not in state.failed_channels
@@ -418,7 +425,7 @@ def _delivered_history(state: RecoveryState, history: ContactHistory) -> Contact
 
 
 @functools.lru_cache(maxsize=4096)
-def _cached_rules(
+def _cached_rules(  # noqa: PLR0917 - positional so lru_cache keys stay simple
     phone: str | None,
     zones: tuple[str, ...],
     country: str | None,
@@ -584,7 +591,9 @@ def _answer(step: _Step, event: ReplyReceived, key: str) -> None:
 
 def _hand_off(step: _Step, event: ReplyReceived, reason: str, *, pause: bool) -> None:
     state = step.state
-    step.emit(HandOff(state.checkout_id, state.customer_id, event.channel, event.reply.text, reason))
+    step.emit(
+        HandOff(state.checkout_id, state.customer_id, event.channel, event.reply.text, reason)
+    )
     if pause and state.status is _S.ACTIVE:
         step.update(status=_S.PAUSED)
         checkout = state.checkout
@@ -680,8 +689,11 @@ def _failed(step: _Step, event: MessageFailed) -> None:
         if replacement is None:
             step.finish(FinishReason.UNDELIVERABLE)
             return
-        step.note(Info("channel", f"{event.channel.value} failed for good; now {replacement.value}"))
-        step.update(channel=replacement, next_touch=index, attempt=0)
+        step.note(
+            Info("channel", f"{event.channel.value} failed for good; now {replacement.value}")
+        )
+        # A new attempt number gives the resend its own idempotency key.
+        step.update(channel=replacement, next_touch=index, attempt=sent.attempt + 1)
         step.schedule(step.now)
         return
     backoff = step.policy.retry_backoff

@@ -62,12 +62,17 @@ class Skipped:
     detail: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": "skipped", "touch": self.touch, "reason": self.reason, "detail": self.detail}
+        return {
+            "type": "skipped",
+            "touch": self.touch,
+            "reason": self.reason,
+            "detail": self.detail,
+        }
 
 
 @attrs.frozen
 class Ignored:
-    """An event that changed nothing: a duplicate, a late webhook, or one for a finished recovery."""
+    """An event that changed nothing: a duplicate, a late webhook, a finished recovery."""
 
     reason: IgnoreReason
     event: str
@@ -111,7 +116,9 @@ def note_from_dict(data: dict[str, Any]) -> Note:
     if kind == "skipped":
         return Skipped(int(data["touch"]), str(data["reason"]), str(data.get("detail", "")))
     if kind == "ignored":
-        return Ignored(IgnoreReason(data["reason"]), str(data["event"]), str(data.get("detail", "")))
+        return Ignored(
+            IgnoreReason(data["reason"]), str(data["event"]), str(data.get("detail", ""))
+        )
     if kind == "info":
         return Info(str(data["what"]), str(data.get("detail", "")))
     msg = f"unknown note type {kind!r}"

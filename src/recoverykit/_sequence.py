@@ -181,7 +181,9 @@ class Sequence:
         problems = _check_touches(self.touches, "$")
         problems.raise_if_any(f"Invalid sequence {self.name!r}")
 
-    def planned_at(self, index: int, abandoned_at: datetime, seed: str, scale: float = 1.0) -> datetime:
+    def planned_at(
+        self, index: int, abandoned_at: datetime, seed: str, scale: float = 1.0
+    ) -> datetime:
         """When touch ``index`` (0-based) falls before hours and caps move it."""
         window = self.touches[index].delay
         if scale != 1.0:
@@ -336,5 +338,3 @@ def _version(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     return to_str(value)
-
-

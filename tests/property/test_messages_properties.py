@@ -101,7 +101,7 @@ def test_render_never_leaves_a_placeholder(template: Template, context: dict[str
 
 
 def _parts(template: Template) -> tuple[str | Field, ...]:
-    from recoverykit._templates import compile as compile_body  # noqa: PLC0415
+    from recoverykit._templates import compile as compile_body
 
     return compile_body(template.body)
 

@@ -22,8 +22,8 @@ OUTGOING = frozenset({"send", "confirm", "reply"})
 
 @pytest.fixture(scope="module")
 def rows() -> list[dict[str, Any]]:
-    import contextlib  # noqa: PLC0415
-    import io  # noqa: PLC0415
+    import contextlib
+    import io
 
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):

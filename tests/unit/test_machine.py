@@ -8,8 +8,15 @@ import attrs
 import pytest
 
 from recoverykit import Channel
-from recoverykit._commands import Finish, FinishReason, HandOff, MessageKind, RecordConsent
-from recoverykit._commands import ScheduleWakeup, SendMessage
+from recoverykit._commands import (
+    Finish,
+    FinishReason,
+    HandOff,
+    MessageKind,
+    RecordConsent,
+    ScheduleWakeup,
+    SendMessage,
+)
 from recoverykit._consent import ConsentAction
 from recoverykit._events import (
     CartEmptied,
@@ -108,7 +115,11 @@ def test_order_of_another_checkout_stops_this_one() -> None:
     who = customer()
     driver = EngineDriver(POLICY, consent=[grant(who, Channel.SMS)])
     driver.feed(CheckoutAbandoned(checkout(who, cid="a"), T0))
-    driver.feed(CheckoutAbandoned(checkout(who, cid="b", at=T0 + timedelta(minutes=5)), T0 + timedelta(minutes=5)))
+    driver.feed(
+        CheckoutAbandoned(
+            checkout(who, cid="b", at=T0 + timedelta(minutes=5)), T0 + timedelta(minutes=5)
+        )
+    )
     driver.feed(OrderPlaced("b", T0 + timedelta(minutes=10), customer_id="c1"))
     assert FinishReason.ORDERED == driver.states["a"].finish_reason
     assert FinishReason.ORDERED == driver.states["b"].finish_reason
@@ -179,7 +190,12 @@ def test_already_bought_thanks_and_finishes() -> None:
     driver, cid = started()
     driver.run_until(T0 + timedelta(hours=2))
     driver.feed(
-        ReplyReceived("c1", Channel.SMS, classify_reply("already bought it", locale="en"), T0 + timedelta(hours=2))
+        ReplyReceived(
+            "c1",
+            Channel.SMS,
+            classify_reply("already bought it", locale="en"),
+            T0 + timedelta(hours=2),
+        )
     )
     assert ["thanks"] == [s.message.key for s in driver.replies(cid)]
     assert FinishReason.REFUSED == driver.states[cid].finish_reason
@@ -203,9 +219,7 @@ def test_us_number_never_gets_whatsapp() -> None:
     """WhatsApp cart templates are paused for US numbers (WA-10): SMS is chosen instead."""
     who = customer(phone="+12125551234", locale="en")
     policy = attrs.evolve(POLICY, channels=(Channel.WHATSAPP, Channel.SMS))
-    driver = EngineDriver(
-        policy, consent=[grant(who, Channel.WHATSAPP), grant(who, Channel.SMS)]
-    )
+    driver = EngineDriver(policy, consent=[grant(who, Channel.WHATSAPP), grant(who, Channel.SMS)])
     driver.feed(CheckoutAbandoned(checkout(who, currency="USD"), T0))
     assert Channel.SMS == driver.states["chk-1"].channel
 
@@ -220,6 +234,8 @@ def test_permanent_failure_falls_back_to_next_channel() -> None:
     channels = [s.message.channel for s in driver.touches(cid)]
     assert [Channel.SMS, Channel.EMAIL] == channels
     assert Channel.EMAIL == driver.states[cid].channel
+    keys = [s.message.idempotency_key for s in driver.touches(cid)]
+    assert len(keys) == len(set(keys))
 
 
 def test_transient_failure_retries_with_backoff() -> None:
@@ -265,7 +281,12 @@ def test_retention_expiry_drops_personal_data() -> None:
     policy = attrs.evolve(POLICY, retention=timedelta(days=2))
     driver, cid = started(policy)
     driver.feed(
-        ReplyReceived("c1", Channel.SMS, classify_reply("Is delivery free?", locale="en"), T0 + timedelta(hours=1))
+        ReplyReceived(
+            "c1",
+            Channel.SMS,
+            classify_reply("Is delivery free?", locale="en"),
+            T0 + timedelta(hours=1),
+        )
     )
     driver.run_until(T0 + timedelta(days=3))
     state = driver.states[cid]
@@ -310,7 +331,7 @@ def test_naive_now_is_refused() -> None:
         decide(
             None,
             WakeupDue("x", T0),
-            now=datetime(2026, 1, 1),  # noqa: DTZ001
+            now=datetime(2026, 1, 1),
             policy=POLICY,
             context=Context(),
         )

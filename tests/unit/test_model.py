@@ -7,8 +7,17 @@ from typing import Any
 
 import pytest
 
-from recoverykit import Channel, Checkout, Customer, LineItem, Money, Stage, resolve_zones
-from recoverykit import ZoneSource, get_zone
+from recoverykit import (
+    Channel,
+    Checkout,
+    Customer,
+    LineItem,
+    Money,
+    Stage,
+    ZoneSource,
+    get_zone,
+    resolve_zones,
+)
 from recoverykit.errors import (
     CurrencyMismatch,
     DefinitionError,
@@ -26,7 +35,12 @@ def checkout_data() -> dict[str, Any]:
         "id": "chk-1",
         "customer": {"id": "c-1", "first_name": "Anna", "phone": "+48 601 234 567", "locale": "pl"},
         "items": [
-            {"sku": "s1", "name": "Kettle", "quantity": 1, "unit_price": {"amount": "84.00", "currency": "PLN"}}
+            {
+                "sku": "s1",
+                "name": "Kettle",
+                "quantity": 1,
+                "unit_price": {"amount": "84.00", "currency": "PLN"},
+            }
         ],
         "total": {"amount": "84.00", "currency": "PLN"},
         "stage": "shipping",
@@ -74,7 +88,7 @@ def test_naive_datetimes_are_refused() -> None:
             items=(),
             total=Money("1", "USD"),
             stage=Stage.CART,
-            abandoned_at=datetime(2026, 1, 1),  # noqa: DTZ001
+            abandoned_at=datetime(2026, 1, 1),
             link="https://s.example/c",
         )
 

@@ -44,7 +44,7 @@ def test_approximate_is_an_honest_range(
 def test_bad_amounts_are_refused(bad: object) -> None:
     """Negative, non-finite and non-numeric amounts raise InvalidMoney naming the value."""
     with pytest.raises(InvalidMoney, match="Invalid amount"):
-        Money(bad, "USD")  # type: ignore[arg-type]
+        Money(bad, "USD")
 
 
 def test_unknown_currency_is_refused() -> None:

@@ -1,1 +1,16 @@
-"""Test doubles and Hypothesis strategies for code that embeds recoverykit."""
+"""Test doubles for code that embeds recoverykit.
+
+``FakeClock`` and ``FakeChannel`` stand in for time and a provider; ``MemoryStore``
+keeps everything in memory; ``EngineDriver`` runs the pure engine for a whole
+story without a store. Hypothesis strategies live in
+``recoverykit.testing.strategies``; the store contract suite in
+``recoverykit.testing.store_contract`` (it needs pytest).
+"""
+
+from __future__ import annotations
+
+from ..stores.memory import MemoryStore
+from ._driver import EngineDriver, Sent
+from .fakes import FakeChannel, FakeClock, FakeLookupChannel
+
+__all__ = ["EngineDriver", "FakeChannel", "FakeClock", "FakeLookupChannel", "MemoryStore", "Sent"]

@@ -64,7 +64,7 @@ class EngineDriver:
         )
 
     def feed(self, event: Event, *, now: datetime | None = None) -> list[Decision]:
-        """Apply ``event`` at ``now`` (default: the event's own time) to every recovery it reaches."""
+        """Apply ``event`` at ``now`` (default: its own time) to every recovery it reaches."""
         at = now if now is not None else event.at
         self._advance_to(at)
         return self._deliver(event, at)
@@ -82,7 +82,12 @@ class EngineDriver:
             at, checkout_id = min(due)
             assert at is not None
             self.now = max(self.now or at, at)
+            before = self.states[checkout_id]
             self._deliver(WakeupDue(checkout_id, at), self.now)
+            after = self.states[checkout_id]
+            if after.open and after.wakeup_at == at and after.sent == before.sent:
+                msg = f"the engine did not move on from the wake-up of {checkout_id} at {at}"
+                raise AssertionError(msg)
         self.now = max(self.now or until, until)
 
     def _advance_to(self, at: datetime) -> None:
@@ -140,7 +145,9 @@ class EngineDriver:
                 history = self.history.get(command.customer_id, ContactHistory())
                 kind = SendKind.TOUCH if command.kind is MessageKind.TOUCH else SendKind.REPLY
                 self.history[command.customer_id] = history.add(
-                    ContactRecord(at=at, channel=command.channel, checkout_id=command.checkout_id, kind=kind)
+                    ContactRecord(
+                        at=at, channel=command.channel, checkout_id=command.checkout_id, kind=kind
+                    )
                 )
             case RecordConsent():
                 self.ledger = self.ledger.append(command.event)

@@ -14,24 +14,54 @@ from typing import Final
 import phonenumbers
 from hypothesis import strategies as st
 
+from .._caps import ContactHistory
+from .._consent import ConsentLedger
+from .._hours import ContactHours
 from .._model import Channel, Checkout, Customer, Friction, LineItem, Stage
 from .._money import Money
 from .._phone import PhoneNumber
 from .._zones import get_zone
+from ._strategies_consent import (
+    consent_events,
+    consent_ledgers,
+    keyword_variants,
+    replies,
+    reply_texts,
+)
+from ._strategies_hours import contact_histories, contact_hours
+from ._strategies_messages import (
+    field_values,
+    message_contexts,
+    sms_texts,
+    template_bodies,
+    templates,
+)
 
 __all__ = [
     "aware_datetimes",
     "channels",
     "checkouts",
+    "consent_events",
+    "consent_ledgers",
+    "contact_histories",
+    "contact_hours",
     "currencies",
     "customers",
     "dst_transitions",
+    "field_values",
     "instants_near_dst",
+    "keyword_variants",
     "line_items",
     "locales",
+    "message_contexts",
     "money",
     "phone_numbers",
     "register_type_strategies",
+    "replies",
+    "reply_texts",
+    "sms_texts",
+    "template_bodies",
+    "templates",
     "zone_names",
 ]
 
@@ -254,3 +284,6 @@ def register_type_strategies() -> None:
     st.register_type_strategy(LineItem, line_items())
     st.register_type_strategy(Checkout, checkouts())
     st.register_type_strategy(Channel, channels())
+    st.register_type_strategy(ContactHours, contact_hours())
+    st.register_type_strategy(ContactHistory, contact_histories())
+    st.register_type_strategy(ConsentLedger, consent_ledgers())
