@@ -12,6 +12,8 @@ template's language, since a message may mix languages.
 
 from __future__ import annotations
 
+import regex  # type: ignore[import-untyped]
+
 import functools
 import importlib.resources
 import json
@@ -178,8 +180,15 @@ class _Collector:
 _KEYWORDS: Final = frozenset({"STOP", "START", "HELP", "INFO", "AIDE", "ARRET", "СТОП", "SMS"})
 
 
+#: Runs of two or more capitals; fewer than two runs cannot be two loud words.
+_CAPITAL_RUNS: Final = regex.compile(r"\p{Lu}{2,}")
+
+
 def _shouting(text: str) -> str | None:
     """Two capitalised words in a row ("BUY NOW", "LAST CHANCE"); keywords and acronyms pass."""
+    runs = _CAPITAL_RUNS.findall(text)
+    if len(runs) < 2:
+        return None
     previous: str | None = None
     for word in text.split():
         letters = "".join(ch for ch in word if ch.isalpha())

@@ -121,13 +121,15 @@ def decide(
         return _ignore(state, reason, name, f"not expected while {state.status.value}")
     step = _Step(state, policy, context, now)
     _apply(step, event)
-    new_state = step.result()
+    final: dict[str, object] = {}
+    if step.changed:
+        final["updated_at"] = now
+        if remember:
+            final["seen"] = (*state.seen, event.id)[-_SEEN_LIMIT:]
+    new_state = step.result(**final)
     if new_state.status not in allowed:  # pragma: no cover - guarded by the transition tests
         msg = f"{name} moved {state.status.value} to {new_state.status.value}, not in TRANSITIONS"
         raise TransitionError(msg)
-    if step.changed:
-        seen = (*new_state.seen, event.id)[-_SEEN_LIMIT:] if remember else new_state.seen
-        new_state = attrs.evolve(new_state, seen=seen, updated_at=now)
     return Decision(new_state, tuple(step.commands), tuple(step.notes))
 
 
@@ -144,15 +146,29 @@ def _ignore(state: RecoveryState, reason: IgnoreReason, event: str, detail: str)
     return Decision(attrs.evolve(state, notes=(*state.notes, note)[-_NOTES_LIMIT:]), (), (note,))
 
 
+_STATE_FIELDS: Final = tuple(field.name for field in attrs.fields(RecoveryState))
+_set = object.__setattr__
+
+
+def _evolve(state: RecoveryState, changes: dict[str, object]) -> RecoveryState:
+    """``attrs.evolve`` for the hot path: ``RecoveryState`` has no validators or
+    converters, so copying its slots is the same thing at a fraction of the cost."""
+    new = object.__new__(RecoveryState)
+    for name in _STATE_FIELDS:
+        _set(new, name, changes[name] if name in changes else getattr(state, name))
+    return new
+
+
 class _Step:
     """Accumulates one decision: the evolving state, commands and notes."""
 
-    __slots__ = ("changed", "commands", "context", "notes", "now", "policy", "state")
+    __slots__ = ("_changes", "_state", "changed", "commands", "context", "notes", "now", "policy")
 
     def __init__(
         self, state: RecoveryState, policy: RecoveryPolicy, context: Context, now: datetime
     ) -> None:
-        self.state = state
+        self._state = state
+        self._changes: dict[str, object] = {}
         self.policy = policy
         self.context = context
         self.now = now
@@ -166,8 +182,16 @@ class _Step:
     def emit(self, command: Command) -> None:
         self.commands.append(command)
 
+    @property
+    def state(self) -> RecoveryState:
+        """The state with every pending change applied (evolved once, when read)."""
+        if self._changes:
+            self._state = _evolve(self._state, self._changes)
+            self._changes = {}
+        return self._state
+
     def update(self, **changes: object) -> None:
-        self.state = attrs.evolve(self.state, **changes)  # type: ignore[arg-type]
+        self._changes.update(changes)
 
     def ignore(self, reason: IgnoreReason, event: Event, detail: str = "") -> None:
         self.note(Ignored(reason, type(event).__name__, detail))
@@ -190,10 +214,13 @@ class _Step:
         self.update(**changes)
         self.emit(Finish(self.state.checkout_id, reason))
 
-    def result(self) -> RecoveryState:
+    def result(self, **final: object) -> RecoveryState:
+        """The new state: pending changes, the notes and ``final`` applied in one evolve."""
         if self.notes:
-            kept = (*self.state.notes, *self.notes)[-_NOTES_LIMIT:]
-            return attrs.evolve(self.state, notes=kept)
+            notes = self._changes.get("notes", self._state.notes)
+            assert isinstance(notes, tuple)
+            final["notes"] = (*notes, *self.notes)[-_NOTES_LIMIT:]
+        self._changes.update(final)
         return self.state
 
 

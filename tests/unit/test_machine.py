@@ -354,3 +354,14 @@ def test_now_is_utc_aware_in_sends() -> None:
     assert message.segments is not None
     assert message.segments.segments <= 2
     assert UTC is not None
+
+
+def test_fast_evolve_matches_attrs_evolve() -> None:
+    """The engine's copy of a state equals what attrs.evolve builds (no validators skipped)."""
+    from recoverykit._machine import _evolve
+
+    driver, cid = started()
+    state = driver.states[cid]
+    changes: dict[str, object] = {"next_touch": 2, "attempt": 1, "clicked": True}
+    assert attrs.evolve(state, next_touch=2, attempt=1, clicked=True) == _evolve(state, changes)
+    assert [] == [f.name for f in attrs.fields(RecoveryState) if f.validator or f.converter]
