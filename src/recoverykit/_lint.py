@@ -12,8 +12,6 @@ template's language, since a message may mix languages.
 
 from __future__ import annotations
 
-import regex  # type: ignore[import-untyped]
-
 import functools
 import importlib.resources
 import json
@@ -23,6 +21,7 @@ from decimal import Decimal
 from typing import Final, Literal
 
 import attrs
+import regex  # type: ignore[import-untyped]
 
 from ._fields import FIELDS, Reveals
 from ._model import Channel
