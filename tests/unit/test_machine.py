@@ -365,3 +365,22 @@ def test_fast_evolve_matches_attrs_evolve() -> None:
     changes: dict[str, object] = {"next_touch": 2, "attempt": 1, "clicked": True}
     assert attrs.evolve(state, next_touch=2, attempt=1, clicked=True) == _evolve(state, changes)
     assert [] == [f.name for f in attrs.fields(RecoveryState) if f.validator or f.converter]
+
+
+def test_russian_mobile_waits_for_a_window_open_in_every_zone() -> None:
+    """A +7 9xx mobile may be anywhere from Kaliningrad to Kamchatka: a touch goes out only
+    when 09–20 holds in all of them, and the note names the zone it was judged in."""
+    from recoverykit.jurisdictions import rules_for
+
+    who = customer(phone="+79161234567", locale="ru")
+    driver = EngineDriver(POLICY, consent=[grant(who, Channel.SMS)])
+    driver.feed(CheckoutAbandoned(checkout(who, currency="RUB", amount="2500"), T0))
+    driver.run_until(T0 + timedelta(days=6))
+    state = driver.states["chk-1"]
+    assert len(state.zones) > 10
+    rules = rules_for(who.phone_number, state.zones, None, base=POLICY.contact_hours)
+    touches = driver.touches("chk-1")
+    assert touches
+    for sent in touches:
+        assert rules.hours.allows(sent.at, state.zones)
+        assert 7 == sent.at.hour  # 09:00 in Kaliningrad (UTC+2) to 20:00 in Anadyr (UTC+12)
