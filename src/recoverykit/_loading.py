@@ -7,6 +7,8 @@ with all of them, so a user fixes a whole file in one pass.
 
 from __future__ import annotations
 
+import enum
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Final, TypeVar
@@ -14,6 +16,7 @@ from typing import Any, Final, TypeVar
 from .errors import DefinitionError, Problem, RecoveryKitError
 
 T = TypeVar("T")
+E = TypeVar("E", bound=enum.StrEnum)
 
 MISSING: Final = object()
 
@@ -103,6 +106,21 @@ def to_bool(value: Any) -> bool:
         msg = f"expected true or false, got {value!r:.60}"
         raise TypeError(msg)
     return value
+
+
+def to_enum(cls: type[E]) -> Callable[[Any], E]:
+    """A converter to the string enum ``cls`` whose error lists the choices."""
+
+    def convert(value: Any) -> E:
+        try:
+            return cls(value)
+        except ValueError:
+            choices = ", ".join(repr(member.value) for member in cls)
+            noun = re.sub(r"(?<!^)(?=[A-Z])", " ", cls.__name__).lower()
+            msg = f"unknown {noun} {value!r} (choose one of {choices})"
+            raise ValueError(msg) from None
+
+    return convert
 
 
 def to_datetime(value: Any) -> datetime:

@@ -22,6 +22,7 @@ from ._loading import (
     field,
     to_bool,
     to_datetime,
+    to_enum,
     to_int,
     to_str,
     unknown_keys,
@@ -458,10 +459,10 @@ def load_checkout(
     values = {
         "id": field(mapping, "id", path, problems, to_str),
         "total": _money_at(mapping, "total", path, problems),
-        "stage": field(mapping, "stage", path, problems, _enum(Stage), default=Stage.PAYMENT),
+        "stage": field(mapping, "stage", path, problems, to_enum(Stage), default=Stage.PAYMENT),
         "abandoned_at": field(mapping, "abandoned_at", path, problems, to_datetime),
         "link": field(mapping, "link", path, problems, to_str),
-        "friction": field(mapping, "friction", path, problems, _enum(Friction), default=None),
+        "friction": field(mapping, "friction", path, problems, to_enum(Friction), default=None),
         "hold_until": field(mapping, "hold_until", path, problems, to_datetime, default=None),
     }
     if len(problems.items) > before or customer is None:
@@ -469,15 +470,3 @@ def load_checkout(
     return _build(  # type: ignore[no-any-return]
         Checkout, path, problems, customer=customer, items=tuple(items), **values
     )
-
-
-def _enum(cls: type[enum.StrEnum]) -> Any:
-    def convert(value: Any) -> enum.StrEnum:
-        try:
-            return cls(value)
-        except ValueError:
-            choices = ", ".join(repr(member.value) for member in cls)
-            msg = f"unknown {cls.__name__.lower()} {value!r} (choose one of {choices})"
-            raise ValueError(msg) from None
-
-    return convert

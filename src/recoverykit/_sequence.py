@@ -23,6 +23,7 @@ from ._loading import (
     expect_mapping,
     field,
     to_bool,
+    to_enum,
     to_str,
     unknown_keys,
 )
@@ -263,22 +264,10 @@ def _window(value: Any) -> DelayWindow:
     raise InvalidInputError(msg)
 
 
-def _choice(cls: type[enum.StrEnum]) -> Any:
-    def convert(value: Any) -> enum.StrEnum:
-        try:
-            return cls(value)
-        except ValueError:
-            choices = ", ".join(repr(member.value) for member in cls)
-            msg = f"unknown value {value!r} (choose one of {choices})"
-            raise ValueError(msg) from None
-
-    return convert
-
-
 def _channel_or_primary(value: Any) -> Channel | None:
     if value == "primary":
         return None
-    return _choice(Channel)(value)  # type: ignore[no-any-return]
+    return to_enum(Channel)(value)
 
 
 def load_touch(data: Any, path: str, problems: Problems) -> Touch | None:
@@ -288,11 +277,11 @@ def load_touch(data: Any, path: str, problems: Problems) -> Touch | None:
     unknown_keys(mapping, _TOUCH_KEYS, path, problems)
     before = len(problems.items)
     delay = field(mapping, "delay", path, problems, _window)
-    purpose = field(mapping, "purpose", path, problems, _choice(TouchPurpose))
+    purpose = field(mapping, "purpose", path, problems, to_enum(TouchPurpose))
     message = field(mapping, "message", path, problems, to_str, default=None)
     channel = field(mapping, "channel", path, problems, _channel_or_primary, default=None)
     discount = field(mapping, "discount", path, problems, to_bool, default=False)
-    condition = field(mapping, "condition", path, problems, _choice(Condition), default=None)
+    condition = field(mapping, "condition", path, problems, to_enum(Condition), default=None)
     if len(problems.items) > before or delay is None or purpose is None:
         return None
     return Touch(
