@@ -49,6 +49,19 @@ def _item_tuple(value: Iterable[LineItem]) -> tuple[LineItem, ...]:
     return tuple(value)
 
 
+class _Identified:
+    """Gives an event without a provider id a stable one from its content."""
+
+    __slots__ = ()
+
+    def _id_parts(self) -> tuple[object, ...]:  # pragma: no cover - every event overrides
+        raise NotImplementedError
+
+    def __attrs_post_init__(self) -> None:
+        if not getattr(self, "id", ""):
+            object.__setattr__(self, "id", event_id(*self._id_parts()))
+
+
 def event_id(*parts: object) -> str:
     """A stable id from an event's content, for providers that send none."""
     digest = hashlib.sha256("\x1f".join(str(part) for part in parts).encode("utf-8", "replace"))
@@ -56,16 +69,19 @@ def event_id(*parts: object) -> str:
 
 
 @attrs.frozen
-class CheckoutAbandoned:
+class CheckoutAbandoned(_Identified):
     """The customer left checkout; a recovery may start."""
 
     checkout: Checkout
     at: datetime = attrs.field(validator=_aware)
     id: str = attrs.field(default="")
 
-    def __attrs_post_init__(self) -> None:
-        if not self.id:
-            object.__setattr__(self, "id", event_id("abandoned", self.checkout.id, self.at))
+    def _id_parts(self) -> tuple[object, ...]:
+        return (
+            "abandoned",
+            self.checkout.id,
+            self.at,
+        )
 
     @property
     def checkout_id(self) -> str:
@@ -73,7 +89,7 @@ class CheckoutAbandoned:
 
 
 @attrs.frozen
-class OrderPlaced:
+class OrderPlaced(_Identified):
     """An order was placed: this checkout or another checkout of the same customer."""
 
     checkout_id: str
@@ -83,26 +99,32 @@ class OrderPlaced:
     order_id: str | None = None
     id: str = attrs.field(default="")
 
-    def __attrs_post_init__(self) -> None:
-        if not self.id:
-            object.__setattr__(self, "id", event_id("order", self.checkout_id, self.at))
+    def _id_parts(self) -> tuple[object, ...]:
+        return (
+            "order",
+            self.checkout_id,
+            self.at,
+        )
 
 
 @attrs.frozen
-class CartEmptied:
+class CartEmptied(_Identified):
     """The customer emptied the cart; nothing is left to recover."""
 
     checkout_id: str
     at: datetime = attrs.field(validator=_aware)
     id: str = attrs.field(default="")
 
-    def __attrs_post_init__(self) -> None:
-        if not self.id:
-            object.__setattr__(self, "id", event_id("emptied", self.checkout_id, self.at))
+    def _id_parts(self) -> tuple[object, ...]:
+        return (
+            "emptied",
+            self.checkout_id,
+            self.at,
+        )
 
 
 @attrs.frozen
-class CartUpdated:
+class CartUpdated(_Identified):
     """The cart changed; later touches speak of the new cart only."""
 
     checkout_id: str
@@ -111,15 +133,18 @@ class CartUpdated:
     total: Money | None = None
     id: str = attrs.field(default="")
 
-    def __attrs_post_init__(self) -> None:
-        if not self.id:
-            object.__setattr__(
-                self, "id", event_id("updated", self.checkout_id, self.at, self.items, self.total)
-            )
+    def _id_parts(self) -> tuple[object, ...]:
+        return (
+            "updated",
+            self.checkout_id,
+            self.at,
+            self.items,
+            self.total,
+        )
 
 
 @attrs.frozen
-class ReplyReceived:
+class ReplyReceived(_Identified):
     """The customer wrote back; ``reply`` is already classified at the boundary."""
 
     customer_id: str
@@ -130,17 +155,18 @@ class ReplyReceived:
     checkout_id: str | None = None
     id: str = attrs.field(default="")
 
-    def __attrs_post_init__(self) -> None:
-        if not self.id:
-            object.__setattr__(
-                self,
-                "id",
-                event_id("reply", self.customer_id, self.channel, self.reply.text, self.at),
-            )
+    def _id_parts(self) -> tuple[object, ...]:
+        return (
+            "reply",
+            self.customer_id,
+            self.channel,
+            self.reply.text,
+            self.at,
+        )
 
 
 @attrs.frozen
-class MessageDelivered:
+class MessageDelivered(_Identified):
     """The provider reports that a sent message reached the phone or inbox."""
 
     checkout_id: str
@@ -150,15 +176,17 @@ class MessageDelivered:
     message_id: str | None = None
     id: str = attrs.field(default="")
 
-    def __attrs_post_init__(self) -> None:
-        if not self.id:
-            object.__setattr__(
-                self, "id", event_id("delivered", self.checkout_id, self.touch, self.channel)
-            )
+    def _id_parts(self) -> tuple[object, ...]:
+        return (
+            "delivered",
+            self.checkout_id,
+            self.touch,
+            self.channel,
+        )
 
 
 @attrs.frozen
-class MessageRead:
+class MessageRead(_Identified):
     """The provider reports that a message was read (or an e-mail opened)."""
 
     checkout_id: str
@@ -168,15 +196,17 @@ class MessageRead:
     message_id: str | None = None
     id: str = attrs.field(default="")
 
-    def __attrs_post_init__(self) -> None:
-        if not self.id:
-            object.__setattr__(
-                self, "id", event_id("read", self.checkout_id, self.touch, self.channel)
-            )
+    def _id_parts(self) -> tuple[object, ...]:
+        return (
+            "read",
+            self.checkout_id,
+            self.touch,
+            self.channel,
+        )
 
 
 @attrs.frozen
-class MessageFailed:
+class MessageFailed(_Identified):
     """A send failed; ``permanent`` says whether this address can ever receive it."""
 
     checkout_id: str
@@ -190,17 +220,18 @@ class MessageFailed:
     attempt: int = 0
     id: str = attrs.field(default="")
 
-    def __attrs_post_init__(self) -> None:
-        if not self.id:
-            object.__setattr__(
-                self,
-                "id",
-                event_id("failed", self.checkout_id, self.touch, self.channel, self.attempt),
-            )
+    def _id_parts(self) -> tuple[object, ...]:
+        return (
+            "failed",
+            self.checkout_id,
+            self.touch,
+            self.channel,
+            self.attempt,
+        )
 
 
 @attrs.frozen
-class LinkClicked:
+class LinkClicked(_Identified):
     """The customer opened the resume link."""
 
     checkout_id: str
@@ -208,13 +239,16 @@ class LinkClicked:
     touch: int | None = None
     id: str = attrs.field(default="")
 
-    def __attrs_post_init__(self) -> None:
-        if not self.id:
-            object.__setattr__(self, "id", event_id("click", self.checkout_id, self.at))
+    def _id_parts(self) -> tuple[object, ...]:
+        return (
+            "click",
+            self.checkout_id,
+            self.at,
+        )
 
 
 @attrs.frozen
-class ConsentChanged:
+class ConsentChanged(_Identified):
     """A consent event was recorded for the customer (the context already includes it)."""
 
     event: ConsentEvent
@@ -225,46 +259,47 @@ class ConsentChanged:
     def at(self) -> datetime:
         return self.event.at
 
-    def __attrs_post_init__(self) -> None:
-        if not self.id:
-            object.__setattr__(
-                self,
-                "id",
-                event_id(
-                    "consent",
-                    self.event.customer_id,
-                    self.event.channel,
-                    self.event.purpose,
-                    self.event.action,
-                    self.event.at,
-                ),
-            )
+    def _id_parts(self) -> tuple[object, ...]:
+        return (
+            "consent",
+            self.event.customer_id,
+            self.event.channel,
+            self.event.purpose,
+            self.event.action,
+            self.event.at,
+        )
 
 
 @attrs.frozen
-class WakeupDue:
+class WakeupDue(_Identified):
     """A scheduled wake-up came due."""
 
     checkout_id: str
     at: datetime = attrs.field(validator=_aware)
     id: str = attrs.field(default="")
 
-    def __attrs_post_init__(self) -> None:
-        if not self.id:
-            object.__setattr__(self, "id", event_id("wakeup", self.checkout_id, self.at))
+    def _id_parts(self) -> tuple[object, ...]:
+        return (
+            "wakeup",
+            self.checkout_id,
+            self.at,
+        )
 
 
 @attrs.frozen
-class RecoveryResumed:
+class RecoveryResumed(_Identified):
     """A person who took over after a hand-off hands the recovery back."""
 
     checkout_id: str
     at: datetime = attrs.field(validator=_aware)
     id: str = attrs.field(default="")
 
-    def __attrs_post_init__(self) -> None:
-        if not self.id:
-            object.__setattr__(self, "id", event_id("resumed", self.checkout_id, self.at))
+    def _id_parts(self) -> tuple[object, ...]:
+        return (
+            "resumed",
+            self.checkout_id,
+            self.at,
+        )
 
 
 Event: TypeAlias = (
