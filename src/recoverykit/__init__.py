@@ -15,6 +15,7 @@ import contextlib
 
 from . import presets
 from ._caps import DEFAULT_RECOVERY_CAPS, ContactHistory, ContactRecord, FrequencyCap, SendKind
+from ._clock import SystemClock
 from ._commands import (
     Finish,
     FinishReason,
@@ -149,6 +150,7 @@ __all__ = [
     "Sequence",
     "Skipped",
     "Stage",
+    "SystemClock",
     "Template",
     "Tier",
     "TimingScale",
