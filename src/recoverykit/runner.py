@@ -9,7 +9,7 @@ sends one twice (SEAMS 4 and 6):
 2. record durably that the entries are being handed to the channel
    (``mark_attempted``);
 3. send each entry, passing its idempotency key;
-4. record what the channel answered (``mark_outbox``).
+4. record what the channel answered, one commit per batch (``mark_outbox_many``).
 
 After a crash, ``reconcile`` finds entries still pending: those never handed
 over are sent now; those handed over but never marked are asked about through
@@ -54,6 +54,7 @@ from .protocols import (
     HandOffSink,
     LogRecord,
     OutboxEntry,
+    OutboxMark,
     OutboxStatus,
     Receipt,
     Store,
@@ -363,20 +364,22 @@ class Runner:
             os._exit(137)
         sent = 0
         failures: list[tuple[OutboxEntry, ChannelError]] = []
+        marks: list[OutboxMark] = []
         for entry in entries:
             outcome = self._send_one(entry)
             if self._crash_at == "after_send":
                 os._exit(137)
             if isinstance(outcome, Receipt):
-                self.store.mark_outbox(
-                    entry.key, OutboxStatus.SENT, at=now, provider_id=outcome.provider_id
-                )
+                marks.append(OutboxMark(entry.key, OutboxStatus.SENT, outcome.provider_id))
                 sent += 1
             else:
-                self.store.mark_outbox(entry.key, OutboxStatus.FAILED, at=now, detail=str(outcome))
+                marks.append(OutboxMark(entry.key, OutboxStatus.FAILED, detail=str(outcome)))
                 failures.append((entry, outcome))
-            if self._crash_at == "after_mark":
-                os._exit(137)
+        # One commit for the whole batch (SEAMS 6): entries marked attempted above and
+        # not marked here reconcile as uncertain after a crash, never as resends.
+        self.store.mark_outbox_many(marks, at=now)
+        if self._crash_at == "after_mark":
+            os._exit(137)
         if failures:
             self._report_failures(failures, now)
         return sent
