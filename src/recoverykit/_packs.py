@@ -201,6 +201,10 @@ class MessagePack:
             raise DefinitionError(
                 f"Invalid message pack {str(path)!r}", [_problem("$", str(exc))]
             ) from None
+        if isinstance(data, Mapping) and "languages" not in data and "messages" in data:
+            # One language's file, like the built-in packs/<language>.json: the file
+            # name is the language.
+            data = {"name": path.stem, "languages": {path.stem: data}}
         return _load_document(data, f"message pack {str(path)!r}")
 
 
