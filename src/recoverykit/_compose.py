@@ -6,7 +6,8 @@ and this file as the rules of *who can be reached where* and *what we may say*.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Final
 
 import attrs
@@ -21,20 +22,20 @@ from ._sequence import Touch, TouchPurpose
 from ._templates import render
 from ._whatsapp import whatsapp_template_payload
 from .errors import RecoveryKitError
+from .programs import ProgramRules, programs_for
 
 __all__ = [
+    "Refusal",
     "Unsendable",
     "address_for",
+    "channel_programs",
+    "check_channel",
     "choose_channel",
     "compose_reply",
     "compose_touch",
     "consented",
     "reachable",
 ]
-
-#: WA-10 / CP-7: WhatsApp marketing templates (cart reminders are marketing, WA-6)
-#: are paused for US numbers; texts are the fallback there.
-WHATSAPP_PAUSED_REGIONS: Final = frozenset({"US"})
 
 _GUARD: Final = GuardPolicy()
 
@@ -59,15 +60,35 @@ def address_for(customer: Customer, channel: Channel) -> str | None:
     return customer.viber_id
 
 
-def reachable(customer: Customer, channel: Channel) -> bool:
-    """Can a message on ``channel`` physically reach this customer at all?"""
+def channel_programs(customer: Customer, channel: Channel, policy: RecoveryPolicy) -> ProgramRules:
+    """The carrier and platform rules for recovery messages to this customer on ``channel``."""
+    return programs_for(
+        channel,
+        customer.phone_number,
+        country=customer.country,
+        treat_as_us=policy.programs_treat_as_us,
+        disabled=policy.disabled_rules,
+    )
+
+
+def reachable(customer: Customer, channel: Channel, policy: RecoveryPolicy | None = None) -> bool:
+    """Can a recovery message on ``channel`` reach this customer at all?
+
+    WhatsApp cart templates to US numbers are paused by the platform (WA-10); a
+    store that turned the rule off by id reaches them again.
+    """
     if address_for(customer, channel) is None:
         return False
     phone = customer.phone_number
     if channel is Channel.SMS:
         return phone is not None and phone.can_receive_sms
     if channel is Channel.WHATSAPP:
-        return phone is not None and phone.region not in WHATSAPP_PAUSED_REGIONS
+        if phone is None:
+            return False
+        disabled = policy.disabled_rules if policy is not None else frozenset()
+        treat = policy.programs_treat_as_us if policy is not None else False
+        rules = programs_for(channel, phone, treat_as_us=treat, disabled=disabled)
+        return rules.blocked_by is None
     return True
 
 
@@ -78,15 +99,143 @@ def consented(
     at: datetime,
     policy: RecoveryPolicy,
 ) -> bool:
-    """A current grant on this channel for this address (SEAMS 7)."""
+    """A current grant on this channel for this address (SEAMS 7), programs included."""
+    return _consent_refusal(ledger, customer, channel, at, policy) is None
+
+
+@attrs.frozen
+class Refusal:
+    """Why a channel cannot carry a recovery message now: ``program`` refusals name a rule."""
+
+    reason: str
+    detail: str
+    rule: str | None = None
+    #: The touch may move to another channel (a limit or a block, not missing consent).
+    move: bool = False
+
+
+def _consent_refusal(  # noqa: PLR0917 - a private helper, called in two places
+    ledger: ConsentLedger,
+    customer: Customer,
+    channel: Channel,
+    at: datetime,
+    policy: RecoveryPolicy,
+    programs: ProgramRules | None = None,
+) -> Refusal | None:
     address = address_for(customer, channel)
     if address is None:
-        return False
-    if ledger.allows(customer.id, channel, Purpose.RECOVERY, at, address=address):
-        return True
-    return policy.marketing_consent_ok and ledger.allows(
-        customer.id, channel, Purpose.MARKETING, at, address=address
+        return Refusal("no_consent", f"no {channel.value} address")
+    rules = programs if programs is not None else channel_programs(customer, channel, policy)
+    if rules.purpose is None and not rules.require_confirmed:
+        if ledger.allows(customer.id, channel, Purpose.RECOVERY, at, address=address):
+            return None
+        if policy.marketing_consent_ok and ledger.allows(
+            customer.id, channel, Purpose.MARKETING, at, address=address
+        ):
+            return None
+        return Refusal("no_consent", f"no {channel.value} consent")
+    status = ledger.status(
+        customer.id,
+        channel,
+        Purpose.RECOVERY,
+        at,
+        address=address,
+        require_confirmed=rules.require_confirmed,
     )
+    if status.allowed:
+        return None
+    if status.pending_confirmation and rules.confirm_rule is not None:
+        return Refusal(
+            "program",
+            f"{rules.confirm_rule}: the {channel.value} grant is not confirmed by double "
+            "opt-in yet",
+            rules.confirm_rule,
+        )
+    other = [
+        purpose.value
+        for purpose in (Purpose.MARKETING, Purpose.TRANSACTIONAL)
+        if ledger.allows(customer.id, channel, purpose, at, address=address)
+    ]
+    if other:
+        rule = rules.confirm_rule or rules.purpose_rule
+        return Refusal(
+            "program",
+            f"{rule}: a {' and '.join(other)} grant does not cover cart reminders by "
+            f"{channel.value}; they need a recovery grant confirmed by double opt-in",
+            rule,
+        )
+    return Refusal("no_consent", f"no {channel.value} consent")
+
+
+def check_channel(
+    customer: Customer,
+    channel: Channel,
+    policy: RecoveryPolicy,
+    context: Context,
+    at: datetime,
+    *,
+    sends: Mapping[Channel, int] | None = None,
+    abandoned_at: datetime | None = None,
+) -> Refusal | None:
+    """``None`` when a recovery message may go on ``channel`` at ``at``, else why not.
+
+    ``sends`` (recovery messages already sent per channel for this abandonment) and
+    ``abandoned_at`` let the per-abandonment limits and deadlines count (CP-1).
+    """
+    if address_for(customer, channel) is None:
+        return Refusal("no_consent", f"no {channel.value} address")
+    rules = channel_programs(customer, channel, policy)
+    if rules.blocked_by is not None:
+        return Refusal(
+            "program",
+            f"{rules.blocked_by}: {channel.value} cart templates are paused for this number",
+            rules.blocked_by,
+            move=True,
+        )
+    if not reachable(customer, channel, policy):
+        return Refusal("no_consent", f"{channel.value} cannot reach this number")
+    refusal = _consent_refusal(context.consent, customer, channel, at, policy, rules)
+    if refusal is not None:
+        return refusal
+    return program_limit(rules, channel, at, sends=sends, abandoned_at=abandoned_at)
+
+
+def program_limit(
+    rules: ProgramRules,
+    channel: Channel,
+    at: datetime,
+    *,
+    sends: Mapping[Channel, int] | None,
+    abandoned_at: datetime | None,
+) -> Refusal | None:
+    """The per-abandonment count and deadline of ``rules`` (CP-1), as a refusal if reached."""
+    rule = rules.limit_rule
+    if rule is None:
+        return None
+    if rules.max_sends is not None and sends is not None:
+        done = sends.get(channel, 0)
+        if done >= rules.max_sends:
+            return Refusal(
+                "program",
+                f"{rule}: {done} {channel.value} recovery message(s) already sent for this "
+                f"abandonment; the limit is {rules.max_sends}",
+                rule,
+                move=True,
+            )
+    deadline = rules.deadline
+    if deadline is not None and abandoned_at is not None and at > abandoned_at + deadline:
+        return Refusal(
+            "program",
+            f"{rule}: {channel.value} recovery messages may go out only in the first "
+            f"{_hours(deadline)} h after abandonment",
+            rule,
+            move=True,
+        )
+    return None
+
+
+def _hours(span: timedelta) -> int:
+    return int(span.total_seconds() // 3600)
 
 
 def choose_channel(
@@ -96,17 +245,26 @@ def choose_channel(
     at: datetime,
     *,
     exclude: frozenset[Channel] = frozenset(),
+    sends: Mapping[Channel, int] | None = None,
+    abandoned_at: datetime | None = None,
+    refusals: list[Refusal] | None = None,
 ) -> Channel | None:
-    """The first channel in the policy's order that the customer consented to and can receive."""
+    """The first channel in the policy's order that the customer consented to and can receive.
+
+    When ``refusals`` is given, the reason each skipped channel was refused is added to it.
+    """
     phone = customer.phone_number
     region = phone.region if phone is not None else customer.country
     for channel in policy.channel_order(region):
         if channel in exclude:
             continue
-        if reachable(customer, channel) and consented(
-            context.consent, customer, channel, at, policy
-        ):
+        refusal = check_channel(
+            customer, channel, policy, context, at, sends=sends, abandoned_at=abandoned_at
+        )
+        if refusal is None:
             return channel
+        if refusals is not None:
+            refusals.append(refusal)
     return None
 
 

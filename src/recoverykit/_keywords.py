@@ -78,6 +78,8 @@ AWS_FR: Final = "AWS Canadian French keywords ARRET, AIDE (rules.md §2.3)"
 RULES_2_3: Final = "rules.md §2.3 recommendation: add as heuristic"
 FCC_1: Final = "FCC-1 'any reasonable means': natural-language request, needs review"
 OWN: Final = "recoverykit heuristic: common wording in replies to cart reminders"
+CP_6: Final = "CP-6: WhatsApp marketing opt-out quick reply 'Stop promotions' (rules.md §9)"
+CP_6_LOCAL: Final = "CP-6: our rendering of the 'Stop promotions' button in this language"
 
 
 def _entries(
@@ -117,6 +119,15 @@ _UNIVERSAL: Final = (
     *_entries(_ALL, "heuristic", OWN, ("unsubscribe all", "cancel all", "opt out all")),
     *_entries(_IN, "sourced", TWILIO, ("start", "unstop")),
     *_entries(_H, "sourced", CTIA, ("help", "info")),
+)  # fmt: skip
+
+#: The WhatsApp marketing opt-out button (CP-6): tapping it arrives as a reply with the
+#: button's text. It revokes the channel like STOP does.
+_PLATFORM: Final = (
+    *_entries(_O, "sourced", CP_6, ("stop promotions",)),
+    *_entries(_O, "heuristic", CP_6_LOCAL, ("zatrzymaj promocje",), locale="pl"),
+    *_entries(_O, "heuristic", CP_6_LOCAL, ("остановить рекламу",), locale="ru"),
+    *_entries(_O, "heuristic", CP_6_LOCAL, ("arrêter les promotions",), locale="fr"),
 )  # fmt: skip
 
 _EN: Final = (
@@ -300,5 +311,5 @@ _DE: Final = (
 
 #: Every entry, universal first. Order matters only for ties within one intent.
 KEYWORDS: Final[tuple[Keyword, ...]] = (
-    *_UNIVERSAL, *_EN, *_RU, *_UK, *_KK, *_PL, *_FR, *_ES, *_DE,
+    *_UNIVERSAL, *_PLATFORM, *_EN, *_RU, *_UK, *_KK, *_PL, *_FR, *_ES, *_DE,
 )  # fmt: skip

@@ -30,7 +30,7 @@ from ._packs import format_hold_until
 from ._sms import UCS2_MULTI, UCS2_SINGLE, sms_segments
 from ._templates import Field, Rendered, Template, compile, render
 
-__all__ = ["CODES", "GuardPolicy", "Violation", "guard", "lint", "phrases"]
+__all__ = ["CODES", "PAYMENT_BY_REPLY", "GuardPolicy", "Violation", "guard", "lint", "phrases"]
 
 
 @attrs.frozen
@@ -67,8 +67,38 @@ CODES: Final[Mapping[str, _Code]] = {
         _Code("RK110", "error", "pressure phrasing such as 'buy now'"),
         _Code("RK111", "warning", "an SMS link of 60 characters or more"),
         _Code("RK112", "warning", "a word in capitals that reads as shouting"),
+        _Code("RK113", "error", "an SMS that asks for payment or card details by reply (CP-3)"),
     )
 }
+
+#: CP-3 (rules.md §9): a cart reminder by text may not take payment or card details by
+#: reply. Folded phrases per language; the link is the only way to pay.
+PAYMENT_BY_REPLY_RULE: Final = "CP-3"
+PAYMENT_BY_REPLY_SOURCE: Final = (
+    "toll-free verification guidance on shopping-cart reminders (smsblast.io, 2026-02-17)"
+)
+PAYMENT_BY_REPLY: Final[Mapping[str, tuple[str, ...]]] = {
+    "en": (
+        "reply with your card", "reply with card", "text your card", "send your card",
+        "card number", "reply yes to pay", "reply to pay", "text to pay", "reply with your cvv",
+        "cvv", "security code", "reply with your payment",
+    ),
+    "pl": ("numer karty", "odpisz, aby zapłacić", "odpisz tak, aby zapłacić", "kod cvv"),
+    "ru": ("номер карты", "ответьте, чтобы оплатить", "ответьте да, чтобы оплатить", "cvv-код"),
+    "fr": (
+        "numéro de carte", "répondez pour payer", "répondez oui pour payer",
+        "cryptogramme",
+    ),
+}  # fmt: skip
+
+
+def _payment_by_reply(folded: str) -> str | None:
+    for items in PAYMENT_BY_REPLY.values():
+        for phrase in items:
+            if _fold(phrase) in folded:
+                return phrase
+    return None
+
 
 #: Keys whose message is itself the way out; an opt-out line there makes no sense.
 NO_OPTOUT_KEYS: Final = frozenset({"optout_confirm", "thanks"})
@@ -267,6 +297,12 @@ def lint(
             and _find("optout", _fold(literal)) is None
         ):
             out.add("RK103", f"{where}: add an opt-out line, e.g. 'Reply STOP to opt out.'")
+        if template.channel is Channel.SMS and (phrase := _payment_by_reply(_fold(literal))):
+            out.add(
+                "RK113",
+                f"{where} says {phrase!r}: a cart reminder by text may not take payment or "
+                f"card details by reply ({PAYMENT_BY_REPLY_RULE}); let the link do it",
+            )
         _text_checks(
             out,
             literal,
@@ -337,6 +373,12 @@ def guard(
         and _find("optout", _fold(text)) is None
     ):
         out.add("RK103", "the SMS has no opt-out line; add 'Reply STOP to opt out.'")
+    if sms and (phrase := _payment_by_reply(_fold(text))):
+        out.add(
+            "RK113",
+            f"the SMS says {phrase!r}: payment and card details never go by reply "
+            f"({PAYMENT_BY_REPLY_RULE}); let the link do it",
+        )
     _text_checks(
         out,
         text,

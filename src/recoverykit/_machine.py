@@ -27,13 +27,14 @@ from ._commands import (
     SendMessage,
 )
 from ._compose import (
+    Refusal,
     Unsendable,
     address_for,
+    channel_programs,
+    check_channel,
     choose_channel,
     compose_reply,
     compose_touch,
-    consented,
-    reachable,
 )
 from ._consent import ConsentAction, ConsentEvent, Purpose, revocation_for
 from ._events import (
@@ -77,9 +78,6 @@ _NOTES_LIMIT: Final = 200
 MENU: Final = {1: "menu.shipping", 2: "menu.payment", 3: "menu.items"}
 #: How long after the customer's message a free-form reply is allowed (WA-2).
 _REPLY_WINDOW: Final = timedelta(hours=24)
-#: WhatsApp's per-user marketing limit: wait at least a day (CP-7).
-_PLATFORM_LIMIT_CODES: Final = frozenset({"131049"})
-_PLATFORM_WAIT: Final = timedelta(hours=24)
 
 
 @attrs.frozen
@@ -281,13 +279,81 @@ def _start(step: _Step, event: CheckoutAbandoned) -> None:
         step.note(Info("holdout", "held out to measure what messages add; never messaged"))
         step.schedule(checkout.abandoned_at + policy.retention)
         return
-    channel = choose_channel(checkout.customer, policy, step.context, step.now)
-    if channel is None:
+    refusals: list[Refusal] = []
+    channel = choose_channel(
+        checkout.customer,
+        policy,
+        step.context,
+        step.now,
+        sends=_sends(step.state),
+        abandoned_at=checkout.abandoned_at,
+        refusals=refusals,
+    )
+    asked = policy.request_double_optin and _ask_double_optin(step, checkout)
+    if channel is None and not asked:
+        program = _program_refusal(refusals)
+        if program is not None:
+            step.note(Skipped(1, "program", program.detail))
+            step.finish(FinishReason.PROGRAM_LIMIT if program.move else FinishReason.NO_CONSENT)
+            return
         step.note(Skipped(1, "no_consent", "no channel with consent that can reach the customer"))
         step.finish(FinishReason.NO_CONSENT)
         return
     step.update(channel=channel)
     _plan_next(step)
+
+
+def _sends(state: RecoveryState) -> dict[Channel, int]:
+    """Recovery messages handed to each channel for this abandonment, failed ones included:
+    a program limit counts what was sent, not what arrived."""
+    counts: dict[Channel, int] = {}
+    for sent in state.sent:
+        counts[sent.channel] = counts.get(sent.channel, 0) + 1
+    return counts
+
+
+def _program_refusal(refusals: Iterable[Refusal]) -> Refusal | None:
+    return next((refusal for refusal in refusals if refusal.reason == "program"), None)
+
+
+def _double_optin_pending(step: _Step, checkout: Checkout, at: datetime) -> bool:
+    """A text grant for recovery exists but waits for its double opt-in (CP-2)."""
+    customer = checkout.customer
+    rules = channel_programs(customer, Channel.SMS, step.policy)
+    if not rules.require_confirmed or customer.phone is None:
+        return False
+    status = step.context.consent.status(
+        customer.id,
+        Channel.SMS,
+        Purpose.RECOVERY,
+        at,
+        address=customer.phone,
+        require_confirmed=True,
+    )
+    return status.pending_confirmation
+
+
+def _ask_double_optin(step: _Step, checkout: Checkout) -> bool:
+    """Send the double opt-in request (pack key ``double_optin``) when one is pending."""
+    if not _double_optin_pending(step, checkout, step.now):
+        return False
+    try:
+        message = compose_reply(
+            key="double_optin",
+            checkout=checkout,
+            channel=Channel.SMS,
+            zone=step.state.zones[0] if step.state.zones else "UTC",
+            policy=step.policy,
+            variant=step.state.variant,
+            event_id="double_optin",
+        )
+    except Unsendable as exc:
+        step.note(Info("double_optin", f"no request sent: {exc.detail}"))
+        return False
+    step.update(replies_sent=step.state.replies_sent + 1)
+    step.emit(message)
+    step.note(Info("double_optin", "asked the customer to confirm cart-reminder texts (CP-2)"))
+    return True
 
 
 def _plan_next(step: _Step) -> None:
@@ -344,8 +410,33 @@ def _next_touch(step: _Step, checkout: Checkout) -> None:
                 step.note(Skipped(number, "condition", "the previous message was read"))
                 step.update(next_touch=index + 1, attempt=0)
                 continue
-        channel = _touch_channel(step, touch.channel, checkout)
+        skip: frozenset[Channel] = frozenset()
+        while True:
+            channel, refusals = _touch_channel(step, touch.channel, checkout, skip)
+            if channel is None:
+                break
+            when = earliest_send(
+                step.now,
+                state.zones,
+                _rules(state, checkout, policy),
+                _delivered_history(state, step.context.history),
+                channel=channel,
+            )
+            late = _past_program_deadline(step, checkout, channel, when.at)
+            if late is None:
+                break
+            skip |= {channel}
         if channel is None:
+            program = _program_refusal(refusals)
+            if program is not None:
+                step.note(Skipped(number, "program", program.detail))
+                step.update(next_touch=index + 1, attempt=0)
+                if _nothing_left(step, checkout):
+                    step.finish(
+                        FinishReason.PROGRAM_LIMIT if program.move else FinishReason.NO_CONSENT
+                    )
+                    return
+                continue
             if touch.channel is not None:
                 step.note(Skipped(number, "no_consent", f"{touch.channel.value} is not available"))
                 step.update(next_touch=index + 1, attempt=0)
@@ -353,13 +444,16 @@ def _next_touch(step: _Step, checkout: Checkout) -> None:
             step.note(Skipped(number, "no_consent", "no consented channel is left"))
             step.finish(FinishReason.NO_CONSENT)
             return
-        when = earliest_send(
-            step.now,
-            state.zones,
-            _rules(state, checkout, policy),
-            _delivered_history(state, step.context.history),
-            channel=channel,
-        )
+        planned = touch.channel if touch.channel is not None else state.channel
+        program = _program_refusal(refusals)
+        if program is not None and planned is not None and planned is not channel:
+            step.note(
+                Info(
+                    "program",
+                    f"touch {number} moves from {planned.value} to {channel.value}: "
+                    f"{program.detail}",
+                )
+            )
         if when.at is None:
             step.note(Skipped(number, "contact_hours", "no allowed hour in the next 14 days"))
             step.update(next_touch=index + 1, attempt=0)
@@ -393,35 +487,132 @@ def _next_touch(step: _Step, checkout: Checkout) -> None:
             step.note(Skipped(number, exc.reason, exc.detail))
             step.update(next_touch=index + 1, attempt=0)
             continue
+        _note_disabled(step, checkout, channel, number)
         _record_send(step, message, number, channel)
         step.update(next_touch=index + 1, attempt=0)
         _plan_next(step)
         return
 
 
-def _touch_channel(step: _Step, fixed: Channel | None, checkout: Checkout) -> Channel | None:
-    """The channel for a touch: its own if usable, else the primary (re-chosen if needed)."""
-    state = step.state
-    customer = checkout.customer
+def _past_program_deadline(
+    step: _Step, checkout: Checkout, channel: Channel, at: datetime | None
+) -> Refusal | None:
+    """A refusal when the next allowed hour falls after the channel's program deadline:
+    the message is then not sent late (CP-1), it moves or is skipped."""
+    if at is None or at <= step.now:
+        return None
+    rules = channel_programs(checkout.customer, channel, step.policy)
+    if rules.deadline is None or at <= checkout.abandoned_at + rules.deadline:
+        return None
+    return Refusal(
+        "program",
+        f"{rules.limit_rule}: the next allowed hour is after the "
+        f"{int(rules.deadline.total_seconds() // 3600)} h deadline",
+        rules.limit_rule,
+        move=True,
+    )
 
-    def usable(channel: Channel) -> bool:
-        return (
-            channel not in state.failed_channels
-            and reachable(customer, channel)
-            and consented(step.context.consent, customer, channel, step.now, step.policy)
+
+def _nothing_left(step: _Step, checkout: Checkout) -> bool:
+    """No channel can carry any recovery message any more for this abandonment."""
+    return (
+        choose_channel(
+            checkout.customer,
+            step.policy,
+            step.context,
+            step.now,
+            exclude=step.state.failed_channels,
+            sends=_sends(step.state),
+            abandoned_at=checkout.abandoned_at,
+        )
+        is None
+    )
+
+
+def _note_disabled(step: _Step, checkout: Checkout, channel: Channel, number: int) -> None:
+    """Say so every time a program rule the store turned off would have applied."""
+    rules = channel_programs(checkout.customer, channel, step.policy)
+    if rules.disabled:
+        step.note(
+            Info(
+                "program",
+                f"touch {number} on {channel.value} goes out with {', '.join(rules.disabled)} "
+                "turned off by the store",
+            )
         )
 
-    if fixed is not None:
-        return fixed if usable(fixed) else None
-    if state.channel is not None and usable(state.channel):
-        return state.channel
+
+def _touch_channel(
+    step: _Step, fixed: Channel | None, checkout: Checkout, skip: frozenset[Channel]
+) -> tuple[Channel | None, list[Refusal]]:
+    """The channel for a touch: its own if usable, else the primary (re-chosen if needed).
+
+    A touch whose channel a program rule refuses (a limit reached, a deadline passed, a
+    platform pause) moves to the next channel the programs allow; ``skip`` holds
+    channels already refused for this touch. Missing consent never moves a fixed touch.
+    """
+    state = step.state
+    customer = checkout.customer
+    sends = _sends(state)
+    refusals: list[Refusal] = []
+
+    def usable(channel: Channel) -> bool:
+        if channel in skip:
+            return False
+        if channel in state.failed_channels:
+            refusals.append(Refusal("no_consent", f"{channel.value} failed for good"))
+            return False
+        refusal = check_channel(
+            customer,
+            channel,
+            step.policy,
+            step.context,
+            step.now,
+            sends=sends,
+            abandoned_at=checkout.abandoned_at,
+        )
+        if refusal is not None:
+            refusals.append(refusal)
+        return refusal is None
+
+    first = fixed if fixed is not None else state.channel
+    if first is not None and usable(first):
+        return first, refusals
+    if fixed is not None and fixed not in skip and not (refusals and refusals[-1].move):
+        return None, refusals
+    moving = fixed in skip or bool(refusals and refusals[-1].move)
+    exclude = state.failed_channels | skip | ({first} if first is not None else frozenset())
     replacement = choose_channel(
-        customer, step.policy, step.context, step.now, exclude=state.failed_channels
+        customer,
+        step.policy,
+        step.context,
+        step.now,
+        exclude=frozenset(exclude),
+        sends=sends,
+        abandoned_at=checkout.abandoned_at,
+        refusals=refusals,
     )
-    if replacement is not None and replacement is not state.channel:
+    if (
+        fixed is None
+        and not moving
+        and replacement is not None
+        and replacement is not state.channel
+    ):
         step.note(Info("channel", f"primary channel is now {replacement.value}"))
         step.update(channel=replacement)
-    return replacement
+    if skip:
+        refusals.insert(0, Refusal("program", _skip_detail(step, checkout, skip), move=True))
+    return replacement, refusals
+
+
+def _skip_detail(step: _Step, checkout: Checkout, skip: frozenset[Channel]) -> str:
+    channel = sorted(skip)[0]
+    rules = channel_programs(checkout.customer, channel, step.policy)
+    hours = 0 if rules.deadline is None else int(rules.deadline.total_seconds() // 3600)
+    return (
+        f"{rules.limit_rule}: the next allowed hour for {channel.value} is after the "
+        f"{hours} h deadline"
+    )
 
 
 def _record_send(step: _Step, message: SendMessage, number: int, channel: Channel) -> None:
@@ -546,7 +737,13 @@ def _reply(step: _Step, event: ReplyReceived) -> None:
             else:
                 _answer(step, event, key)
         case Intent.POSITIVE:
-            _answer(step, event, "link_again")
+            if state.checkout is not None and (
+                event.channel is Channel.SMS
+                and _double_optin_pending(step, state.checkout, event.at)
+            ):
+                _confirm_double_optin(step, event)
+            else:
+                _answer(step, event, "link_again")
         case Intent.ALREADY_PURCHASED | Intent.NOT_INTERESTED:
             _answer(step, event, "thanks")
             step.finish(FinishReason.REFUSED)
@@ -572,6 +769,26 @@ def _reply(step: _Step, event: ReplyReceived) -> None:
             pass
         case _:  # pragma: no cover
             assert_never(intent)
+
+
+def _confirm_double_optin(step: _Step, event: ReplyReceived) -> None:
+    """A "YES" while a double opt-in is pending confirms it, the reply kept as evidence."""
+    state = step.state
+    step.emit(
+        RecordConsent(
+            ConsentEvent(
+                customer_id=state.customer_id,
+                channel=event.channel,
+                purpose=Purpose.RECOVERY,
+                action=ConsentAction.CONFIRMED,
+                at=event.at,
+                source="double_optin_reply",
+                text=event.reply.text,
+                address=_address(state, event.channel),
+            )
+        )
+    )
+    step.note(Info("double_optin", f"cart-reminder texts confirmed by {event.reply.text!r} (CP-2)"))
 
 
 def _address(state: RecoveryState, channel: Channel) -> str | None:
@@ -701,17 +918,21 @@ def _failed(step: _Step, event: MessageFailed) -> None:
         step.note(Info("failed", f"touch {event.touch} failed after a later touch went out"))
         return
     index = event.touch - 1
-    if event.code in _PLATFORM_LIMIT_CODES:
-        until = step.now + _PLATFORM_WAIT
-        step.note(Deferred(event.touch, DeferReason.PLATFORM_LIMIT, "CP-7", step.now, until))
-        step.update(next_touch=index, attempt=state.attempt + 1)
-        step.schedule(until)
+    treatment = channel_programs(checkout.customer, event.channel, step.policy).code(event.code)
+    if treatment is not None and treatment[1].action == "wait":
+        _platform_limit(step, event, checkout, treatment[0], treatment[1].wait or _DAY)
         return
     if event.permanent:
         failed = state.failed_channels | {event.channel}
         step.update(failed_channels=failed)
         replacement = choose_channel(
-            checkout.customer, step.policy, step.context, step.now, exclude=failed
+            checkout.customer,
+            step.policy,
+            step.context,
+            step.now,
+            exclude=failed,
+            sends=_sends(step.state),
+            abandoned_at=checkout.abandoned_at,
         )
         if replacement is None:
             step.finish(FinishReason.UNDELIVERABLE)
@@ -733,6 +954,46 @@ def _failed(step: _Step, event: MessageFailed) -> None:
     step.note(Skipped(event.touch, "retry", f"gave up after {sent.attempt + 1} attempts"))
 
 
+_DAY: Final = timedelta(hours=24)
+
+
+def _platform_limit(
+    step: _Step, event: MessageFailed, checkout: Checkout, rule: str, wait: timedelta
+) -> None:
+    """A platform limit (WhatsApp 131049, CP-7): the number stays good. A touch on the
+    primary channel moves to the next channel the programs allow; otherwise it waits."""
+    state = step.state
+    index = event.touch - 1
+    sequence = step.policy.sequence_for(state.variant)
+    fixed = sequence.touches[index].channel if index < len(sequence.touches) else None
+    replacement = None
+    if fixed is None:
+        replacement = choose_channel(
+            checkout.customer,
+            step.policy,
+            step.context,
+            step.now,
+            exclude=state.failed_channels | {event.channel},
+            sends=_sends(state),
+            abandoned_at=checkout.abandoned_at,
+        )
+    if replacement is not None:
+        step.note(
+            Info(
+                "program",
+                f"touch {event.touch} moves from {event.channel.value} to {replacement.value}: "
+                f"{rule}: platform limit (code {event.code}); the number is kept",
+            )
+        )
+        step.update(channel=replacement, next_touch=index, attempt=state.attempt + 1)
+        step.schedule(step.now)
+        return
+    until = step.now + wait
+    step.note(Deferred(event.touch, DeferReason.PLATFORM_LIMIT, rule, step.now, until))
+    step.update(next_touch=index, attempt=state.attempt + 1)
+    step.schedule(until)
+
+
 # -- consent -------------------------------------------------------------------------------
 def _consent_changed(step: _Step, event: ConsentChanged) -> None:
     state = step.state
@@ -747,7 +1008,13 @@ def _consent_changed(step: _Step, event: ConsentChanged) -> None:
     assert checkout is not None
     if state.channel is None or change.channel in (None, state.channel):
         replacement = choose_channel(
-            checkout.customer, step.policy, step.context, step.now, exclude=state.failed_channels
+            checkout.customer,
+            step.policy,
+            step.context,
+            step.now,
+            exclude=state.failed_channels,
+            sends=_sends(state),
+            abandoned_at=checkout.abandoned_at,
         )
         if replacement is None:
             step.finish(FinishReason.OPTED_OUT)

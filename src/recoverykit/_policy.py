@@ -7,7 +7,7 @@ knows about the customer beyond this checkout at the moment of the decision.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Final, Literal
@@ -23,6 +23,7 @@ from ._packs import MessagePack, default_pack
 from ._sequence import Sequence
 from .errors import InvalidInputError
 from .presets import get as get_preset
+from .programs import PROGRAM_RULES
 
 __all__ = ["Context", "RecoveryPolicy", "TimingScale", "Variant"]
 
@@ -40,6 +41,23 @@ DEFAULT_CHANNEL_ORDER: Final = (
 def _share(_inst: object, attribute: attrs.Attribute[float], value: float) -> None:
     if not 0.0 <= value <= 1.0:
         msg = f"{attribute.name} must be a share between 0 and 1 (got {value!r})"
+        raise InvalidInputError(msg)
+
+
+def _rule_ids(value: Iterable[str]) -> frozenset[str]:
+    return frozenset(value)
+
+
+def _known_rules(
+    _inst: object, attribute: attrs.Attribute[frozenset[str]], value: frozenset[str]
+) -> None:
+    known = {rule.id for rule in PROGRAM_RULES}
+    unknown = sorted(set(value) - known)
+    if unknown:
+        msg = (
+            f"{attribute.name} names unknown program rule(s) {unknown}; "
+            f"use ids from recoverykit.programs: {', '.join(sorted(known))}"
+        )
         raise InvalidInputError(msg)
 
 
@@ -126,7 +144,14 @@ class RecoveryPolicy:
     #: Names the experiment: assignment is stable for a checkout while this stays the same.
     experiment: str = "default"
     #: Program rule ids (e.g. ``"CP-1"``) the store has chosen to switch off.
-    disabled_rules: frozenset[str] = frozenset()
+    disabled_rules: frozenset[str] = attrs.field(
+        default=frozenset(), converter=_rule_ids, validator=_known_rules
+    )
+    #: Count every +1 number as a US number for the program rules (Canada included).
+    programs_treat_as_us: bool = False
+    #: Send the double opt-in request (pack key ``double_optin``) at the start when a US
+    #: text grant waits for confirmation (CP-2).
+    request_double_optin: bool = False
 
     def channel_order(self, region: str | None) -> tuple[Channel, ...]:
         if region is not None and region in self.channels_by_region:

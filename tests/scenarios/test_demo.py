@@ -127,3 +127,12 @@ def test_summary_counts_what_the_log_holds(rows: list[dict[str, Any]]) -> None:
     assert sum(1 for row in lines if row["kind"] == "send") == summary["sent"]
     assert sum(1 for row in lines if row["kind"] == "confirm") == summary["confirmations"]
     assert {"opted_out", "ordered", "sequence_done"} <= set(summary["finished_by"])
+
+
+def test_florida_customer_gets_one_text_then_emails(rows: list[dict[str, Any]]) -> None:
+    """CP-1: the confirmed US customer gets one text within 48 h; later touches go by e-mail."""
+    sends = of(rows, "us-1007", frozenset({"send"}))
+    assert [(1, "sms"), (2, "email"), (3, "email")] == [(r["touch"], r["channel"]) for r in sends]
+    abandoned = datetime.fromisoformat("2026-03-11T17:25:00+00:00")
+    first = datetime.fromisoformat(sends[0]["at"])
+    assert (first - abandoned).total_seconds() <= 48 * 3600

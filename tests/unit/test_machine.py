@@ -219,7 +219,9 @@ def test_us_number_never_gets_whatsapp() -> None:
     """WhatsApp cart templates are paused for US numbers (WA-10): SMS is chosen instead."""
     who = customer(phone="+12125551234", locale="en")
     policy = attrs.evolve(POLICY, channels=(Channel.WHATSAPP, Channel.SMS))
-    driver = EngineDriver(policy, consent=[grant(who, Channel.WHATSAPP), grant(who, Channel.SMS)])
+    # US cart-reminder texts need a grant confirmed by double opt-in (CP-2).
+    confirmed = attrs.evolve(grant(who, Channel.SMS), action=ConsentAction.CONFIRMED)
+    driver = EngineDriver(policy, consent=[grant(who, Channel.WHATSAPP), confirmed])
     driver.feed(CheckoutAbandoned(checkout(who, currency="USD"), T0))
     assert Channel.SMS == driver.states["chk-1"].channel
 
