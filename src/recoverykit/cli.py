@@ -1,4 +1,4 @@
-"""The ``recoverykit`` command line: simulate, plan, lint, explain.
+"""The ``recoverykit`` command line: simulate, plan, lint, explain, report.
 
 Every command reads files, never the network. Bad input (a scenario with
 problems, a missing file) prints every problem with its JSON path to stderr
@@ -24,7 +24,7 @@ from ._events import CheckoutAbandoned, WakeupDue
 from ._loading import to_datetime
 from ._machine import decide, explain
 from ._model import Channel, Checkout, Customer
-from ._notes import Deferred, Skipped
+from ._notes import Deferred, Info, Skipped
 from ._policy import Context, RecoveryPolicy
 from ._resolve import resolve_zones
 from ._scenario import DeliveryReport, Scenario, ScenarioEvent, load_plan_input
@@ -33,6 +33,8 @@ from ._version import __version__
 from ._zones import get_zone
 from .channels.console import ConsoleChannel
 from .errors import DefinitionError, RecoveryKitError
+from .metrics.report import FORMATS, Report, render
+from .metrics.scorecard import DIMENSIONS
 from .protocols import ChannelAdapter, LogRecord, Store
 from .runner import Runner
 from .testing.fakes import FakeClock
@@ -103,6 +105,20 @@ def _parser() -> argparse.ArgumentParser:
     explain_.add_argument("checkout_id")
     explain_.add_argument("--db", type=Path, required=True, help="the SQLite file of a run")
     explain_.set_defaults(run=_explain)
+
+    report = commands.add_parser(
+        "report", help="the recovery scorecard, lift against the holdout, and warnings"
+    )
+    report.add_argument("--db", type=Path, required=True, help="the SQLite file of a run")
+    report.add_argument("--since", help="first ISO 8601 instant to read (inclusive)")
+    report.add_argument("--until", help="ISO 8601 instant to stop reading at (exclusive)")
+    report.add_argument(
+        "--by",
+        default=",".join(DIMENSIONS),
+        help=f"comma-separated breakdowns (default: {','.join(DIMENSIONS)})",
+    )
+    report.add_argument("--format", choices=FORMATS, default="text")
+    report.set_defaults(run=_report)
     return parser
 
 
@@ -129,6 +145,8 @@ def _simulate(args: argparse.Namespace, out: TextIO) -> int:
         if record.kind in _SHOWN:
             printer.line(record)
     printer.summary(records)
+    if args.format == "text":
+        out.write("\n" + render(Report.from_events(records), "text"))
     return EXIT_OK
 
 
@@ -351,6 +369,8 @@ def plan_lines(
                 yield now, f"touch {note.touch} moved ({note.reason.value}, {note.rule})"
             elif isinstance(note, Skipped):
                 yield now, f"touch {note.touch} skipped ({note.reason}): {note.detail}"
+            elif isinstance(note, Info) and note.what in {"program", "double_optin"}:
+                yield now, note.detail
         for command in decision.commands:
             if isinstance(command, SendMessage):
                 history = history.add(
@@ -386,8 +406,13 @@ def _lint(args: argparse.Namespace, out: TextIO) -> int:
         print(f"recoverykit lint: {path}: not JSON ({exc})", file=sys.stderr)
         return EXIT_BAD_INPUT
     if isinstance(data, dict) and "touches" in data:
+        from .programs import lint_sequence  # noqa: PLC0415
+
         sequence = Sequence.from_dict(data)
         out.write(f"{path}: sequence {sequence.name!r} v{sequence.version} is valid\n")
+        for finding in lint_sequence(sequence):
+            out.write(f"{path}: touch {finding.touch}: warning {finding.rule}: for US numbers, ")
+            out.write(f"{finding.message}\n")
         return EXIT_OK
     pack = MessagePack.load(path)
     errors = warnings = 0
@@ -430,6 +455,23 @@ def _explain(args: argparse.Namespace, out: TextIO) -> int:
     out.write("Log:\n")
     for record in records:
         out.write(f"  {_utc(record.at)[:16]}Z {record.kind:<8} {_describe(record)}\n")
+    return EXIT_OK
+
+
+# -- report ----------------------------------------------------------------------------------
+def _report(args: argparse.Namespace, out: TextIO) -> int:
+    if not Path(args.db).exists():
+        print(f"recoverykit report: no database at {str(args.db)!r}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    since = None if args.since is None else to_datetime(args.since)
+    until = None if args.until is None else to_datetime(args.until)
+    by = tuple(name.strip() for name in str(args.by).split(",") if name.strip())
+    store = _open_store(args.db)
+    try:
+        report = Report.from_events(store.events(since=since, until=until), by=by)
+    finally:
+        store.close()
+    out.write(render(report, args.format))
     return EXIT_OK
 
 

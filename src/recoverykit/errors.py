@@ -19,9 +19,10 @@ The tree, so a caller can catch as broadly or narrowly as it needs::
     ├── ChannelError                          a channel failed to send; says if permanent
     ├── StoreError                            a store could not keep its promise
     │   └── ConflictError                     optimistic concurrency: someone wrote first
-    └── LinkError(ValueError)                 a resume-link token was refused
-        ├── LinkExpired
-        └── LinkInvalid
+    ├── LinkError(ValueError)                 a resume-link token was refused
+    │   ├── LinkExpired
+    │   └── LinkInvalid
+    └── ExperimentError(ValueError)           policy variants differ in more than one variable
 
     RecoveryKitWarning(UserWarning)           footguns that are allowed but worth a look
 
@@ -39,6 +40,7 @@ __all__ = [
     "ConflictError",
     "CurrencyMismatch",
     "DefinitionError",
+    "ExperimentError",
     "InvalidInputError",
     "InvalidLocale",
     "InvalidMoney",
@@ -249,3 +251,23 @@ class MessageNotFound(RecoveryKitError, KeyError):
 
     def __str__(self) -> str:
         return self._text
+
+
+class ExperimentError(RecoveryKitError, ValueError):
+    """Two policy variants differ in more than one variable, so no result could be read.
+
+    ``variables`` names every difference found between the pair, in a stable order.
+    """
+
+    #: The variants compared and every variable in which they differ.
+    variants: tuple[str, str]
+    variables: tuple[str, ...]
+
+    def __init__(self, variants: tuple[str, str], variables: Iterable[str]) -> None:
+        self.variants = variants
+        self.variables = tuple(variables)
+        named = " and ".join(repr(v) for v in self.variables)
+        super().__init__(
+            f"Variants {variants[0]!r} and {variants[1]!r} differ in {named}; "
+            "an experiment changes one variable at a time, so split it into separate experiments"
+        )

@@ -33,6 +33,7 @@ from ._events import (
     CheckoutAbandoned,
     ConsentChanged,
     Event,
+    LinkClicked,
     MessageDelivered,
     MessageFailed,
     MessageRead,
@@ -43,6 +44,7 @@ from ._events import (
 from ._machine import Decision, decide
 from ._model import Channel
 from ._notes import Deferred, Ignored, Info, Note, Skipped
+from ._packs import cart_tier
 from ._policy import Context, RecoveryPolicy
 from ._replies import Intent
 from ._sms import sms_segments
@@ -168,7 +170,10 @@ class Runner:
         if targets:
             customer_id = customer_id or targets[0][1].customer_id
             checkout_id = checkout_id or getattr(targets[0][0], "checkout_id", None)
-        tx.log(LogRecord(now, "event", checkout_id, customer_id, _event_data(event)))
+        data = _event_data(event)
+        if isinstance(event, CheckoutAbandoned):
+            data.update(_arm_data(self.policy, event.checkout.id))
+        tx.log(LogRecord(now, "event", checkout_id, customer_id, data))
         if not targets and not isinstance(event, ConsentChanged):
             tx.log(
                 LogRecord(
@@ -608,6 +613,16 @@ def _outbox_record(
     )  # fmt: skip
 
 
+def _arm_data(policy: RecoveryPolicy, checkout_id: str) -> dict[str, Any]:
+    """The arm and variant a new checkout lands in: the same hashes ``decide`` uses."""
+    variant = policy.variant_for(checkout_id)
+    return {
+        "arm": "holdout" if policy.in_holdout(checkout_id) else "messaged",
+        "variant": None if variant is None else variant.name,
+        "experiment": policy.experiment,
+    }
+
+
 def _event_data(event: Event) -> dict[str, Any]:
     """A compact JSON-safe summary of an applied event, for measurement."""
     data: dict[str, Any] = {
@@ -623,6 +638,10 @@ def _event_data(event: Event) -> dict[str, Any]:
                 "currency": checkout.total.currency,
             }
             data["stage"] = checkout.stage.value
+            data["friction"] = None if checkout.friction is None else checkout.friction.value
+            data["locale"] = checkout.customer.locale
+            data["segment"] = "returning" if checkout.customer.returning else "new"
+            data["tier"] = cart_tier(checkout.total).value
         case OrderPlaced():
             if event.total is not None:
                 data["total"] = {
@@ -634,9 +653,13 @@ def _event_data(event: Event) -> dict[str, Any]:
             data["channel"] = event.channel.value
             data["intent"] = event.reply.intent.value
             data["text"] = event.reply.text
+        case LinkClicked():
+            data["touch"] = event.touch
         case MessageDelivered() | MessageRead() | MessageFailed():
             data["touch"] = event.touch
             data["channel"] = event.channel.value
+            if isinstance(event, MessageFailed):
+                data["code"] = event.code
         case ConsentChanged():
             data["consent"] = event.event.to_dict()
         case _:

@@ -1,0 +1,118 @@
+"""How fast the scorecard reads a long event log, and how much memory it holds.
+
+The log is generated lazily (a generator of ``LogRecord``), shaped like a busy
+store's: each checkout is abandoned, gets up to three touches with delivery and
+read receipts, sometimes a reply or a click, and sometimes an order; one in ten
+is held out. Peak memory is measured with ``tracemalloc`` on a smaller run (it
+slows Python down) and should grow with checkouts, not events.
+
+Run: ``python -m benchmarks.bench_metrics [--n 1000000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+import tracemalloc
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+
+from recoverykit.metrics import Lift, Report, Scorecard, render
+from recoverykit.protocols import LogRecord
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+DEFAULT_EVENTS = 1_000_000
+#: Events per checkout on average in the generated log (about 10).
+_MINUTE = timedelta(minutes=1)
+
+
+def synthetic_log(events: int, *, seed: int = 7) -> Iterator[LogRecord]:
+    """About ``events`` records, in time order, one checkout's story after another."""
+    rng = random.Random(seed)
+    produced = 0
+    index = 0
+    while produced < events:
+        checkout = f"chk-{index:08d}"
+        customer = f"cus-{index:08d}"
+        at = T0 + index * _MINUTE
+        holdout = rng.random() < 0.1
+        abandoned = {
+            "type": "CheckoutAbandoned",
+            "total": {"amount": f"{rng.randint(10, 400)}.00",
+                      "currency": rng.choice(("EUR", "PLN"))},
+            "stage": rng.choice(("shipping", "payment", "review")),
+            "segment": rng.choice(("new", "returning")),
+            "tier": rng.choice(("low", "mid", "high")),
+            "locale": rng.choice(("en", "pl", "de")),
+            "friction": rng.choice((None, "shipping_cost", "payment_failed")),
+            "arm": "holdout" if holdout else "messaged",
+            "variant": rng.choice(("a", "b")),
+        }  # fmt: skip
+        story = [LogRecord(at, "event", checkout, customer, abandoned)]
+        if holdout:
+            story.append(LogRecord(at, "info", checkout, customer, {"what": "holdout"}))
+        else:
+            for touch in range(1, rng.randint(1, 3) + 1):
+                at += timedelta(hours=touch * 6)
+                channel = rng.choice(("sms", "whatsapp"))
+                send = {"touch": touch, "channel": channel, "segments": 1}
+                story.append(LogRecord(at, "send", checkout, customer, send))
+                receipt = {"type": "MessageDelivered", "touch": touch, "channel": channel}
+                story.append(LogRecord(at + _MINUTE, "event", checkout, customer, receipt))
+                read = {"type": "MessageRead", "touch": touch, "channel": channel}
+                story.append(LogRecord(at + 2 * _MINUTE, "event", checkout, customer, read))
+            if rng.random() < 0.2:
+                reply = {"type": "ReplyReceived", "intent": "question", "text": "?"}
+                story.append(LogRecord(at + 3 * _MINUTE, "event", checkout, customer, reply))
+        if rng.random() < 0.15:
+            order = {"type": "OrderPlaced", "id": f"o-{index}", "order_id": f"o-{index}"}
+            story.append(LogRecord(at + timedelta(hours=2), "event", checkout, customer, order))
+        story.append(LogRecord(at + timedelta(days=1), "finish", checkout, customer,
+                               {"reason": "sequence_done"}))  # fmt: skip
+        yield from story
+        produced += len(story)
+        index += 1
+
+
+def _args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bench_metrics")
+    parser.add_argument("--n", type=int, default=DEFAULT_EVENTS, help="log records to read")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Print the time to score ``--n`` records and the peak memory of a tenth of them.
+
+    ``argv`` defaults to no arguments (the benchmark runner calls ``main()``).
+    """
+    events = _args([] if argv is None else argv).n
+    started = time.perf_counter()
+    for _ in synthetic_log(events):
+        pass
+    generated = time.perf_counter() - started
+    started = time.perf_counter()
+    card = Scorecard.from_events(synthetic_log(events))
+    total = time.perf_counter() - started
+    scored = max(total - generated, 1e-9)
+    started = time.perf_counter()
+    lift = Lift.from_scorecard(card)
+    render(Report.from_scorecard(card), "html")
+    rendered = time.perf_counter() - started
+    print(f"scorecard over {events:,} records ({card.totals.checkouts:,} checkouts)")
+    print(f"  generating the log alone {generated:8.2f} s")
+    print(f"  one pass, generation out {scored:8.2f} s   ({events / scored:,.0f} records/s)")
+    print(f"  lift + report (html)     {rendered:8.3f} s")
+    print(f"  verdict: {lift.verdict}")
+    sample = max(events // 10, 1)
+    tracemalloc.start()
+    Scorecard.from_events(synthetic_log(sample))
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(f"  peak memory, {sample:,} records: {peak / 2**20:8.1f} MiB "
+          f"(about {peak / 2**20 * events / sample:,.0f} MiB scaled to {events:,})")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
