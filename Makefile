@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+PGSTAMP := $(VENV)/.installed-postgres
 
 .PHONY: demo test lint typecheck pytest bench docs-check clean
 
@@ -14,16 +15,26 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
+$(PGSTAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,postgres]'
+	touch $(PGSTAMP)
+
 ## demo: run the bundled example scenario end to end
 demo: $(STAMP)
 	$(BIN)/recoverykit simulate examples/demo/scenario.json
 
-## test: lint, format check, strict typing and the whole test suite
-test: $(STAMP)
+## test: lint, format check, strict typing and the whole test suite, the PostgreSQL
+## store included: a throw-away server is started on loopback and always stopped.
+test: $(PGSTAMP)
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/ruff format --check src tests benchmarks examples
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q
+	@pgdir=$$(mktemp -d /tmp/recoverykit-pg.XXXXXX); \
+	trap 'scripts/pg-test-server-stop.sh "$$pgdir"' EXIT; \
+	started=$$(date +%s); \
+	conninfo=$$(scripts/pg-test-server.sh "$$pgdir") || exit 1; \
+	echo "PostgreSQL test server up in $$(( $$(date +%s) - started ))s: $$conninfo"; \
+	RECOVERYKIT_TEST_PG="$$conninfo" $(BIN)/python -m pytest -q
 
 ## bench: print performance figures (never fails on time)
 bench: $(STAMP)

@@ -85,7 +85,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     simulate.add_argument("scenario", type=Path, help="scenario JSON file")
     simulate.add_argument("--until", help="stop at this ISO 8601 instant (default: the file's)")
-    simulate.add_argument("--db", type=Path, help="SQLite file to keep (default: a temporary one)")
+    simulate.add_argument(
+        "--db", help="an SQLite file or postgresql:// URL to keep (default: a temporary file)"
+    )
     simulate.add_argument("--format", choices=("text", "jsonl"), default="text")
     simulate.set_defaults(run=_simulate)
 
@@ -103,13 +105,13 @@ def _parser() -> argparse.ArgumentParser:
 
     explain_ = commands.add_parser("explain", help="why one checkout's recovery went as it did")
     explain_.add_argument("checkout_id")
-    explain_.add_argument("--db", type=Path, required=True, help="the SQLite file of a run")
+    explain_.add_argument("--db", required=True, help="SQLite file or postgresql:// URL of a run")
     explain_.set_defaults(run=_explain)
 
     report = commands.add_parser(
         "report", help="the recovery scorecard, lift against the holdout, and warnings"
     )
-    report.add_argument("--db", type=Path, required=True, help="the SQLite file of a run")
+    report.add_argument("--db", required=True, help="SQLite file or postgresql:// URL of a run")
     report.add_argument("--since", help="first ISO 8601 instant to read (inclusive)")
     report.add_argument("--until", help="ISO 8601 instant to stop reading at (exclusive)")
     report.add_argument(
@@ -123,10 +125,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 # -- simulate --------------------------------------------------------------------------------
-def _open_store(path: Path) -> Store:
-    from .stores.sqlite import SQLiteStore  # noqa: PLC0415 - only the commands that need it
+def _is_url(db: str) -> bool:
+    return "://" in db
 
-    return SQLiteStore(path)
+
+def _open_store(db: str | Path) -> Store:
+    """An SQLite file path or a ``postgresql://`` URL (with the ``postgres`` extra)."""
+    from .stores._open import open_store  # noqa: PLC0415 - only the commands that need it
+
+    return open_store(str(db))
+
+
+def _missing(db: str) -> bool:
+    return not _is_url(db) and not Path(db).exists()
 
 
 def _simulate(args: argparse.Namespace, out: TextIO) -> int:
@@ -428,7 +439,7 @@ def _lint(args: argparse.Namespace, out: TextIO) -> int:
 
 # -- explain ---------------------------------------------------------------------------------
 def _explain(args: argparse.Namespace, out: TextIO) -> int:
-    if not Path(args.db).exists():
+    if _missing(args.db):
         print(f"recoverykit explain: no database at {str(args.db)!r}", file=sys.stderr)
         return EXIT_BAD_INPUT
     store = _open_store(args.db)
@@ -460,7 +471,7 @@ def _explain(args: argparse.Namespace, out: TextIO) -> int:
 
 # -- report ----------------------------------------------------------------------------------
 def _report(args: argparse.Namespace, out: TextIO) -> int:
-    if not Path(args.db).exists():
+    if _missing(args.db):
         print(f"recoverykit report: no database at {str(args.db)!r}", file=sys.stderr)
         return EXIT_BAD_INPUT
     since = None if args.since is None else to_datetime(args.since)

@@ -1,0 +1,204 @@
+"""How fast ``PostgresStore`` claims and settles recoveries, alone and with many workers.
+
+Needs a server: set ``RECOVERYKIT_TEST_PG`` to a conninfo (``scripts/pg-test-server.sh``
+starts a throw-away one). Each figure runs in a fresh schema that is dropped afterwards.
+Figures: claim latency, the runner's batched tick on the store side (claim, save with
+outbox, mark attempted, mark sent), ``run_due`` throughput with 1, 2 and 4 worker
+processes, and the rows and bytes one stored recovery costs.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import attrs
+
+from recoverykit._commands import SendMessage
+from recoverykit._consent import ConsentAction, ConsentEvent, Purpose
+from recoverykit._events import CheckoutAbandoned
+from recoverykit._model import Channel, Checkout, Customer, LineItem, Stage
+from recoverykit._money import Money
+from recoverykit._policy import RecoveryPolicy
+from recoverykit.protocols import OutboxEntry, OutboxMark, OutboxStatus, Receipt
+from recoverykit.runner import Runner
+from recoverykit.testing.fakes import FakeClock
+from recoverykit.testing.store_contract import active, message
+
+ENV = "RECOVERYKIT_TEST_PG"
+BATCH = 500
+TICKS = 10
+T0 = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
+WORK_AT = T0 + timedelta(hours=2)
+LEASE = timedelta(minutes=5)
+POLICY = RecoveryPolicy(store_name="Bench Shop")
+PER_WORKER = 500
+
+
+def _rate(label: str, count: int, seconds: float) -> None:
+    print(f"  {label:<48} {count / seconds:>10,.0f} /s   ({seconds * 1e3 / count:.3f} ms each)")
+
+
+@contextmanager
+def _schema(conninfo: str) -> Iterator[str]:
+    import psycopg  # noqa: PLC0415 - optional dependency
+
+    name = f"rk_bench_{uuid.uuid4().hex[:12]}"
+    try:
+        yield name
+    finally:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(
+                psycopg.sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+                    psycopg.sql.Identifier(name)
+                )
+            )
+
+
+def _tick(conninfo: str) -> None:
+    from recoverykit.stores.postgres import PostgresStore  # noqa: PLC0415
+
+    with _schema(conninfo) as schema, PostgresStore(conninfo, schema=schema) as store:
+        count = BATCH * TICKS
+        started = time.perf_counter()
+        for offset in range(0, count, BATCH):
+            with store.transaction() as tx:
+                for index in range(offset, offset + BATCH):
+                    tx.save(active(f"chk-{index:07d}", f"cus-{index}"), expected_version=None)
+        _rate(f"save new recoveries (batches of {BATCH})", count, time.perf_counter() - started)
+        claim = save = attempted = marks = 0.0
+        for tick in range(TICKS):
+            now = T0 + timedelta(seconds=tick)
+            started = time.perf_counter()
+            claimed = store.claim_due(now, limit=BATCH, lease=LEASE, worker="bench")
+            claim += time.perf_counter() - started
+            started = time.perf_counter()
+            entries = []
+            with store.transaction() as tx:
+                for item in claimed:
+                    state = item.state
+                    tx.ledger(state.customer_id)
+                    tx.save(attrs.evolve(state, wakeup_at=None), expected_version=item.version)
+                    key = f"{state.checkout_id}:touch1:0"
+                    entry = OutboxEntry(
+                        key, message(key, state.checkout_id, state.customer_id), now
+                    )
+                    tx.add_outbox(entry)
+                    entries.append(entry)
+            save += time.perf_counter() - started
+            started = time.perf_counter()
+            store.mark_attempted([entry.key for entry in entries], at=now)
+            attempted += time.perf_counter() - started
+            started = time.perf_counter()
+            store.mark_outbox_many(
+                [OutboxMark(entry.key, OutboxStatus.SENT, f"p-{entry.key}") for entry in entries],
+                at=now,
+            )
+            marks += time.perf_counter() - started
+        print(f"  claim_due latency (batch of {BATCH}): {claim / TICKS * 1e3:.1f} ms")
+        _rate("claims", count, claim)
+        _rate("lock customer + save + outbox (one commit)", count, save)
+        _rate("mark_attempted", count, attempted)
+        _rate("mark_outbox_many", count, marks)
+        _rate("whole tick, store side", count, claim + save + attempted + marks)
+
+
+class _NullChannel:
+    channel = Channel.SMS
+
+    def send(self, message: SendMessage) -> Receipt:
+        return Receipt(provider_id=message.idempotency_key, accepted_at=WORK_AT)
+
+
+def _prepare(conninfo: str, schema: str, start: int, count: int) -> None:
+    from recoverykit.stores.postgres import PostgresStore  # noqa: PLC0415
+
+    price = Money(Decimal("40.00"), "GBP")
+    with PostgresStore(conninfo, schema=schema, max_size=1) as store:
+        runner = Runner(POLICY, store, {}, FakeClock(T0))
+        for number in range(start, start + count):
+            buyer = Customer(id=f"cust-{number}", phone=f"+4474{number:08d}",
+                             timezone="Europe/London", country="GB")  # fmt: skip
+            with store.transaction() as tx:
+                tx.append_consent(
+                    ConsentEvent(buyer.id, Channel.SMS, Purpose.RECOVERY, ConsentAction.GRANTED,
+                                 T0 - timedelta(minutes=5), "checkout_checkbox", "Yes.", "1")
+                )  # fmt: skip
+            link = f"https://shop.example/r/{number}"
+            items = (LineItem("S", "Teapot", 1, price),)
+            checkout = Checkout(f"co-{number}", buyer, items, price, Stage.PAYMENT, T0, link)
+            runner.handle(CheckoutAbandoned(checkout, T0))
+
+
+def _work(conninfo: str, schema: str, name: str) -> None:
+    from recoverykit.stores.postgres import PostgresStore  # noqa: PLC0415
+
+    with PostgresStore(conninfo, schema=schema, max_size=1) as store:
+        clock = FakeClock(WORK_AT)
+        runner = Runner(POLICY, store, {Channel.SMS: _NullChannel()}, clock, worker=name)
+        while runner.run_due(limit=200):
+            pass
+
+
+def _spread(target: object, jobs: list[tuple[object, ...]]) -> float:
+    processes = [multiprocessing.Process(target=target, args=job) for job in jobs]  # type: ignore[arg-type]
+    started = time.perf_counter()
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+    return time.perf_counter() - started
+
+
+def _workers(conninfo: str) -> None:
+    import psycopg  # noqa: PLC0415
+
+    from recoverykit.stores.postgres import PostgresStore  # noqa: PLC0415
+
+    for workers in (1, 2, 4):
+        count = PER_WORKER * workers
+        with _schema(conninfo) as schema:
+            PostgresStore(conninfo, schema=schema).close()
+            share = count // 4
+            _spread(
+                _prepare, [(conninfo, schema, start, share) for start in range(0, count, share)]
+            )
+            seconds = _spread(_work, [(conninfo, schema, f"w-{n}") for n in range(workers)])
+            _rate(f"run_due sends, {workers} worker process(es)", count, seconds)
+            if workers == 1:
+                with psycopg.connect(conninfo, autocommit=True) as conn:
+                    row = conn.execute(
+                        "SELECT sum(n_live_tup), sum(pg_total_relation_size(relid))"
+                        " FROM pg_stat_user_tables WHERE schemaname = %s",
+                        (schema,),
+                    ).fetchone()
+                if row is not None and row[0]:
+                    print(
+                        f"  per stored recovery (one touch sent, log included): "
+                        f"{int(row[0]) / count:.1f} rows, {int(row[1]) / count:,.0f} bytes"
+                    )
+
+
+def main() -> None:
+    conninfo = os.environ.get(ENV)
+    print("PostgresStore")
+    if not conninfo:
+        print(f"  skipped: set {ENV} to a conninfo (scripts/pg-test-server.sh starts a server)")
+        return
+    try:
+        import psycopg  # noqa: F401, PLC0415
+    except ImportError:
+        print("  skipped: install the extra first: pip install 'recoverykit[postgres]'")
+        return
+    _tick(conninfo)
+    _workers(conninfo)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,700 @@
+"""``PostgresStore``: one PostgreSQL database shared by many workers on many machines.
+
+Why PostgreSQL: a platform hosting thousands of shops runs several worker processes
+against one database, and needs row locks rather than SQLite's single writer. The
+store keeps the same promises as ``SQLiteStore`` (``recoverykit.protocols.Store``) and
+adds what many writers need:
+
+* Due recoveries are claimed in one statement with ``FOR UPDATE SKIP LOCKED`` and a
+  lease, so two workers never pick the same wake-up and a killed worker's claims come
+  back once the lease runs out.
+* Every transaction locks the row of each customer it reads or changes consent,
+  contact history or the outbox for (``SELECT ... FOR UPDATE`` on ``customers``,
+  SEAMS 5). The reads that follow the lock see everything committed before it, so a
+  revocation committed first always wins, and a revocation that arrives meanwhile
+  waits for the send's transaction and is recorded after it.
+* A deadlock or serialisation failure between workers surfaces as ``ConflictError``,
+  which the runner already treats as "someone else got there first: retry".
+* The outbox is keyed by idempotency key; the event log is indexed by time and read
+  through a server-side cursor; purges delete in bounded batches.
+
+Instants are ``timestamptz`` (whole microseconds, like Python); states, messages and
+log data are ``json`` columns, which keep the text exactly as written. The schema is
+versioned in ``schema_version`` and migrated forward-only when a store opens, under
+an advisory lock so workers starting together migrate once.
+
+Requires the optional extra: ``pip install 'recoverykit[postgres]'`` (psycopg 3 and
+psycopg-pool).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any, Final, LiteralString
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg import sql
+from psycopg.types.json import Json
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from .._caps import ContactHistory, ContactRecord
+from .._consent import ConsentEvent, ConsentLedger
+from .._model import Channel, Customer
+from .._state import RecoveryState
+from ..errors import ConflictError, StoreError
+from ..protocols import Claimed, LogRecord, OutboxEntry, OutboxMark, OutboxStatus
+from ._codec import (
+    address_key,
+    addresses_of,
+    due_of,
+    finished_of,
+    message_from_dict,
+    message_to_dict,
+    started_of,
+)
+
+__all__ = ["MIGRATIONS", "PostgresStore", "PostgresTransaction"]
+
+#: Forward-only schema migrations; migration ``n`` (1-based) brings the schema to version
+#: ``n``. Never edit a released entry: append a new one.
+MIGRATIONS: Final[tuple[LiteralString, ...]] = (
+    """
+    CREATE TABLE recoveries (
+        checkout_id text PRIMARY KEY,
+        seq bigint GENERATED ALWAYS AS IDENTITY,
+        customer_id text NOT NULL,
+        version integer NOT NULL,
+        status text NOT NULL,
+        due timestamptz,
+        claimed_by text,
+        lease_until timestamptz,
+        started timestamptz,
+        finished timestamptz,
+        state json NOT NULL
+    );
+    CREATE INDEX recoveries_due ON recoveries (due, checkout_id) WHERE due IS NOT NULL;
+    CREATE INDEX recoveries_open ON recoveries (customer_id) WHERE status <> 'finished';
+    CREATE INDEX recoveries_finished ON recoveries (finished) WHERE finished IS NOT NULL;
+
+    -- One row per customer: the row transactions lock (FOR UPDATE) before touching the
+    -- customer's consent, contact history or outbox. data is NULL until save_customer.
+    CREATE TABLE customers (id text PRIMARY KEY, data json);
+    CREATE TABLE addresses (
+        channel text NOT NULL,
+        address text NOT NULL,
+        customer_id text NOT NULL,
+        PRIMARY KEY (channel, address)
+    );
+    CREATE INDEX addresses_customer ON addresses (customer_id);
+
+    CREATE TABLE consent (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        customer_id text NOT NULL,
+        event json NOT NULL
+    );
+    CREATE INDEX consent_customer ON consent (customer_id, seq);
+    CREATE FUNCTION recoverykit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        RAISE EXCEPTION 'consent events are append-only';
+    END
+    $$;
+    CREATE TRIGGER consent_append_only BEFORE UPDATE OR DELETE ON consent
+        FOR EACH ROW EXECUTE FUNCTION recoverykit_append_only();
+
+    CREATE TABLE contacts (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        customer_id text NOT NULL,
+        at timestamptz NOT NULL,
+        channel text NOT NULL,
+        checkout_id text NOT NULL,
+        kind text NOT NULL
+    );
+    CREATE INDEX contacts_customer ON contacts (customer_id, at);
+    CREATE INDEX contacts_at ON contacts (at);
+
+    CREATE TABLE windows (
+        customer_id text NOT NULL,
+        channel text NOT NULL,
+        until timestamptz NOT NULL,
+        PRIMARY KEY (customer_id, channel)
+    );
+
+    CREATE TABLE outbox (
+        key text PRIMARY KEY,
+        seq bigint GENERATED ALWAYS AS IDENTITY,
+        status text NOT NULL,
+        created_at timestamptz NOT NULL,
+        message json NOT NULL,
+        provider_id text,
+        detail text,
+        attempted_at timestamptz,
+        settled_at timestamptz
+    );
+    CREATE INDEX outbox_status ON outbox (status, created_at, seq);
+
+    CREATE TABLE seen (event_id text PRIMARY KEY);
+
+    CREATE TABLE log (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at timestamptz NOT NULL,
+        kind text NOT NULL,
+        checkout_id text,
+        customer_id text,
+        data json NOT NULL
+    );
+    CREATE INDEX log_at ON log (at, seq);
+    """,
+)
+
+#: Rows per round trip when streaming the log or the states through a server-side cursor.
+_CHUNK: Final = 500
+#: Retention deletes, each taking (before, how many at most). Outbox entries go only once
+#: settled for good; pending and uncertain ones wait for the runner or a person.
+_PURGES: Final[tuple[LiteralString, ...]] = (
+    (
+        "DELETE FROM recoveries WHERE checkout_id IN (SELECT checkout_id FROM recoveries"
+        " WHERE finished IS NOT NULL AND finished < %s LIMIT %s)"
+    ),
+    "DELETE FROM log WHERE seq IN (SELECT seq FROM log WHERE at < %s ORDER BY at LIMIT %s)",
+    "DELETE FROM contacts WHERE seq IN (SELECT seq FROM contacts WHERE at < %s LIMIT %s)",
+    (
+        "DELETE FROM outbox WHERE key IN (SELECT key FROM outbox WHERE created_at < %s"
+        " AND status IN ('sent', 'failed', 'cancelled') LIMIT %s)"
+    ),
+)
+_CLAIM: Final = """
+    WITH due AS (
+        SELECT checkout_id FROM recoveries
+        WHERE due IS NOT NULL AND due <= %(now)s
+          AND (lease_until IS NULL OR lease_until <= %(now)s)
+        ORDER BY due, checkout_id
+        LIMIT %(limit)s
+        FOR UPDATE SKIP LOCKED
+    )
+    UPDATE recoveries AS r SET claimed_by = %(worker)s, lease_until = %(until)s
+    FROM due WHERE r.checkout_id = due.checkout_id
+    RETURNING r.due, r.checkout_id, r.version, r.state
+"""
+_MARK_MANY: Final = """
+    UPDATE outbox AS o SET status = m.status, settled_at = %s,
+        provider_id = coalesce(m.provider_id, o.provider_id),
+        detail = coalesce(m.detail, o.detail)
+    FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[])
+        AS m(key, status, provider_id, detail)
+    WHERE o.key = m.key
+    RETURNING o.key
+"""
+_SCHEMA_NAME: Final = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+#: Errors that mean "another transaction got in the way": the runner retries on these.
+_CONTENTION: Final = (
+    pg_errors.DeadlockDetected,
+    pg_errors.SerializationFailure,
+    pg_errors.LockNotAvailable,
+)
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+def _json(data: Any) -> Json:
+    return Json(data, dumps=_dumps)
+
+
+def _state(data: Any) -> RecoveryState:
+    return RecoveryState.from_dict(data)
+
+
+def _outbox_entry(row: tuple[Any, ...]) -> OutboxEntry:
+    key, status, created_at, message, provider_id, detail, attempted_at = row
+    return OutboxEntry(
+        key=key,
+        message=message_from_dict(message),
+        created_at=created_at,
+        status=OutboxStatus(status),
+        provider_id=provider_id,
+        detail=detail,
+        attempted_at=attempted_at,
+    )
+
+
+def _failure(exc: psycopg.Error, doing: str) -> StoreError:
+    """The recoverykit error for a database error raised while ``doing`` something."""
+    if isinstance(exc, _CONTENTION):
+        msg = (
+            f"PostgreSQL gave up {doing} because another worker held the same rows "
+            f"({type(exc).__name__}: {str(exc).strip()}); nothing of it was kept, redo it"
+        )
+        return ConflictError(msg)
+    msg = (
+        f"PostgreSQL failed {doing}: {type(exc).__name__}: {str(exc).strip()} "
+        "(nothing of the transaction was kept; check the server and retry)"
+    )
+    return StoreError(msg)
+
+
+class PostgresTransaction:
+    """A ``Transaction`` on a ``PostgresStore``: valid only inside its ``with`` block.
+
+    It locks each customer's row the first time it touches their consent, contact
+    history, service windows, outbox or recoveries, and keeps the lock until it ends.
+    """
+
+    __slots__ = ("_conn", "_failed", "_locked", "_open")
+
+    def __init__(self, conn: psycopg.Connection[tuple[Any, ...]]) -> None:
+        self._conn = conn
+        self._open = True
+        self._failed: StoreError | None = None
+        self._locked: set[str] = set()
+
+    def _run(self, sql: LiteralString, params: tuple[Any, ...] = ()) -> psycopg.Cursor[Any]:
+        """Execute one statement; a database error ends the transaction for good."""
+        if not self._open:
+            msg = "This transaction has ended; open a new one with store.transaction()"
+            raise StoreError(msg)
+        if self._failed is not None:
+            msg = f"This transaction already failed and will be rolled back: {self._failed}"
+            raise type(self._failed)(msg)
+        try:
+            return self._conn.execute(sql, params)
+        except psycopg.Error as exc:
+            self._failed = _failure(exc, "a statement of a transaction")
+            raise self._failed from exc
+
+    def _lock(self, customer_id: str) -> None:
+        """Hold the customer's row until the transaction ends (SEAMS 5)."""
+        if customer_id in self._locked:
+            return
+        select: LiteralString = "SELECT 1 FROM customers WHERE id = %s FOR UPDATE"
+        if self._run(select, (customer_id,)).fetchone() is None:
+            inserted = self._run(
+                "INSERT INTO customers (id) VALUES (%s) ON CONFLICT (id) DO NOTHING",
+                (customer_id,),
+            ).rowcount
+            if inserted == 0:  # someone else created it meanwhile: wait for their lock
+                self._run(select, (customer_id,))
+        self._locked.add(customer_id)
+
+    # -- recoveries ----------------------------------------------------------------------
+    def load(self, checkout_id: str) -> Claimed | None:
+        row = self._run(
+            "SELECT version, state FROM recoveries WHERE checkout_id = %s", (checkout_id,)
+        ).fetchone()
+        return None if row is None else Claimed(_state(row[1]), row[0])
+
+    def open_recoveries(self, customer_id: str) -> list[Claimed]:
+        self._lock(customer_id)
+        rows = self._run(
+            "SELECT version, state FROM recoveries"
+            " WHERE customer_id = %s AND status <> 'finished'"
+            " ORDER BY started IS NULL, started DESC, seq DESC",
+            (customer_id,),
+        ).fetchall()
+        return [Claimed(_state(state), version) for version, state in rows]
+
+    def save(self, state: RecoveryState, *, expected_version: int | None) -> int:
+        values = (
+            state.customer_id,
+            state.status.value,
+            due_of(state),
+            started_of(state),
+            finished_of(state),
+            _json(state.to_dict()),
+        )
+        if expected_version is None:
+            inserted = self._run(
+                "INSERT INTO recoveries (customer_id, status, due, started, finished, state,"
+                " checkout_id, version) VALUES (%s, %s, %s, %s, %s, %s, %s, 1)"
+                " ON CONFLICT (checkout_id) DO NOTHING",
+                (*values, state.checkout_id),
+            ).rowcount
+            if inserted == 0:
+                msg = (
+                    f"Recovery {state.checkout_id!r} already exists; load it and save with "
+                    "its expected_version to change it"
+                )
+                raise ConflictError(msg)
+            return 1
+        updated = self._run(
+            "UPDATE recoveries SET customer_id = %s, status = %s, due = %s, started = %s,"
+            " finished = %s, state = %s, version = version + 1, claimed_by = NULL,"
+            " lease_until = NULL WHERE checkout_id = %s AND version = %s",
+            (*values, state.checkout_id, expected_version),
+        ).rowcount
+        if updated == 0:
+            row = self._run(
+                "SELECT version FROM recoveries WHERE checkout_id = %s", (state.checkout_id,)
+            ).fetchone()
+            found = "it is not stored" if row is None else f"the stored version is {row[0]}"
+            msg = (
+                f"Recovery {state.checkout_id!r} was expected at version {expected_version} "
+                f"but {found}; load it again and redo the decision"
+            )
+            raise ConflictError(msg)
+        return expected_version + 1
+
+    # -- customers ----------------------------------------------------------------------
+    def save_customer(self, customer: Customer) -> None:
+        self._lock(customer.id)
+        self._run(
+            "UPDATE customers SET data = %s WHERE id = %s",
+            (_json(customer.to_dict()), customer.id),
+        )
+        self._run("DELETE FROM addresses WHERE customer_id = %s", (customer.id,))
+        for channel, address in addresses_of(customer):
+            self._run(
+                "INSERT INTO addresses (channel, address, customer_id) VALUES (%s, %s, %s)"
+                " ON CONFLICT (channel, address) DO UPDATE SET customer_id = excluded.customer_id",
+                (channel.value, address, customer.id),
+            )
+
+    def customer_for(self, channel: Channel, address: str) -> str | None:
+        row = self._run(
+            "SELECT customer_id FROM addresses WHERE channel = %s AND address = %s",
+            (channel.value, address_key(channel, address)),
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    # -- consent and contact history ---------------------------------------------------------
+    def ledger(self, customer_id: str) -> ConsentLedger:
+        self._lock(customer_id)
+        rows = self._run(
+            "SELECT event FROM consent WHERE customer_id = %s ORDER BY seq", (customer_id,)
+        ).fetchall()
+        return ConsentLedger(ConsentEvent.from_dict(data) for (data,) in rows)
+
+    def append_consent(self, event: ConsentEvent) -> None:
+        self._lock(event.customer_id)
+        self._run(
+            "INSERT INTO consent (customer_id, event) VALUES (%s, %s)",
+            (event.customer_id, _json(event.to_dict())),
+        )
+
+    def history(self, customer_id: str, *, since: datetime) -> ContactHistory:
+        self._lock(customer_id)
+        rows = self._run(
+            "SELECT at, channel, checkout_id, kind FROM contacts"
+            " WHERE customer_id = %s AND at >= %s ORDER BY at, seq",
+            (customer_id, since),
+        ).fetchall()
+        return ContactHistory(
+            tuple(
+                ContactRecord(at, channel, checkout_id, kind)
+                for at, channel, checkout_id, kind in rows
+            )
+        )
+
+    def add_contact(self, customer_id: str, record: ContactRecord) -> None:
+        self._lock(customer_id)
+        self._run(
+            "INSERT INTO contacts (customer_id, at, channel, checkout_id, kind)"
+            " VALUES (%s, %s, %s, %s, %s)",
+            (customer_id, record.at, record.channel.value, record.checkout_id, record.kind.value),
+        )
+
+    def service_window(self, customer_id: str, channel: Channel) -> datetime | None:
+        row = self._run(
+            "SELECT until FROM windows WHERE customer_id = %s AND channel = %s",
+            (customer_id, channel.value),
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def open_service_window(self, customer_id: str, channel: Channel, until: datetime) -> None:
+        self._lock(customer_id)
+        self._run(
+            "INSERT INTO windows (customer_id, channel, until) VALUES (%s, %s, %s)"
+            " ON CONFLICT (customer_id, channel)"
+            " DO UPDATE SET until = greatest(windows.until, excluded.until)",
+            (customer_id, channel.value, until),
+        )
+
+    # -- outbox, dedup, log --------------------------------------------------------------------
+    def add_outbox(self, entry: OutboxEntry) -> bool:
+        self._lock(entry.message.customer_id)
+        inserted = self._run(
+            "INSERT INTO outbox (key, status, created_at, message, provider_id, detail,"
+            " attempted_at) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (key) DO NOTHING",
+            (
+                entry.key,
+                entry.status.value,
+                entry.created_at,
+                _json(message_to_dict(entry.message)),
+                entry.provider_id,
+                entry.detail,
+                entry.attempted_at,
+            ),
+        ).rowcount
+        return inserted == 1
+
+    def mark_seen(self, event_id: str) -> bool:
+        inserted = self._run(
+            "INSERT INTO seen (event_id) VALUES (%s) ON CONFLICT (event_id) DO NOTHING",
+            (event_id,),
+        ).rowcount
+        return inserted == 1
+
+    def log(self, record: LogRecord) -> None:
+        self._run(
+            "INSERT INTO log (at, kind, checkout_id, customer_id, data)"
+            " VALUES (%s, %s, %s, %s, %s)",
+            (record.at, record.kind, record.checkout_id, record.customer_id, _json(record.data)),
+        )
+
+
+class PostgresStore:
+    """The ``Store`` for many workers: one PostgreSQL database (or one schema in it).
+
+    ``PostgresStore("postgresql://app@db/shop")`` opens its own connection pool
+    (``min_size``..``max_size`` connections); ``PostgresStore(pool)`` uses a
+    ``psycopg_pool.ConnectionPool`` the application already has (and leaves it open on
+    ``close``). ``schema`` keeps the tables in their own PostgreSQL schema (created
+    when missing), e.g. one per tenant or per test.
+
+    Opening applies any migrations the schema lacks; a schema written by a newer
+    release is refused with ``StoreError`` rather than misread. One store object is
+    safe to share between threads: each call borrows its own connection.
+    """
+
+    def __init__(
+        self,
+        conninfo: str | ConnectionPool,
+        *,
+        schema: str | None = None,
+        min_size: int = 1,
+        max_size: int = 4,
+        timeout: float = 30.0,
+    ) -> None:
+        if schema is not None and not _SCHEMA_NAME.fullmatch(schema):
+            msg = (
+                f"Invalid schema name: {schema!r} (use lower-case letters, digits and "
+                "underscores, starting with a letter or underscore, at most 63 characters)"
+            )
+            raise StoreError(msg)
+        self.schema = schema
+        self._lock = threading.Lock()
+        if isinstance(conninfo, ConnectionPool):
+            self._pool = conninfo
+            self._owns_pool = False
+        else:
+            options = "-c TimeZone=UTC"
+            if schema is not None:
+                options += f" -c search_path={schema}"
+            try:
+                self._pool = ConnectionPool(
+                    conninfo,
+                    min_size=min_size,
+                    max_size=max_size,
+                    timeout=timeout,
+                    kwargs={"options": options},
+                    check=ConnectionPool.check_connection,
+                    open=True,
+                    name="recoverykit",
+                )
+                self._pool.wait(timeout)
+            except (psycopg.Error, PoolTimeout) as exc:
+                msg = (
+                    f"Could not connect to PostgreSQL at {_redact(conninfo)!r}: {exc} "
+                    "(check the conninfo, that the server runs and accepts this user)"
+                )
+                raise StoreError(msg) from exc
+            self._owns_pool = True
+        try:
+            self._migrate()
+        except BaseException:
+            self.close()
+            raise
+
+    # -- schema --------------------------------------------------------------------------
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the database (0 before any migration)."""
+        with self._connection("reading the schema version") as conn:
+            row = conn.execute("SELECT version FROM schema_version").fetchone()
+        return 0 if row is None else int(row[0])
+
+    def _migrate(self) -> None:
+        migrations = MIGRATIONS
+        with self._connection("migrating the schema") as conn, conn.transaction():
+            if self.schema is not None:
+                create = sql.SQL("CREATE SCHEMA IF NOT EXISTS {}")
+                conn.execute(create.format(sql.Identifier(self.schema)))
+            # Workers that start together queue here; the first migrates, the rest see it.
+            conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext('recoverykit:' || current_schema()))"
+            )
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)")
+            row = conn.execute("SELECT version FROM schema_version").fetchone()
+            if row is None:
+                conn.execute("INSERT INTO schema_version (version) VALUES (0)")
+                current = 0
+            else:
+                current = int(row[0])
+            if current > len(migrations):
+                msg = (
+                    f"The database has recoverykit schema version {current}, but this "
+                    f"release knows versions up to {len(migrations)}; upgrade recoverykit "
+                    "to open it"
+                )
+                raise StoreError(msg)
+            for number, script in enumerate(migrations[current:], start=current + 1):
+                conn.execute(script)
+                conn.execute("UPDATE schema_version SET version = %s", (number,))
+
+    # -- connections and transactions ------------------------------------------------------
+    @contextmanager
+    def _connection(self, doing: str) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+        """Borrow a pooled connection; database errors become ``StoreError``."""
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except psycopg.Error as exc:
+            raise _failure(exc, doing) from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[PostgresTransaction]:
+        """A read-committed transaction that locks each customer's row it touches."""
+        with self._connection("a transaction") as conn:
+            tx = PostgresTransaction(conn)
+            try:
+                with conn.transaction():
+                    yield tx
+                    if tx._failed is not None:
+                        raise tx._failed
+            finally:
+                tx._open = False
+
+    # -- scheduling ----------------------------------------------------------------------
+    def claim_due(
+        self, now: datetime, *, limit: int, lease: timedelta, worker: str
+    ) -> list[Claimed]:
+        params = {"now": now, "limit": limit, "worker": worker, "until": now + lease}
+        with self._connection("claiming due recoveries") as conn, conn.transaction():
+            rows = conn.execute(_CLAIM, params).fetchall()
+        rows.sort(key=lambda row: (row[0], row[1]))
+        return [Claimed(_state(state), version) for _due, _id, version, state in rows]
+
+    def next_due(self) -> datetime | None:
+        with self._connection("reading the next due time") as conn:
+            row = conn.execute("SELECT min(due) FROM recoveries WHERE due IS NOT NULL").fetchone()
+        return None if row is None else row[0]
+
+    # -- outbox ----------------------------------------------------------------------------
+    def outbox(
+        self, *, status: OutboxStatus = OutboxStatus.PENDING, limit: int = 1000
+    ) -> list[OutboxEntry]:
+        with self._connection("listing the outbox") as conn:
+            rows = conn.execute(
+                "SELECT key, status, created_at, message, provider_id, detail, attempted_at"
+                " FROM outbox WHERE status = %s ORDER BY created_at, seq LIMIT %s",
+                (OutboxStatus(status).value, limit),
+            ).fetchall()
+        return [_outbox_entry(row) for row in rows]
+
+    def mark_outbox(
+        self,
+        key: str,
+        status: OutboxStatus,
+        *,
+        at: datetime,
+        provider_id: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        self.mark_outbox_many([OutboxMark(key, OutboxStatus(status), provider_id, detail)], at=at)
+
+    def mark_outbox_many(self, marks: list[OutboxMark], *, at: datetime) -> None:
+        if not marks:
+            return
+        columns = (
+            [mark.key for mark in marks],
+            [OutboxStatus(mark.status).value for mark in marks],
+            [mark.provider_id for mark in marks],
+            [mark.detail for mark in marks],
+        )
+        with self._connection("marking outbox entries") as conn, conn.transaction():
+            found = {row[0] for row in conn.execute(_MARK_MANY, (at, *columns)).fetchall()}
+            missing = [mark.key for mark in marks if mark.key not in found]
+            if missing:
+                msg = f"No outbox entry with key {missing[0]!r}; add it with add_outbox first"
+                raise StoreError(msg)
+
+    def mark_attempted(self, keys: list[str], *, at: datetime) -> None:
+        if not keys:
+            return
+        with self._connection("marking outbox entries attempted") as conn, conn.transaction():
+            conn.execute("UPDATE outbox SET attempted_at = %s WHERE key = ANY(%s)", (at, keys))
+
+    # -- reading ---------------------------------------------------------------------------
+    def events(
+        self, *, since: datetime | None = None, until: datetime | None = None
+    ) -> Iterator[LogRecord]:
+        """The log from ``since`` (inclusive) to ``until`` (exclusive), in time order.
+
+        Read through a server-side cursor ``_CHUNK`` rows at a time, in one read-only
+        snapshot: memory stays flat however long the log, and writers are not held up.
+        """
+        with (
+            self._connection("reading the event log") as conn,
+            conn.transaction(),
+            conn.cursor(name="recoverykit_events") as cursor,
+        ):
+            cursor.itersize = _CHUNK
+            cursor.execute(
+                "SELECT at, kind, checkout_id, customer_id, data FROM log"
+                " WHERE (%(since)s::timestamptz IS NULL OR at >= %(since)s)"
+                " AND (%(until)s::timestamptz IS NULL OR at < %(until)s)"
+                " ORDER BY at, seq",
+                {"since": since, "until": until},
+            )
+            for at, kind, checkout_id, customer_id, data in cursor:
+                yield LogRecord(at, kind, checkout_id, customer_id, data)
+
+    def states(self) -> Iterator[RecoveryState]:
+        """Every stored recovery, in checkout id order, through a server-side cursor."""
+        with (
+            self._connection("reading the recoveries") as conn,
+            conn.transaction(),
+            conn.cursor(name="recoverykit_states") as cursor,
+        ):
+            cursor.itersize = _CHUNK
+            cursor.execute("SELECT state FROM recoveries ORDER BY checkout_id")
+            for (state,) in cursor:
+                yield _state(state)
+
+    # -- retention ---------------------------------------------------------------------------
+    def purge(self, before: datetime, *, limit: int = 1000) -> int:
+        """Delete up to ``limit`` expired rows: finished recoveries, log lines, contact
+        records and settled outbox entries older than ``before``. Consent stays.
+        """
+        removed = 0
+        with self._connection("purging old rows") as conn, conn.transaction():
+            for statement in _PURGES:
+                if removed >= limit:
+                    break
+                removed += conn.execute(statement, (before, limit - removed)).rowcount
+        return removed
+
+    def close(self) -> None:
+        """Close the pool this store opened (a pool passed in stays open)."""
+        with self._lock:
+            if self._owns_pool:
+                self._pool.close()
+
+    def __enter__(self) -> PostgresStore:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def _redact(conninfo: str) -> str:
+    """``conninfo`` without its password, for error messages."""
+    return re.sub(
+        r"(://[^:/@]*:)[^@]*@", r"\1***@", re.sub(r"password=\S+", "password=***", conninfo)
+    )
