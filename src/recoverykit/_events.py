@@ -77,11 +77,7 @@ class CheckoutAbandoned(_Identified):
     id: str = attrs.field(default="")
 
     def _id_parts(self) -> tuple[object, ...]:
-        return (
-            "abandoned",
-            self.checkout.id,
-            self.at,
-        )
+        return ("abandoned", self.checkout.id, self.at)
 
     @property
     def checkout_id(self) -> str:
@@ -100,11 +96,7 @@ class OrderPlaced(_Identified):
     id: str = attrs.field(default="")
 
     def _id_parts(self) -> tuple[object, ...]:
-        return (
-            "order",
-            self.checkout_id,
-            self.at,
-        )
+        return ("order", self.checkout_id, self.at)
 
 
 @attrs.frozen
@@ -116,11 +108,7 @@ class CartEmptied(_Identified):
     id: str = attrs.field(default="")
 
     def _id_parts(self) -> tuple[object, ...]:
-        return (
-            "emptied",
-            self.checkout_id,
-            self.at,
-        )
+        return ("emptied", self.checkout_id, self.at)
 
 
 @attrs.frozen
@@ -134,13 +122,7 @@ class CartUpdated(_Identified):
     id: str = attrs.field(default="")
 
     def _id_parts(self) -> tuple[object, ...]:
-        return (
-            "updated",
-            self.checkout_id,
-            self.at,
-            self.items,
-            self.total,
-        )
+        return ("updated", self.checkout_id, self.at, self.items, self.total)
 
 
 @attrs.frozen
@@ -156,13 +138,7 @@ class ReplyReceived(_Identified):
     id: str = attrs.field(default="")
 
     def _id_parts(self) -> tuple[object, ...]:
-        return (
-            "reply",
-            self.customer_id,
-            self.channel,
-            self.reply.text,
-            self.at,
-        )
+        return ("reply", self.customer_id, self.channel, self.reply.text, self.at)
 
 
 @attrs.frozen
@@ -177,12 +153,7 @@ class MessageDelivered(_Identified):
     id: str = attrs.field(default="")
 
     def _id_parts(self) -> tuple[object, ...]:
-        return (
-            "delivered",
-            self.checkout_id,
-            self.touch,
-            self.channel,
-        )
+        return ("delivered", self.checkout_id, self.touch, self.channel)
 
 
 @attrs.frozen
@@ -197,12 +168,7 @@ class MessageRead(_Identified):
     id: str = attrs.field(default="")
 
     def _id_parts(self) -> tuple[object, ...]:
-        return (
-            "read",
-            self.checkout_id,
-            self.touch,
-            self.channel,
-        )
+        return ("read", self.checkout_id, self.touch, self.channel)
 
 
 @attrs.frozen
@@ -221,13 +187,7 @@ class MessageFailed(_Identified):
     id: str = attrs.field(default="")
 
     def _id_parts(self) -> tuple[object, ...]:
-        return (
-            "failed",
-            self.checkout_id,
-            self.touch,
-            self.channel,
-            self.attempt,
-        )
+        return ("failed", self.checkout_id, self.touch, self.channel, self.attempt)
 
 
 @attrs.frozen
@@ -240,11 +200,7 @@ class LinkClicked(_Identified):
     id: str = attrs.field(default="")
 
     def _id_parts(self) -> tuple[object, ...]:
-        return (
-            "click",
-            self.checkout_id,
-            self.at,
-        )
+        return ("click", self.checkout_id, self.at)
 
 
 @attrs.frozen
@@ -279,11 +235,7 @@ class WakeupDue(_Identified):
     id: str = attrs.field(default="")
 
     def _id_parts(self) -> tuple[object, ...]:
-        return (
-            "wakeup",
-            self.checkout_id,
-            self.at,
-        )
+        return ("wakeup", self.checkout_id, self.at)
 
 
 @attrs.frozen
@@ -295,11 +247,7 @@ class RecoveryResumed(_Identified):
     id: str = attrs.field(default="")
 
     def _id_parts(self) -> tuple[object, ...]:
-        return (
-            "resumed",
-            self.checkout_id,
-            self.at,
-        )
+        return ("resumed", self.checkout_id, self.at)
 
 
 Event: TypeAlias = (

@@ -748,20 +748,7 @@ def _reply(step: _Step, event: ReplyReceived) -> None:
             _answer(step, event, "thanks")
             step.finish(FinishReason.REFUSED)
         case Intent.OPT_IN:
-            step.emit(
-                RecordConsent(
-                    ConsentEvent(
-                        customer_id=state.customer_id,
-                        channel=event.channel,
-                        purpose=Purpose.RECOVERY,
-                        action=ConsentAction.GRANTED,
-                        at=event.at,
-                        source="keyword",
-                        text=reply.text,
-                        address=_address(state, event.channel),
-                    )
-                )
-            )
+            step.emit(_recovery_consent(state, event, ConsentAction.GRANTED, "keyword"))
             step.note(Info("opt_in", f"{event.channel.value} re-granted by {reply.text!r}"))
         case Intent.UNKNOWN:
             step.note(Info("reply", f"not understood, plan unchanged: {reply.text[:80]!r}"))
@@ -771,23 +758,28 @@ def _reply(step: _Step, event: ReplyReceived) -> None:
             assert_never(intent)
 
 
+def _recovery_consent(
+    state: RecoveryState, event: ReplyReceived, action: ConsentAction, source: str
+) -> RecordConsent:
+    """Record a recovery grant or confirmation the customer gave by replying."""
+    return RecordConsent(
+        ConsentEvent(
+            customer_id=state.customer_id,
+            channel=event.channel,
+            purpose=Purpose.RECOVERY,
+            action=action,
+            at=event.at,
+            source=source,
+            text=event.reply.text,
+            address=_address(state, event.channel),
+        )
+    )
+
+
 def _confirm_double_optin(step: _Step, event: ReplyReceived) -> None:
     """A "YES" while a double opt-in is pending confirms it, the reply kept as evidence."""
     state = step.state
-    step.emit(
-        RecordConsent(
-            ConsentEvent(
-                customer_id=state.customer_id,
-                channel=event.channel,
-                purpose=Purpose.RECOVERY,
-                action=ConsentAction.CONFIRMED,
-                at=event.at,
-                source="double_optin_reply",
-                text=event.reply.text,
-                address=_address(state, event.channel),
-            )
-        )
-    )
+    step.emit(_recovery_consent(state, event, ConsentAction.CONFIRMED, "double_optin_reply"))
     step.note(Info("double_optin", f"cart-reminder texts confirmed by {event.reply.text!r} (CP-2)"))
 
 
