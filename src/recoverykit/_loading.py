@@ -40,6 +40,15 @@ class Problems:
             raise DefinitionError(what, self.items)
 
 
+def load_or_raise(loader: Callable[[Any, str, Problems], T | None], data: Any, what: str) -> T:
+    """Run a ``(data, path, problems)`` loader at ``$``; raise every problem at once."""
+    problems = Problems()
+    value = loader(data, "$", problems)
+    problems.raise_if_any(what)
+    assert value is not None
+    return value
+
+
 def expect_mapping(data: object, path: str, problems: Problems) -> Mapping[str, Any] | None:
     if isinstance(data, Mapping):
         return data

@@ -20,6 +20,7 @@ from ._loading import (
     expect_list,
     expect_mapping,
     field,
+    load_or_raise,
     to_bool,
     to_datetime,
     to_enum,
@@ -202,11 +203,7 @@ class LineItem:
 
     @classmethod
     def from_dict(cls, data: Any) -> LineItem:
-        problems = Problems()
-        item = load_line_item(data, "$", problems)
-        problems.raise_if_any("Invalid line item")
-        assert item is not None
-        return item
+        return load_or_raise(load_line_item, data, "Invalid line item")
 
 
 @attrs.frozen
@@ -260,11 +257,7 @@ class Customer:
 
     @classmethod
     def from_dict(cls, data: Any) -> Customer:
-        problems = Problems()
-        customer = load_customer(data, "$", problems)
-        problems.raise_if_any("Invalid customer")
-        assert customer is not None
-        return customer
+        return load_or_raise(load_customer, data, "Invalid customer")
 
 
 @attrs.frozen

@@ -17,7 +17,7 @@ import attrs
 from babel import Locale, UnknownLocaleError
 from babel.numbers import get_currency_precision, list_currencies
 
-from ._loading import Problems, expect_mapping, field, unknown_keys
+from ._loading import Problems, expect_mapping, field, load_or_raise, unknown_keys
 from .errors import CurrencyMismatch, InvalidLocale, InvalidMoney
 
 __all__ = ["Money", "get_locale", "load_money"]
@@ -156,11 +156,7 @@ class Money:
     @classmethod
     def from_dict(cls, data: Any) -> Money:
         """Load ``{"amount": "84.00", "currency": "PLN"}``; reports every problem at once."""
-        problems = Problems()
-        money = load_money(data, "$", problems)
-        problems.raise_if_any("Invalid money")
-        assert money is not None
-        return money
+        return load_or_raise(load_money, data, "Invalid money")
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency}"

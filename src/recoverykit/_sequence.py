@@ -22,6 +22,7 @@ from ._loading import (
     expect_list,
     expect_mapping,
     field,
+    load_or_raise,
     to_bool,
     to_enum,
     to_str,
@@ -206,11 +207,7 @@ class Sequence:
     @classmethod
     def from_dict(cls, data: Any) -> Sequence:
         """Load a sequence; every problem is reported at once with its JSON path."""
-        problems = Problems()
-        sequence = load_sequence(data, "$", problems)
-        problems.raise_if_any("Invalid sequence")
-        assert sequence is not None
-        return sequence
+        return load_or_raise(load_sequence, data, "Invalid sequence")
 
 
 def _check_touches(

@@ -18,6 +18,7 @@ from .._loading import (
     expect_list,
     expect_mapping,
     field,
+    load_or_raise,
     to_datetime,
     to_int,
     to_str,
@@ -205,11 +206,7 @@ def _load_segments(data: Any, path: str, problems: Problems) -> SegmentInfo | No
 
 def segments_from_dict(data: Any) -> SegmentInfo:
     """Rebuild a ``SegmentInfo`` saved with ``segments_to_dict``."""
-    problems = Problems()
-    info = _load_segments(data, "$", problems)
-    problems.raise_if_any("Invalid SMS segment count")
-    assert info is not None
-    return info
+    return load_or_raise(_load_segments, data, "Invalid SMS segment count")
 
 
 # -- messages ------------------------------------------------------------------------------
@@ -263,11 +260,7 @@ def _load_message(data: Any, path: str, problems: Problems) -> SendMessage | Non
 
 def message_from_dict(data: Any) -> SendMessage:
     """Rebuild a ``SendMessage`` saved with ``message_to_dict``."""
-    problems = Problems()
-    message = _load_message(data, "$", problems)
-    problems.raise_if_any("Invalid stored message")
-    assert message is not None
-    return message
+    return load_or_raise(_load_message, data, "Invalid stored message")
 
 
 # -- outbox entries ----------------------------------------------------------------------
