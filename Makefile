@@ -16,7 +16,7 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	touch $(STAMP)
 
 $(PGSTAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,postgres]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,postgres,channels,examples]'
 	touch $(PGSTAMP)
 
 ## demo: run the bundled example scenario end to end
