@@ -1,0 +1,86 @@
+"""What providers' error codes mean for a recovery, as data with their source.
+
+An adapter that gets an error while sending and a webhook parser that reads a
+failed status must agree on what a code means, so both read this one table.
+``permanent`` says whether retrying the same message to the same address could
+ever work; ``revoked`` says the recipient opted out at the provider (the runner
+records a revocation); ``retry_after`` asks for a pause instead of a quick retry.
+Codes not in a table are treated as transient: a provider's new or rare code
+should cost a retry, never a customer's consent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from types import MappingProxyType
+from typing import Final
+
+import attrs
+
+__all__ = ["ErrorMeaning", "TWILIO_ERRORS", "WHATSAPP_ERRORS", "twilio_error", "whatsapp_error"]
+
+
+@attrs.frozen
+class ErrorMeaning:
+    """One provider error code and what the runner should make of it."""
+
+    code: str
+    permanent: bool
+    summary: str
+    #: The rule in ``reference/rules.md`` this entry encodes.
+    rule: str
+    revoked: bool = False
+    #: Wait at least this long before trying this recipient again on this channel.
+    retry_after: timedelta | None = None
+
+
+def _table(*entries: ErrorMeaning) -> Mapping[str, ErrorMeaning]:
+    return MappingProxyType({entry.code: entry for entry in entries})
+
+
+#: Twilio Messages API error codes (rules.md §10, PW-2).
+TWILIO_ERRORS: Final = _table(
+    ErrorMeaning("21610", True, "the recipient replied STOP to this sender", "PW-2", revoked=True),
+    ErrorMeaning("21614", True, "the number cannot receive text messages", "PW-2"),
+    ErrorMeaning("30003", True, "the handset is unreachable", "PW-2"),
+    ErrorMeaning("30005", True, "the number is unknown or no longer exists", "PW-2"),
+    ErrorMeaning("30006", True, "a landline or a carrier that cannot be reached", "PW-2"),
+    ErrorMeaning("30007", True, "the carrier filtered the text; never resend it as it is", "PW-2"),
+)
+
+#: WhatsApp Cloud API error codes (rules.md §3 WA-2, WA-9 and §9 CP-7, §10 PW-3).
+WHATSAPP_ERRORS: Final = _table(
+    ErrorMeaning(
+        "131047",
+        True,
+        "free text outside the 24-hour service window; only a template can reach them now",
+        "WA-2",
+    ),
+    ErrorMeaning(
+        "131049",
+        False,
+        "WhatsApp held back a marketing template to protect the recipient's inbox",
+        "CP-7",
+        retry_after=timedelta(hours=24),
+    ),
+    ErrorMeaning("131026", True, "the message cannot be delivered to this number", "PW-3"),
+)
+
+
+def _lookup(table: Mapping[str, ErrorMeaning], code: object, provider: str) -> ErrorMeaning:
+    key = str(code).strip()
+    found = table.get(key)
+    if found is not None:
+        return found
+    return ErrorMeaning(key, False, f"{provider} error {key!r} (not in the table: retried)", "")
+
+
+def twilio_error(code: object) -> ErrorMeaning:
+    """The meaning of a Twilio error code; unknown codes are transient."""
+    return _lookup(TWILIO_ERRORS, code, "Twilio")
+
+
+def whatsapp_error(code: object) -> ErrorMeaning:
+    """The meaning of a WhatsApp Cloud API error code; unknown codes are transient."""
+    return _lookup(WHATSAPP_ERRORS, code, "WhatsApp")
