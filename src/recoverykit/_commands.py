@@ -75,6 +75,8 @@ class SendMessage:
     whatsapp_payload: dict[str, Any] | None = attrs.field(default=None, eq=False)
     #: The e-mail subject line, for e-mail sends.
     subject: str | None = None
+    #: The discount code the text carries, when it carries one.
+    discount_code: str | None = None
 
 
 @attrs.frozen

@@ -14,14 +14,17 @@ import attrs
 
 from ._commands import MessageKind, SendMessage
 from ._consent import ConsentLedger, Purpose
+from ._discounts import IssuedDiscount
 from ._lint import GuardPolicy, guard
 from ._model import Channel, Checkout, Customer
-from ._packs import Segment, cart_tier, message_context
+from ._packs import Segment, cart_tier, format_hold_until, message_context
 from ._policy import Context, RecoveryPolicy
 from ._sequence import Touch, TouchPurpose
+from ._stock import low_stock, spoken_cart
 from ._templates import render
 from ._whatsapp import whatsapp_template_payload
 from .errors import RecoveryKitError
+from .links import utm_tags, with_query
 from .programs import ProgramRules, programs_for
 
 __all__ = [
@@ -273,10 +276,51 @@ def _segment(customer: Customer) -> Segment:
 
 
 def _truthful(checkout: Checkout, now: datetime) -> Checkout:
-    """The checkout as it may be spoken of now: a passed hold is no longer a deadline."""
-    if checkout.hold_until is not None and checkout.hold_until <= now:
-        return attrs.evolve(checkout, hold_until=None)
-    return checkout
+    """The checkout as it may be spoken of now: in-stock items and their total only,
+    and a passed hold is no longer a deadline."""
+    spoken = spoken_cart(checkout)
+    if spoken is None:
+        raise Unsendable("unavailable", "every item in the cart is sold out")
+    if spoken.hold_until is not None and spoken.hold_until <= now:
+        return attrs.evolve(spoken, hold_until=None)
+    return spoken
+
+
+def _link(checkout: Checkout, channel: Channel, touch_number: int, policy: RecoveryPolicy) -> str:
+    """The cart link, tagged so the store's analytics see which touch brought the visit.
+
+    SMS links stay bare: every character costs room there (SEAMS 12).
+    """
+    if channel is Channel.SMS or policy.utm_campaign is None:
+        return checkout.link
+    return with_query(checkout.link, utm_tags(touch_number, channel, campaign=policy.utm_campaign))
+
+
+def _truth_fields(
+    values: dict[str, str],
+    spoken: Checkout,
+    *,
+    policy: RecoveryPolicy,
+    discount: IssuedDiscount | None,
+    channel: Channel,
+    zone: str,
+    now: datetime,
+) -> None:
+    """Add the fields that are true only now: units left, the discount and its deadline."""
+    customer = spoken.customer
+    if policy.stock_lines:
+        top = max(spoken.items, key=lambda item: item.unit_price.amount)
+        left = low_stock(
+            top, now, fresh_for=policy.stock_fresh_for, at_most=policy.low_stock_at_most
+        )
+        if left is not None:
+            values["stock_left"] = str(left)
+    if discount is not None:
+        loc = customer.locale.replace("-", "_")
+        values["discount_code"] = discount.code
+        values["discount_expiry"] = format_hold_until(
+            discount.expires_at, zone, loc, plain_spaces=channel is Channel.SMS
+        )
 
 
 def compose_touch(
@@ -291,18 +335,24 @@ def compose_touch(
     variant: str | None,
     context: Context,
     now: datetime,
+    discount: IssuedDiscount | None = None,
 ) -> SendMessage:
-    """Render touch ``touch_number`` (1-based) for ``channel``; ``Unsendable`` if it cannot go."""
+    """Render touch ``touch_number`` (1-based) for ``channel``; ``Unsendable`` if it cannot go.
+
+    With ``discount``, the words come from the pack entry ``<message>.discount``;
+    the caller falls back to the plain entry when the pack has none.
+    """
     customer = checkout.customer
     pack = policy.pack_for(variant)
     spoken = _truthful(checkout, now)
+    key = touch.message if discount is None else f"{touch.message}.discount"
     try:
         template = pack.find(
-            touch.message,
+            key,
             channel,
             customer.locale,
             segment=_segment(customer),
-            tier=cart_tier(checkout.total),
+            tier=cart_tier(spoken.total),
         )
         help_line = None
         if touch.purpose is TouchPurpose.HELP:
@@ -312,7 +362,17 @@ def compose_touch(
             store_name=policy.store_name,
             channel=channel,
             zone=zone,
+            link=_link(spoken, channel, touch_number, policy),
             help_line=help_line,
+        )
+        _truth_fields(
+            context_values,
+            spoken,
+            policy=policy,
+            discount=discount,
+            channel=channel,
+            zone=zone,
+            now=now,
         )
         rendered = render(template, context_values)
     except RecoveryKitError as exc:
@@ -332,11 +392,11 @@ def compose_touch(
         raise Unsendable("guard", codes)
     payload = None
     if channel is Channel.WHATSAPP and not context.window_open(channel, now):
-        ref = pack.whatsapp_template(touch.message, customer.locale)
+        ref = pack.whatsapp_template(key, customer.locale)
         if ref is None:
             raise Unsendable(
                 "platform",
-                f"no approved WhatsApp template for {touch.message!r} ({customer.locale}) "
+                f"no approved WhatsApp template for {key!r} ({customer.locale}) "
                 "and the 24 h service window is closed",
             )
         phone = customer.phone_number
@@ -356,13 +416,14 @@ def compose_touch(
         channel=channel,
         to=address,
         kind=MessageKind.TOUCH,
-        key=touch.message,
+        key=key,
         text=rendered.text,
         locale=customer.locale,
         touch=touch_number,
         attempt=attempt,
         segments=rendered.segments,
         whatsapp_payload=payload,
+        discount_code=None if discount is None else discount.code,
     )
 
 

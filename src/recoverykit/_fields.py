@@ -39,6 +39,8 @@ FIELDS: Final[Mapping[str, Reveals]] = MappingProxyType(
         "help_contact": Reveals.SAFE,
         "discount_code": Reveals.SAFE,
         "discount_expiry": Reveals.SAFE,
+        # units left of ``top_item``, only when the level is real and fresh
+        "stock_left": Reveals.SAFE,
         # personal: one detail the customer knowingly gave
         "first_name": Reveals.PERSONAL,
         "top_item": Reveals.PERSONAL,
@@ -72,4 +74,4 @@ FIELDS: Final[Mapping[str, Reveals]] = MappingProxyType(
 
 #: Fields a context may lack; a template naming one needs a ``fallback`` body
 #: for that case, so a message never reads "Hi ,".
-OPTIONAL_FIELDS: Final = frozenset({"first_name", "help_line", "help_contact"})
+OPTIONAL_FIELDS: Final = frozenset({"first_name", "help_line", "help_contact", "stock_left"})

@@ -37,6 +37,13 @@ from ._compose import (
     compose_touch,
 )
 from ._consent import ConsentAction, ConsentEvent, Purpose, revocation_for
+from ._discounts import (
+    DiscountPolicy,
+    DiscountRequest,
+    IssuedDiscount,
+    eligibility_refusal,
+    guard_refusal,
+)
 from ._events import (
     CartEmptied,
     CartUpdated,
@@ -60,11 +67,12 @@ from ._policy import Context, RecoveryPolicy
 from ._replies import Intent
 from ._resolve import resolve_zones
 from ._schedule import earliest_send
-from ._sequence import LAST_TOUCH_MAX, Condition
+from ._sequence import LAST_TOUCH_MAX, Condition, Touch
 from ._state import TRANSITIONS, RecoveryState, RecoveryStatus, SentTouch
+from ._stock import fresh_cart, spoken_cart
 from ._time import require_aware
 from ._zones import get_zone
-from .errors import TransitionError
+from .errors import CurrencyMismatch, TransitionError
 from .jurisdictions import ContactRules, rules_for
 
 __all__ = ["Decision", "decide", "explain"]
@@ -87,6 +95,9 @@ class Decision:
     state: RecoveryState
     commands: tuple[Command, ...] = ()
     notes: tuple[Note, ...] = ()
+    #: The touch being sent may carry a discount: ask for a code and decide again
+    #: (``recoverykit.offer_discount``). Without that, the touch goes as it is.
+    discount_request: DiscountRequest | None = None
 
 
 # -- the entry point --------------------------------------------------------------------
@@ -128,7 +139,7 @@ def decide(
     if new_state.status not in allowed:  # pragma: no cover - guarded by the transition tests
         msg = f"{name} moved {state.status.value} to {new_state.status.value}, not in TRANSITIONS"
         raise TransitionError(msg)
-    return Decision(new_state, tuple(step.commands), tuple(step.notes))
+    return Decision(new_state, tuple(step.commands), tuple(step.notes), step.discount_request)
 
 
 def _blank(event: Event) -> RecoveryState:
@@ -160,7 +171,17 @@ def _evolve(state: RecoveryState, changes: dict[str, object]) -> RecoveryState:
 class _Step:
     """Accumulates one decision: the evolving state, commands and notes."""
 
-    __slots__ = ("_changes", "_state", "changed", "commands", "context", "notes", "now", "policy")
+    __slots__ = (
+        "_changes",
+        "_state",
+        "changed",
+        "commands",
+        "context",
+        "discount_request",
+        "notes",
+        "now",
+        "policy",
+    )
 
     def __init__(
         self, state: RecoveryState, policy: RecoveryPolicy, context: Context, now: datetime
@@ -173,6 +194,7 @@ class _Step:
         self.commands: list[Command] = []
         self.notes: list[Note] = []
         self.changed = True
+        self.discount_request: DiscountRequest | None = None
 
     def note(self, note: Note) -> None:
         self.notes.append(note)
@@ -470,28 +492,117 @@ def _next_touch(step: _Step, checkout: Checkout) -> None:
                 )
             step.schedule(when.at)
             return
+        checkout = _current_cart(step, checkout)
+        spoken = spoken_cart(checkout)
+        if spoken is None:
+            step.note(Skipped(number, "unavailable", "every item in the cart is sold out"))
+            step.update(next_touch=len(sequence.touches), attempt=0)
+            step.finish(FinishReason.UNAVAILABLE)
+            return
+        offer, wants = _discount_for(step, checkout, touch.discount, number)
         try:
-            message = compose_touch(
-                checkout=checkout,
-                touch_number=number,
-                touch=touch,
-                channel=channel,
-                attempt=state.attempt,
-                zone=state.zones[0] if state.zones else "UTC",
-                policy=policy,
-                variant=state.variant,
-                context=step.context,
-                now=step.now,
-            )
+            message = _compose(step, checkout, number, touch, channel, offer)
         except Unsendable as exc:
             step.note(Skipped(number, exc.reason, exc.detail))
             step.update(next_touch=index + 1, attempt=0)
             continue
+        if wants:
+            step.discount_request = DiscountRequest(
+                customer_id=checkout.customer.id,
+                checkout_id=checkout.id,
+                touch=number,
+                channel=channel,
+                total=spoken.total,
+                valid_until=step.now + _discounts_of(policy).min_validity,
+            )
         _note_disabled(step, checkout, channel, number)
         _record_send(step, message, number, channel)
         step.update(next_touch=index + 1, attempt=0)
         _plan_next(step)
         return
+
+
+def _current_cart(step: _Step, checkout: Checkout) -> Checkout:
+    """The cart with the fresh availability the runner supplied folded in (and kept)."""
+    if not step.context.stock:
+        return checkout
+    try:
+        current = fresh_cart(checkout, step.context.stock)
+    except CurrencyMismatch as exc:
+        step.note(Info("stock", f"fresh stock data not used: {exc}"))
+        return checkout
+    if current != checkout:
+        step.update(checkout=current)
+    return current
+
+
+def _discounts_of(policy: RecoveryPolicy) -> DiscountPolicy:
+    assert policy.discounts is not None
+    return policy.discounts
+
+
+def _discount_for(
+    step: _Step, checkout: Checkout, allowed: bool, number: int
+) -> tuple[IssuedDiscount | None, bool]:
+    """The code this touch carries, and whether to ask the runner for one.
+
+    Only a touch the sequence marks, under a discount policy, for an eligible cart;
+    a code in the context must still be valid long enough and pass the guard.
+    """
+    rules = step.policy.discounts
+    if not allowed or rules is None:
+        return None, False
+    spoken = spoken_cart(checkout)
+    assert spoken is not None
+    refusal = eligibility_refusal(rules, spoken)
+    issued = step.context.discount
+    if refusal is None and issued is None:
+        return None, True
+    if refusal is None and issued is not None:
+        history = step.context.discount_history
+        if history is not None:
+            refusal = guard_refusal(rules, history, step.now)
+        if refusal is None and issued.expires_at < step.now + rules.min_validity:
+            refusal = f"code {issued.code!r} expires too soon ({issued.expires_at.isoformat()})"
+        if refusal is None:
+            return issued, False
+    step.note(Info("discount", f"touch {number} goes without a discount: {refusal}"))
+    return None, False
+
+
+def _compose(  # noqa: PLR0917 - a private helper with one caller
+    step: _Step,
+    checkout: Checkout,
+    number: int,
+    touch: Touch,
+    channel: Channel,
+    offer: IssuedDiscount | None,
+) -> SendMessage:
+    """Render the touch, with the discount when there is one and the pack can say it."""
+    state = step.state
+
+    def render(discount: IssuedDiscount | None) -> SendMessage:
+        return compose_touch(
+            checkout=checkout,
+            touch_number=number,
+            touch=touch,
+            channel=channel,
+            attempt=state.attempt,
+            zone=state.zones[0] if state.zones else "UTC",
+            policy=step.policy,
+            variant=state.variant,
+            context=step.context,
+            now=step.now,
+            discount=discount,
+        )
+
+    if offer is None:
+        return render(None)
+    try:
+        return render(offer)
+    except Unsendable as exc:
+        step.note(Info("discount", f"touch {number} goes without a discount: {exc.detail}"))
+        return render(None)
 
 
 def _past_program_deadline(
@@ -622,6 +733,7 @@ def _record_send(step: _Step, message: SendMessage, number: int, channel: Channe
         at=step.now,
         key=message.key,
         attempt=message.attempt,
+        discount_code=message.discount_code,
     )
     step.update(sent=(*step.state.sent, sent))
     step.emit(message)

@@ -16,11 +16,13 @@ import attrs
 
 from ._caps import DEFAULT_RECOVERY_CAPS, ContactHistory, FrequencyCap
 from ._consent import ConsentLedger
+from ._discounts import DiscountHistory, DiscountPolicy, IssuedDiscount
 from ._hours import ContactHours
 from ._model import Channel
 from ._money import Money
 from ._packs import MessagePack, default_pack
 from ._sequence import Sequence
+from ._stock import StockInfo
 from .errors import InvalidInputError
 from .presets import get as get_preset
 from .programs import PROGRAM_RULES
@@ -152,6 +154,17 @@ class RecoveryPolicy:
     #: Send the double opt-in request (pack key ``double_optin``) at the start when a US
     #: text grant waits for confirmation (CP-2).
     request_double_optin: bool = False
+    #: Who may be offered a recovery discount and how often; ``None``: never.
+    discounts: DiscountPolicy | None = None
+    #: Allow "only N left" lines (``{stock_left}``) when the level is real and fresh.
+    stock_lines: bool = False
+    #: How old a stock level may be and still be spoken of.
+    stock_fresh_for: timedelta = timedelta(hours=1)
+    #: A level counts as low (worth a line) at or under this many units.
+    low_stock_at_most: int = 5
+    #: ``utm_campaign`` for links in e-mail and messenger touches (``None``: no UTM
+    #: tags). SMS links stay short (SEAMS 12) and carry none.
+    utm_campaign: str | None = "checkout-recovery"
 
     def channel_order(self, region: str | None) -> tuple[Channel, ...]:
         if region is not None and region in self.channels_by_region:
@@ -200,6 +213,12 @@ class Context:
     #: Until when each channel's customer-service window is open (WhatsApp: 24 h
     #: after the customer's last message; free text is allowed inside it).
     service_windows: Mapping[Channel, datetime] = attrs.field(factory=dict)
+    #: Fresh availability by SKU, asked just before a touch (empty: none asked).
+    stock: Mapping[str, StockInfo] = attrs.field(factory=dict)
+    #: The code issued for the touch being sent (the second pass of ``offer_discount``).
+    discount: IssuedDiscount | None = None
+    #: The customer's discounts and abandonments, when the runner looked them up.
+    discount_history: DiscountHistory | None = None
 
     def window_open(self, channel: Channel, now: datetime) -> bool:
         until = self.service_windows.get(channel)

@@ -71,6 +71,8 @@ class SentTouch:
     delivered: bool = False
     read: bool = False
     failed: bool = False
+    #: The discount code this touch carried (who got which code, for measurement).
+    discount_code: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -82,6 +84,7 @@ class SentTouch:
             "delivered": self.delivered,
             "read": self.read,
             "failed": self.failed,
+            **({"discount_code": self.discount_code} if self.discount_code else {}),
         }
 
     @classmethod
@@ -95,6 +98,7 @@ class SentTouch:
             delivered=bool(data.get("delivered", False)),
             read=bool(data.get("read", False)),
             failed=bool(data.get("failed", False)),
+            discount_code=data.get("discount_code"),
         )
 
 

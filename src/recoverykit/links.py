@@ -53,7 +53,7 @@ import types
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Final, Literal
-from urllib.parse import unquote, urlencode, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
 import attrs
 
@@ -61,7 +61,7 @@ from ._model import Channel
 from ._time import require_aware
 from .errors import InvalidInputError, LinkExpired, LinkInvalid
 
-__all__ = ["LinkProblem", "ResumeLinks", "lint_link", "utm_tags"]
+__all__ = ["LinkProblem", "ResumeLinks", "lint_link", "utm_tags", "with_query"]
 
 #: The format version written in the header's high nibble.
 VERSION: Final = 1
@@ -162,19 +162,98 @@ def _b64encode(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
-def _b64decode(token: object) -> bytes:
-    """Strictly decode canonical unpadded base64url; anything else is `LinkInvalid`."""
-    if not isinstance(token, str) or not 0 < len(token) <= _MAX_TOKEN_CHARS:
-        raise LinkInvalid("Resume token is not a string of plausible length")
+def _b64decode(
+    token: object, *, label: str = "Resume token", max_chars: int = _MAX_TOKEN_CHARS
+) -> bytes:
+    """Strictly decode canonical unpadded base64url; anything else is `LinkInvalid`.
+
+    ``label`` names the kind of token in messages and ``max_chars`` bounds the work
+    done on garbage; other signed tokens (unsubscribe links) pass their own.
+    """
+    if not isinstance(token, str) or not 0 < len(token) <= max_chars:
+        raise LinkInvalid(f"{label} is not a string of plausible length")
     if not token.isascii() or not _B64URL.fullmatch(token) or len(token) % 4 == 1:
-        raise LinkInvalid("Resume token is not URL-safe base64")
+        raise LinkInvalid(f"{label} is not URL-safe base64")
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
     except (binascii.Error, ValueError):
-        raise LinkInvalid("Resume token is not URL-safe base64") from None
+        raise LinkInvalid(f"{label} is not URL-safe base64") from None
     if _b64encode(raw) != token:
-        raise LinkInvalid("Resume token is not in canonical form")
+        raise LinkInvalid(f"{label} is not in canonical form")
     return raw
+
+
+def _expiry_after(now: datetime, ttl: timedelta) -> int:
+    """``now + ttl`` as whole Unix seconds, rounded down, checked to fit four bytes."""
+    # Elapsed time, not wall-clock arithmetic: a DST change inside ttl moves nothing.
+    expiry = (now - _EPOCH + ttl) // _SECOND
+    if not 0 <= expiry <= _MAX_EXPIRY:
+        msg = f"now ({now.isoformat()}) plus ttl falls outside the years 1970 to 2106"
+        raise InvalidInputError(msg)
+    return expiry
+
+
+def _expired(now: datetime, expiry: int) -> bool:
+    """True once ``now`` reaches ``expiry`` (Unix seconds)."""
+    return now - _EPOCH >= expiry * _SECOND
+
+
+def _sign(secret: bytes, domain: bytes, body: bytes) -> bytes:
+    """The truncated HMAC-SHA256 over ``domain`` and ``body``.
+
+    Each kind of token has its own ``domain`` label, so a token of one kind never
+    verifies as another even under the same key.
+    """
+    return hmac.new(secret, domain + body, hashlib.sha256).digest()[:MAC_BYTES]
+
+
+def _seal(keys: Mapping[str, bytes], expiry: int, payload: bytes, *, domain: bytes) -> str:
+    """A version-1 token (layout in the module doc) for ``payload``, signed by the first key."""
+    kid = next(iter(keys))
+    body = (
+        bytes([(VERSION << 4) | len(kid)])
+        + expiry.to_bytes(_EXPIRY_BYTES, "big")
+        + kid.encode("ascii")
+        + payload
+    )
+    return _b64encode(body + _sign(keys[kid], domain, body))
+
+
+def _unseal(
+    keys: Mapping[str, bytes],
+    token: object,
+    *,
+    domain: bytes,
+    label: str = "Resume token",
+    payload_name: str = "checkout id",
+    max_chars: int = _MAX_TOKEN_CHARS,
+) -> tuple[int, bytes]:
+    """The expiry and payload of a genuine version-1 token; `LinkInvalid` otherwise.
+
+    Checks the format and the signature only: the caller reads the payload and
+    decides what the expiry means.
+    """
+    raw = _b64decode(token, label=label, max_chars=max_chars)
+    if len(raw) < _MIN_PAYLOAD:
+        raise LinkInvalid(f"{label} is too short")
+    header = raw[0]
+    version, kid_len = header >> 4, header & 0x0F
+    if version != VERSION:
+        msg = f"{label} has format version {version}; this library reads {VERSION}"
+        raise LinkInvalid(msg)
+    body, mac = raw[:-MAC_BYTES], raw[-MAC_BYTES:]
+    kid_start = 1 + _EXPIRY_BYTES
+    if kid_len == 0 or len(body) <= kid_start + kid_len:
+        raise LinkInvalid(f"{label} has a malformed key id or no {payload_name}")
+    kid_raw = body[kid_start : kid_start + kid_len]
+    kid = kid_raw.decode("ascii", errors="replace")
+    secret = keys.get(kid)
+    if secret is None:
+        msg = f"{label} is signed with key id {kid!r}, which is not configured"
+        raise LinkInvalid(msg)
+    if not hmac.compare_digest(mac, _sign(secret, domain, body)):
+        raise LinkInvalid(f"{label} signature does not match")
+    return int.from_bytes(body[1:kid_start], "big"), body[kid_start + kid_len :]
 
 
 @attrs.frozen
@@ -217,19 +296,7 @@ class ResumeLinks:
         if len(cid) > MAX_CHECKOUT_ID_BYTES:
             msg = f"checkout_id is {len(cid)} bytes in UTF-8; the limit is {MAX_CHECKOUT_ID_BYTES}"
             raise InvalidInputError(msg)
-        # Elapsed time, not wall-clock arithmetic: a DST change inside ttl moves nothing.
-        expiry = (now - _EPOCH + self.ttl) // _SECOND
-        if not 0 <= expiry <= _MAX_EXPIRY:
-            msg = f"now ({now.isoformat()}) plus ttl falls outside the years 1970 to 2106"
-            raise InvalidInputError(msg)
-        kid = self.signing_key_id
-        body = (
-            bytes([(VERSION << 4) | len(kid)])
-            + expiry.to_bytes(_EXPIRY_BYTES, "big")
-            + kid.encode("ascii")
-            + cid
-        )
-        return _b64encode(body + self._mac(self.keys[kid], body))
+        return _seal(self.keys, _expiry_after(now, self.ttl), cid, domain=_DOMAIN)
 
     def url(self, checkout_id: str, *, now: datetime, utm: Mapping[str, str] | None = None) -> str:
         """The full resume link; ``utm`` (see `utm_tags`) goes into the query string.
@@ -248,39 +315,15 @@ class ResumeLinks:
         unknown key, and `LinkExpired` once ``now`` reaches the expiry.
         """
         require_aware(now, "now")
-        raw = _b64decode(token)
-        if len(raw) < _MIN_PAYLOAD:
-            raise LinkInvalid("Resume token is too short")
-        header = raw[0]
-        version, kid_len = header >> 4, header & 0x0F
-        if version != VERSION:
-            msg = f"Resume token has format version {version}; this library reads {VERSION}"
-            raise LinkInvalid(msg)
-        body, mac = raw[:-MAC_BYTES], raw[-MAC_BYTES:]
-        kid_start = 1 + _EXPIRY_BYTES
-        if kid_len == 0 or len(body) <= kid_start + kid_len:
-            raise LinkInvalid("Resume token has a malformed key id or no checkout id")
-        kid_raw = body[kid_start : kid_start + kid_len]
-        kid = kid_raw.decode("ascii", errors="replace")
-        secret = self.keys.get(kid)
-        if secret is None:
-            msg = f"Resume token is signed with key id {kid!r}, which is not configured"
-            raise LinkInvalid(msg)
-        if not hmac.compare_digest(mac, self._mac(secret, body)):
-            raise LinkInvalid("Resume token signature does not match")
+        expiry, payload = _unseal(self.keys, token, domain=_DOMAIN)
         try:
-            checkout_id = body[kid_start + kid_len :].decode("utf-8")
+            checkout_id = payload.decode("utf-8")
         except UnicodeDecodeError:
             raise LinkInvalid("Resume token carries a checkout id that is not UTF-8") from None
-        expiry = int.from_bytes(body[1:kid_start], "big")
-        if now - _EPOCH >= expiry * _SECOND:
+        if _expired(now, expiry):
             msg = f"Resume link for checkout {checkout_id!r} expired at {expiry} (Unix time)"
             raise LinkExpired(msg)
         return checkout_id
-
-    @staticmethod
-    def _mac(secret: bytes, body: bytes) -> bytes:
-        return hmac.new(secret, _DOMAIN + body, hashlib.sha256).digest()[:MAC_BYTES]
 
 
 def utm_tags(touch: int, channel: str, *, campaign: str = "checkout-recovery") -> dict[str, str]:
@@ -307,6 +350,18 @@ def utm_tags(touch: int, channel: str, *, campaign: str = "checkout-recovery") -
         "utm_campaign": campaign,
         "utm_content": f"touch-{touch}",
     }
+
+
+def with_query(url: str, params: Mapping[str, str]) -> str:
+    """``url`` with ``params`` added to its query; parameters already there are kept
+    and win over the added ones (a store's own tags are never overwritten)."""
+    parts = urlsplit(url)
+    present = {pair.split("=", 1)[0] for pair in parts.query.split("&") if pair}
+    extra = urlencode({name: value for name, value in params.items() if name not in present})
+    if not extra:
+        return url
+    query = f"{parts.query}&{extra}" if parts.query else extra
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
 
 
 @attrs.frozen

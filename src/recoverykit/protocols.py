@@ -166,6 +166,12 @@ class Transaction(Protocol):
         """
         ...
 
+    def customer_recoveries(self, customer_id: str, *, since: datetime) -> list[RecoveryState]:
+        """Every recovery of this customer abandoned at or after ``since``, finished ones
+        included, plus those whose cart was already dropped for retention (the
+        discount guard reads earlier discounts and abandonments from them)."""
+        ...
+
     def save(self, state: RecoveryState, *, expected_version: int | None) -> int:
         """Store ``state`` and return its new version.
 

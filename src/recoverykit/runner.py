@@ -29,6 +29,7 @@ import attrs
 
 from ._caps import ContactRecord, SendKind
 from ._commands import Finish, HandOff, MessageKind, RecordConsent, ScheduleWakeup, SendMessage
+from ._discounts import DiscountIssuer
 from ._events import (
     CheckoutAbandoned,
     ConsentChanged,
@@ -41,13 +42,15 @@ from ._events import (
     ReplyReceived,
     WakeupDue,
 )
-from ._machine import Decision, decide
+from ._machine import Decision
 from ._model import Channel
 from ._notes import Deferred, Ignored, Info, Note, Skipped
+from ._offer import decide_just_in_time
 from ._packs import cart_tier
 from ._policy import Context, RecoveryPolicy
 from ._replies import Intent
 from ._sms import sms_segments
+from ._stock import StockSource
 from .errors import ChannelError, ConflictError
 from .protocols import (
     ChannelAdapter,
@@ -114,6 +117,8 @@ class Runner:
         lease: timedelta = timedelta(minutes=5),
         history_window: timedelta = timedelta(days=30),
         crash_at: CrashStep | None = None,
+        stock: StockSource | None = None,
+        discounts: DiscountIssuer | None = None,
     ) -> None:
         if crash_at is not None and crash_at not in CRASH_STEPS:
             choices = ", ".join(sorted(CRASH_STEPS))
@@ -128,6 +133,8 @@ class Runner:
         self.lease = lease
         self.history_window = history_window
         self._crash_at = crash_at
+        self.stock = stock
+        self.discounts = discounts
 
     # -- webhooks --------------------------------------------------------------------------
     def handle(self, event: Event) -> list[Decision]:
@@ -303,7 +310,16 @@ class Runner:
             history=tx.history(customer_id, since=now - self.history_window),
             service_windows=_windows(tx, customer_id),
         )
-        decision = decide(target.state, event, now=now, policy=self.policy, context=context)
+        decision = decide_just_in_time(
+            target.state,
+            event,
+            now=now,
+            policy=self.policy,
+            context=context,
+            stock=self.stock,
+            issuer=self.discounts,
+            recoveries=lambda since: tx.customer_recoveries(customer_id, since=since),
+        )
         # Save first: a ConflictError then leaves nothing of this decision behind, and
         # the version check replaces a re-load of every claimed state.
         if release or decision.state != target.state or target.version is None:
@@ -573,6 +589,7 @@ def _send_data(message: SendMessage, zone: str | None) -> dict[str, Any]:
         if message.whatsapp_payload is None
         else message.whatsapp_payload.get("name"),
         "zone": zone,
+        "discount_code": message.discount_code,
     }
 
 

@@ -129,6 +129,14 @@ class MemoryTransaction:
         ]
         return [Claimed(row.state, row.version) for row in sorted(rows, key=_newest_first)]
 
+    def customer_recoveries(self, customer_id: str, *, since: datetime) -> list[RecoveryState]:
+        return [
+            row.state
+            for row in self._data().recoveries.values()
+            if row.state.customer_id == customer_id
+            and (row.state.checkout is None or row.state.checkout.abandoned_at >= since)
+        ]
+
     def save(self, state: RecoveryState, *, expected_version: int | None) -> int:
         tables = self._data()
         current = tables.recoveries.get(state.checkout_id)

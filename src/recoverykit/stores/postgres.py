@@ -299,6 +299,14 @@ class PostgresTransaction:
         ).fetchall()
         return [Claimed(_state(state), version) for version, state in rows]
 
+    def customer_recoveries(self, customer_id: str, *, since: datetime) -> list[RecoveryState]:
+        rows = self._run(
+            "SELECT state FROM recoveries"
+            " WHERE customer_id = %s AND (started IS NULL OR started >= %s)",
+            (customer_id, since),
+        ).fetchall()
+        return [_state(state) for (state,) in rows]
+
     def save(self, state: RecoveryState, *, expected_version: int | None) -> int:
         values = (
             state.customer_id,

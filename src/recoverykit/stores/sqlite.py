@@ -228,6 +228,14 @@ class SQLiteTransaction:
         )
         return [Claimed(_state(state), version) for version, state in rows]
 
+    def customer_recoveries(self, customer_id: str, *, since: datetime) -> list[RecoveryState]:
+        rows = self._db().execute(
+            "SELECT state FROM recoveries"
+            " WHERE customer_id = ? AND (started IS NULL OR started >= ?)",
+            (customer_id, _maybe_micros(since)),
+        )
+        return [_state(state) for (state,) in rows]
+
     def save(self, state: RecoveryState, *, expected_version: int | None) -> int:
         db = self._db()
         values = (

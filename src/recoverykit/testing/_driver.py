@@ -8,6 +8,7 @@ check whole stories and invariants in microseconds per event.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -16,12 +17,15 @@ import attrs
 from .._caps import ContactHistory, ContactRecord, SendKind
 from .._commands import Command, MessageKind, RecordConsent, ScheduleWakeup, SendMessage
 from .._consent import ConsentEvent, ConsentLedger
+from .._discounts import DiscountIssuer
 from .._events import CheckoutAbandoned, Event, OrderPlaced, ReplyReceived, WakeupDue
-from .._machine import Decision, decide
+from .._machine import Decision
 from .._model import Channel
+from .._offer import decide_just_in_time
 from .._policy import Context, RecoveryPolicy
 from .._replies import Intent
 from .._state import RecoveryState
+from .._stock import StockSource
 
 __all__ = ["EngineDriver", "Sent"]
 
@@ -40,8 +44,19 @@ class Sent:
 class EngineDriver:
     """Drive ``decide`` for one store's customers without any I/O."""
 
-    def __init__(self, policy: RecoveryPolicy, *, consent: Iterable[ConsentEvent] = ()) -> None:
+    def __init__(
+        self,
+        policy: RecoveryPolicy,
+        *,
+        consent: Iterable[ConsentEvent] = (),
+        stock: StockSource | None = None,
+        discounts: DiscountIssuer | None = None,
+    ) -> None:
         self.policy = policy
+        #: Asked for fresh availability before each touch, as the runner does.
+        self.stock = stock
+        #: Asked for a code when a touch may carry a discount, as the runner does.
+        self.discounts = discounts
         self.ledger = ConsentLedger().extend(consent)
         self.history: dict[str, ContactHistory] = {}
         self.windows: dict[tuple[str, Channel], datetime] = {}
@@ -128,8 +143,15 @@ class EngineDriver:
                 if state is not None
                 else ""
             )
-            decision = decide(
-                state, event, now=at, policy=self.policy, context=self.context(customer_id)
+            decision = decide_just_in_time(
+                state,
+                event,
+                now=at,
+                policy=self.policy,
+                context=self.context(customer_id),
+                stock=self.stock,
+                issuer=self.discounts,
+                recoveries=functools.partial(self._recoveries, customer_id),
             )
             self.states[checkout_id] = decision.state
             self.decisions.append((at, event, decision))
@@ -137,6 +159,9 @@ class EngineDriver:
                 self._execute(command, at)
             decisions.append(decision)
         return decisions
+
+    def _recoveries(self, customer_id: str, _since: datetime) -> list[RecoveryState]:
+        return [state for state in self.states.values() if state.customer_id == customer_id]
 
     def _execute(self, command: Command, at: datetime) -> None:
         match command:
