@@ -52,6 +52,7 @@ __all__ = [
     "StaticCode",
     "eligibility_refusal",
     "guard_refusal",
+    "load_discount_policy",
 ]
 
 #: Codes are short, printable and without spaces, so they survive SMS and copy-paste.
@@ -97,6 +98,8 @@ class DiscountRequest:
     channel: Channel
     #: The cart as it will be spoken of (current items and total).
     total: Money
+    #: When the code is asked for (the moment the message goes out).
+    at: datetime
     #: A code must stay valid at least until then.
     valid_until: datetime
 
@@ -181,7 +184,7 @@ class DiscountPolicy:
     @classmethod
     def from_dict(cls, data: Any) -> DiscountPolicy:
         """Load the ``discounts`` section of a policy; every problem is reported at once."""
-        return load_or_raise(_load_policy, data, "discount policy")
+        return load_or_raise(load_discount_policy, data, "discount policy")
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -227,7 +230,7 @@ def _to_hours(value: Any) -> timedelta:
     return _to_days(value) / 24
 
 
-def _load_policy(raw: Any, path: str, problems: Problems) -> DiscountPolicy | None:
+def load_discount_policy(raw: Any, path: str, problems: Problems) -> DiscountPolicy | None:
     mapping = expect_mapping(raw, path, problems)
     if mapping is None:
         return None

@@ -513,6 +513,7 @@ def _next_touch(step: _Step, checkout: Checkout) -> None:
                 touch=number,
                 channel=channel,
                 total=spoken.total,
+                at=step.now,
                 valid_until=step.now + _discounts_of(policy).min_validity,
             )
         _note_disabled(step, checkout, channel, number)

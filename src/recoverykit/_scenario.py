@@ -21,6 +21,7 @@ import attrs
 
 from ._caps import DEFAULT_RECOVERY_CAPS, FrequencyCap
 from ._consent import ConsentAction, ConsentEvent, Purpose, load_consent_event
+from ._discounts import load_discount_policy
 from ._events import (
     CartEmptied,
     CartUpdated,
@@ -66,7 +67,17 @@ _TOP_KEYS: Final = frozenset(
 )
 _STORE_KEYS: Final = frozenset({"name", "locale"})
 _POLICY_KEYS: Final = frozenset(
-    {"sequence", "contact_hours", "jurisdiction", "caps", "channels", "holdout"}
+    {
+        "sequence",
+        "contact_hours",
+        "jurisdiction",
+        "caps",
+        "channels",
+        "holdout",
+        "discounts",
+        "stock_lines",
+        "stock_fresh_for_minutes",
+    }
 )
 _CAP_KEYS: Final = frozenset({"limit", "per", "channels", "rule_id"})
 _EVENT_KEYS: Final = {
@@ -246,6 +257,13 @@ def _load_policy(raw: Any, store_name: str, problems: Problems) -> RecoveryPolic
     caps = _load_caps(mapping.get("caps"), f"{path}.caps", problems)
     channels = _load_channel_order(mapping.get("channels"), f"{path}.channels", problems)
     holdout = field(mapping, "holdout", path, problems, _share, default=0.0)
+    discounts = None
+    if "discounts" in mapping:
+        discounts = load_discount_policy(mapping["discounts"], f"{path}.discounts", problems)
+    stock_lines = field(mapping, "stock_lines", path, problems, to_bool, default=False)
+    fresh_minutes = field(
+        mapping, "stock_fresh_for_minutes", path, problems, _positive_int, default=60
+    )
     if len(problems.items) > before:
         return None
     try:
@@ -257,10 +275,21 @@ def _load_policy(raw: Any, store_name: str, problems: Problems) -> RecoveryPolic
             caps=caps,
             channels=channels,
             holdout=holdout or 0.0,
+            discounts=discounts,
+            stock_lines=bool(stock_lines),
+            stock_fresh_for=timedelta(minutes=fresh_minutes or 60),
         )
     except (RecoveryKitError, ValueError, TypeError) as exc:
         problems.add(path, str(exc))
         return None
+
+
+def _positive_int(value: Any) -> int:
+    number = to_int(value)
+    if number < 1:
+        msg = f"expected a whole number of 1 or more (got {value!r})"
+        raise ValueError(msg)
+    return number
 
 
 def _load_policy_sequence(raw: Any, path: str, problems: Problems) -> Sequence | None:
@@ -423,8 +452,21 @@ def _load_checkouts(
         if checkout.id in seen:
             problems.add(f"{here}.id", f"checkout id {checkout.id!r} is used twice")
         seen.add(checkout.id)
+        items = _stamped(checkout.items, checkout.abandoned_at)
+        if items != checkout.items:
+            checkout = attrs.evolve(checkout, items=items)
         checkouts.append(checkout)
     return checkouts
+
+
+def _stamped(items: tuple[LineItem, ...], at: datetime) -> tuple[LineItem, ...]:
+    """Stock facts without ``stock_as_of`` are taken as known when their event happened."""
+    return tuple(
+        attrs.evolve(item, stock_as_of=at)
+        if item.stock_as_of is None and (item.stock_level is not None or not item.in_stock)
+        else item
+        for item in items
+    )
 
 
 def _load_events(
@@ -512,7 +554,9 @@ def _load_event(  # noqa: PLR0917 - one private loader, called once
     if kind == "cart_updated":
         items = _load_items(data.get("items", []), f"{path}.items", problems)
         total = _optional_money(data, "total", path, problems)
-        return None if items is None else CartUpdated(checkout.id, at, items, total, **extra)
+        if items is None:
+            return None
+        return CartUpdated(checkout.id, at, _stamped(items, at), total, **extra)
     if kind == "click":
         touch = field(data, "touch", path, problems, to_int, default=None)
         return LinkClicked(checkout.id, at, touch=touch, **extra)

@@ -33,11 +33,12 @@ from ._version import __version__
 from ._zones import get_zone
 from .channels.console import ConsoleChannel
 from .errors import DefinitionError, RecoveryKitError
+from .metrics.cost import PriceTable
 from .metrics.report import FORMATS, Report, render
 from .metrics.scorecard import DIMENSIONS
 from .protocols import ChannelAdapter, LogRecord, Store
 from .runner import Runner
-from .testing.fakes import FakeClock
+from .testing.fakes import FakeClock, FakeDiscountIssuer
 
 __all__ = ["main"]
 
@@ -53,6 +54,7 @@ _SHOWN: Final = frozenset(
 )  # fmt: skip
 #: Safety stop for a simulation loop that makes no progress (a store bug, not a scenario's).
 _MAX_STEPS: Final = 1_000_000
+_PRICES_HELP: Final = "price table JSON file: adds spend and cost per order to the report"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -75,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="recoverykit",
-        description="Recover abandoned checkouts kindly: simulate, plan, lint and explain.",
+        description="Recover abandoned checkouts kindly: simulate, plan, lint, explain and report.",
     )
     parser.add_argument("--version", action="version", version=f"recoverykit {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -89,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
         "--db", help="an SQLite file or postgresql:// URL to keep (default: a temporary file)"
     )
     simulate.add_argument("--format", choices=("text", "jsonl"), default="text")
+    simulate.add_argument("--prices", type=Path, help=_PRICES_HELP)
     simulate.set_defaults(run=_simulate)
 
     plan = commands.add_parser(
@@ -120,6 +123,7 @@ def _parser() -> argparse.ArgumentParser:
         help=f"comma-separated breakdowns (default: {','.join(DIMENSIONS)})",
     )
     report.add_argument("--format", choices=FORMATS, default="text")
+    report.add_argument("--prices", type=Path, help=_PRICES_HELP)
     report.set_defaults(run=_report)
     return parser
 
@@ -140,8 +144,14 @@ def _missing(db: str) -> bool:
     return not _is_url(db) and not Path(db).exists()
 
 
+def _prices(args: argparse.Namespace) -> PriceTable | None:
+    """The ``--prices`` table, loaded before any work so a bad file fails fast."""
+    return None if args.prices is None else PriceTable.load(args.prices)
+
+
 def _simulate(args: argparse.Namespace, out: TextIO) -> int:
     scenario = Scenario.load(args.scenario)
+    prices = _prices(args)
     until = scenario.until if args.until is None else to_datetime(args.until)
     with tempfile.TemporaryDirectory(prefix="recoverykit-") as scratch:
         db = args.db if args.db is not None else Path(scratch) / "simulate.sqlite3"
@@ -157,7 +167,7 @@ def _simulate(args: argparse.Namespace, out: TextIO) -> int:
             printer.line(record)
     printer.summary(records)
     if args.format == "text":
-        out.write("\n" + render(Report.from_events(records), "text"))
+        out.write("\n" + render(Report.from_events(records, prices=prices), "text"))
     return EXIT_OK
 
 
@@ -172,7 +182,10 @@ def run_scenario(scenario: Scenario, store: Store, *, until: datetime | None = N
     channels: dict[Channel, ChannelAdapter] = {
         channel: ConsoleChannel(channel, clock=clock) for channel in Channel
     }
-    runner = Runner(scenario.policy, store, channels, clock)
+    # A simulation has no store system to create codes in: a clearly named fake makes
+    # single-use codes (``SIM-0001``...) so the run shows where a real one would go.
+    issuer = FakeDiscountIssuer() if scenario.policy.discounts is not None else None
+    runner = Runner(scenario.policy, store, channels, clock, discounts=issuer)
     with store.transaction() as tx:
         for customer in scenario.customers:
             tx.save_customer(customer)
@@ -477,9 +490,10 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
     since = None if args.since is None else to_datetime(args.since)
     until = None if args.until is None else to_datetime(args.until)
     by = tuple(name.strip() for name in str(args.by).split(",") if name.strip())
+    prices = _prices(args)
     store = _open_store(args.db)
     try:
-        report = Report.from_events(store.events(since=since, until=until), by=by)
+        report = Report.from_events(store.events(since=since, until=until), by=by, prices=prices)
     finally:
         store.close()
     out.write(render(report, args.format))

@@ -19,6 +19,7 @@ from recoverykit._packs import (
     Tier,
     cart_tier,
     default_pack,
+    format_hold_until,
     message_context,
 )
 from recoverykit._templates import render
@@ -99,6 +100,12 @@ def test_every_sms_fits_two_segments_with_real_values(language: str) -> None:
             help_line=pack.friction_line(Friction.SHIPPING_COST, language),
             link="https://nwnd.example/r/8fK2xQ7pLmZ4vB9tR3wYc1",
         )
+        if key.endswith(".discount"):
+            context["discount_code"] = "BACK-7Q2M9X"
+            context["discount_expiry"] = format_hold_until(
+                datetime(2026, 11, 28, 23, 59, tzinfo=UTC), "Europe/Warsaw", language,
+                plain_spaces=True,
+            )  # fmt: skip
         rendered = render(template, context)
         found = guard(rendered, store_name="Northwind Studio")
         assert [v for v in found if v.level == "error"] == [], (key, rendered.text)

@@ -11,6 +11,14 @@ from __future__ import annotations
 
 from ..stores.memory import MemoryStore
 from ._driver import EngineDriver, Sent
-from .fakes import FakeChannel, FakeClock, FakeLookupChannel
+from .fakes import FakeChannel, FakeClock, FakeDiscountIssuer, FakeLookupChannel
 
-__all__ = ["EngineDriver", "FakeChannel", "FakeClock", "FakeLookupChannel", "MemoryStore", "Sent"]
+__all__ = [
+    "EngineDriver",
+    "FakeChannel",
+    "FakeClock",
+    "FakeDiscountIssuer",
+    "FakeLookupChannel",
+    "MemoryStore",
+    "Sent",
+]

@@ -13,12 +13,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from .._commands import SendMessage
+from .._discounts import DiscountRequest, IssuedDiscount
 from .._model import Channel
 from .._time import require_aware
 from ..errors import ChannelError
 from ..protocols import Receipt
 
-__all__ = ["FakeChannel", "FakeClock", "FakeLookupChannel"]
+__all__ = ["FakeChannel", "FakeClock", "FakeDiscountIssuer", "FakeLookupChannel"]
 
 #: The acceptance time a ``FakeChannel`` reports when it was given no clock.
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -111,3 +112,37 @@ class FakeLookupChannel(FakeChannel):
             if message.idempotency_key == key:
                 return Receipt(provider_id=f"fake-{key}", accepted_at=self._at())
         return None
+
+
+class FakeDiscountIssuer:
+    """A ``DiscountIssuer`` that makes single-use codes and remembers each one.
+
+    Codes are ``<prefix>-<n>`` from a counter (deterministic), valid for
+    ``valid_for`` after the request. ``fail_next()`` makes the next call raise,
+    to check that a touch then goes out without a discount.
+    """
+
+    def __init__(self, *, prefix: str = "SIM", valid_for: timedelta = timedelta(hours=72)) -> None:
+        self.prefix = prefix
+        self.valid_for = valid_for
+        #: Every request answered, with the code it got, in order.
+        self.issued: list[tuple[DiscountRequest, IssuedDiscount]] = []
+        self._failures = 0
+
+    def fail_next(self, *, times: int = 1) -> None:
+        self._failures += times
+
+    def issue(self, request: DiscountRequest) -> IssuedDiscount:
+        if self._failures:
+            self._failures -= 1
+            msg = "the discount service is unavailable (FakeDiscountIssuer.fail_next)"
+            raise ConnectionError(msg)
+        code = IssuedDiscount(
+            f"{self.prefix}-{len(self.issued) + 1:04d}",
+            request.at + self.valid_for,
+        )
+        self.issued.append((request, code))
+        return code
+
+    def __repr__(self) -> str:
+        return f"FakeDiscountIssuer(prefix={self.prefix!r}, issued={len(self.issued)})"
