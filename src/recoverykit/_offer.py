@@ -16,7 +16,7 @@ from datetime import datetime
 
 import attrs
 
-from ._commands import MessageKind, SendMessage
+from ._commands import Finish, FinishReason, MessageKind, SendMessage
 from ._discounts import DiscountHistory, DiscountIssuer, IssuedDiscount, guard_refusal
 from ._events import Event
 from ._machine import Decision, decide
@@ -86,9 +86,11 @@ def decide_just_in_time(
 
 
 def sends_touch(decision: Decision) -> bool:
-    """Whether the decision sends a sequence touch (the moment fresh data matters)."""
+    """Whether the decision sends a sequence touch, or would end the recovery because
+    the cart looks sold out: the two moments when fresh availability matters."""
     return any(
-        isinstance(command, SendMessage) and command.kind is MessageKind.TOUCH
+        (isinstance(command, SendMessage) and command.kind is MessageKind.TOUCH)
+        or (isinstance(command, Finish) and command.reason is FinishReason.UNAVAILABLE)
         for command in decision.commands
     )
 
