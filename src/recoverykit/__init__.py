@@ -33,6 +33,14 @@ from ._consent import (
     Purpose,
     revocation_for,
 )
+from ._discounts import (
+    DiscountHistory,
+    DiscountIssuer,
+    DiscountPolicy,
+    DiscountRequest,
+    IssuedDiscount,
+    StaticCode,
+)
 from ._events import (
     CartEmptied,
     CartUpdated,
@@ -53,6 +61,7 @@ from ._machine import Decision, decide, explain
 from ._model import Channel, Checkout, Customer, Friction, LineItem, Stage
 from ._money import Money
 from ._notes import DeferReason, Deferred, Ignored, IgnoreReason, Info, Skipped
+from ._offer import decide_just_in_time
 from ._packs import (
     MessagePack,
     Segment,
@@ -71,6 +80,7 @@ from ._schedule import Moved, SendTime, earliest_send
 from ._sequence import Condition, DelayWindow, Sequence, Touch, TouchPurpose
 from ._sms import smart_encode, sms_segments
 from ._state import RecoveryState, RecoveryStatus, SentTouch
+from ._stock import StockInfo, StockSource
 from ._templates import Rendered, SegmentInfo, Template, render
 from ._version import __version__
 from ._whatsapp import whatsapp_template_payload, whatsapp_text_payload
@@ -105,6 +115,10 @@ __all__ = [
     "DeferReason",
     "Deferred",
     "DelayWindow",
+    "DiscountHistory",
+    "DiscountIssuer",
+    "DiscountPolicy",
+    "DiscountRequest",
     "Finish",
     "FinishReason",
     "FrequencyCap",
@@ -115,6 +129,7 @@ __all__ = [
     "Ignored",
     "Info",
     "Intent",
+    "IssuedDiscount",
     "LineItem",
     "LinkClicked",
     "MemoryStore",
@@ -150,6 +165,9 @@ __all__ = [
     "Sequence",
     "Skipped",
     "Stage",
+    "StaticCode",
+    "StockInfo",
+    "StockSource",
     "SystemClock",
     "Template",
     "Tier",
@@ -166,6 +184,7 @@ __all__ = [
     "cart_tier",
     "classify_reply",
     "decide",
+    "decide_just_in_time",
     "default_pack",
     "earliest_send",
     "explain",

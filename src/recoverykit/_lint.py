@@ -23,6 +23,7 @@ from typing import Final, Literal
 import attrs
 import regex  # type: ignore[import-untyped]
 
+from ._discounts import DiscountPolicy
 from ._fields import FIELDS, Reveals
 from ._model import Channel
 from ._money import Money
@@ -30,7 +31,16 @@ from ._packs import format_hold_until
 from ._sms import UCS2_MULTI, UCS2_SINGLE, sms_segments
 from ._templates import Field, Rendered, Template, compile, render
 
-__all__ = ["CODES", "PAYMENT_BY_REPLY", "GuardPolicy", "Violation", "guard", "lint", "phrases"]
+__all__ = [
+    "CODES",
+    "PAYMENT_BY_REPLY",
+    "GuardPolicy",
+    "Violation",
+    "guard",
+    "lint",
+    "lint_discounts",
+    "phrases",
+]
 
 
 @attrs.frozen
@@ -68,6 +78,7 @@ CODES: Final[Mapping[str, _Code]] = {
         _Code("RK111", "warning", "an SMS link of 60 characters or more"),
         _Code("RK112", "warning", "a word in capitals that reads as shouting"),
         _Code("RK113", "error", "an SMS that asks for payment or card details by reply (CP-3)"),
+        _Code("RK114", "warning", "one shared discount code for everyone (StaticCode)"),
     )
 }
 
@@ -409,3 +420,18 @@ def guard(
             f"the body is {len(text)} characters; WhatsApp allows {policy.max_whatsapp_body}",
         )
     return out.items
+
+
+def lint_discounts(policy: DiscountPolicy | None) -> list[Violation]:
+    """Findings about how a policy hands out discount codes (RK114)."""
+    if policy is None or policy.static_code is None:
+        return []
+    code = policy.static_code.code
+    return [
+        Violation(
+            "RK114",
+            "warning",
+            f"discounts use the shared code {code!r}: shared codes end up on coupon sites and "
+            "teach customers to abandon; issue single-use codes with a DiscountIssuer",
+        )
+    ]

@@ -438,6 +438,8 @@ def _lint(args: argparse.Namespace, out: TextIO) -> int:
             out.write(f"{path}: touch {finding.touch}: warning {finding.rule}: for US numbers, ")
             out.write(f"{finding.message}\n")
         return EXIT_OK
+    if isinstance(data, dict) and ("checkouts" in data or "checkout" in data):
+        return _lint_setup(path, out)
     pack = MessagePack.load(path)
     errors = warnings = 0
     for template in pack.templates():
@@ -447,6 +449,31 @@ def _lint(args: argparse.Namespace, out: TextIO) -> int:
             out.write(f"{path}: {template.label}: {violation.level} {violation.code}: ")
             out.write(f"{violation.message}\n")
     out.write(f"{path}: {errors} error(s), {warnings} warning(s)\n")
+    return EXIT_FINDINGS if errors else EXIT_OK
+
+
+def _lint_setup(path: Path, out: TextIO) -> int:
+    """A scenario or plan file: the links the store supplies and how it issues discounts."""
+    from ._lint import lint_discounts  # noqa: PLC0415
+    from .links import lint_link  # noqa: PLC0415
+
+    data = json.loads(path.read_text("utf-8"))
+    if "checkouts" in data:
+        scenario = Scenario.load(path)
+        policy, checkouts = scenario.policy, scenario.checkouts
+    else:
+        plan = load_plan_input(data)
+        policy, checkouts = plan.policy, (plan.checkout,)
+    findings: list[tuple[str, str, str, str]] = [
+        (f"checkout {checkout.id!r}", problem.level, problem.code, problem.message)
+        for checkout in checkouts
+        for problem in lint_link(checkout.link)
+    ]
+    findings += [("policy", v.level, v.code, v.message) for v in lint_discounts(policy.discounts)]
+    for where, level, code, message in findings:
+        out.write(f"{path}: {where}: {level} {code}: {message}\n")
+    errors = sum(1 for finding in findings if finding[1] == "error")
+    out.write(f"{path}: {errors} error(s), {len(findings) - errors} warning(s)\n")
     return EXIT_FINDINGS if errors else EXIT_OK
 
 

@@ -194,6 +194,14 @@ class Transaction(Protocol):
         """The id of the customer who uses ``address`` on ``channel``, if known."""
         ...
 
+    def customer(self, customer_id: str) -> Customer | None:
+        """The customer as last saved with ``save_customer``, or ``None``.
+
+        Webhooks need it to read a reply in the customer's language and to add a
+        chat id the customer just gave (``Runner.receive``).
+        """
+        ...
+
     def ledger(self, customer_id: str) -> ConsentLedger:
         """The customer's consent ledger with every event appended so far."""
         ...
@@ -223,6 +231,15 @@ class Transaction(Protocol):
 
     def add_outbox(self, entry: OutboxEntry) -> bool:
         """Add an entry; ``False`` (and no change) when its key is already there."""
+        ...
+
+    def sent_message(self, channel: Channel, provider_id: str) -> OutboxEntry | None:
+        """The outbox entry the provider knows as ``provider_id`` on ``channel``, or ``None``.
+
+        ``provider_id`` is the id a ``Receipt`` carried when the entry was marked
+        (or added) with it; delivery webhooks name messages by it, so stores index
+        it. Entries settled long ago may have been purged.
+        """
         ...
 
     def mark_seen(self, event_id: str) -> bool:

@@ -29,6 +29,7 @@ import attrs
 
 from ._caps import ContactRecord, SendKind
 from ._commands import Finish, HandOff, MessageKind, RecordConsent, ScheduleWakeup, SendMessage
+from ._consent import ConsentAction, ConsentEvent, Purpose, revocation_for
 from ._discounts import DiscountIssuer
 from ._events import (
     CheckoutAbandoned,
@@ -41,16 +42,18 @@ from ._events import (
     OrderPlaced,
     ReplyReceived,
     WakeupDue,
+    event_id,
 )
 from ._machine import Decision
-from ._model import Channel
+from ._model import Channel, Customer
 from ._notes import Deferred, Ignored, Info, Note, Skipped
 from ._offer import decide_just_in_time
 from ._packs import cart_tier
 from ._policy import Context, RecoveryPolicy
-from ._replies import Intent
+from ._replies import Intent, Reply, classify_reply
 from ._sms import sms_segments
 from ._stock import StockSource
+from .channels._errors import OUTCOME_UNKNOWN
 from .errors import ChannelError, ConflictError
 from .protocols import (
     ChannelAdapter,
@@ -64,6 +67,14 @@ from .protocols import (
     Receipt,
     Store,
     Transaction,
+)
+from .webhooks._types import (
+    ChatStarted,
+    DeliveryStatus,
+    Inbound,
+    InboundMessage,
+    StatusUpdate,
+    UnsubscribeRequest,
 )
 
 __all__ = ["CRASH_STEPS", "Runner"]
@@ -255,6 +266,138 @@ class Runner:
             (attrs.evolve(event, checkout_id=c.state.checkout_id), _Target.of(c)) for c in chosen
         ]
 
+    # -- provider webhooks -------------------------------------------------------------------
+    def receive(self, inbound: Inbound) -> list[Decision]:
+        """Apply one fact a webhook parser returned (``recoverykit.webhooks``), then send.
+
+        The fact becomes the engine's event, its id derived from the provider's own
+        id, so a provider's retry is a duplicate that ``handle`` logs and ignores
+        (DESIGN invariant 10):
+
+        * ``InboundMessage`` → ``ReplyReceived`` for the customer using that address,
+          classified in their language (a tapped button reads like its payload
+          typed). A STOP with no recovery to answer it still revokes consent;
+        * ``StatusUpdate`` → ``MessageDelivered``, ``MessageRead`` or ``MessageFailed``
+          for the touch the outbox sent under that provider id; statuses of replies
+          and ``sent`` reports are only logged (``info``), a revoking failure of a
+          reply still revokes;
+        * ``ChatStarted`` → the chat id saved on the customer, and a ``recovery``
+          grant on that channel (source ``<channel>_start_link``);
+        * ``UnsubscribeRequest`` → a revocation of that channel, its source kept
+          as evidence.
+
+        An address, message or customer the store does not know changes nothing and
+        is logged as ``ignored`` (``unknown``).
+        """
+        match inbound:
+            case InboundMessage():
+                return self._receive_message(inbound)
+            case StatusUpdate():
+                return self._receive_status(inbound)
+            case ChatStarted():
+                return self._receive_chat(inbound)
+            case UnsubscribeRequest():
+                return self._receive_unsubscribe(inbound)
+            case _:
+                msg = (
+                    "receive() takes what a webhook parser returns "
+                    f"(got {type(inbound).__name__}); pass engine events to handle()"
+                )
+                raise TypeError(msg)
+
+    def _receive_message(self, message: InboundMessage) -> list[Decision]:
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            customer_id = tx.customer_for(message.channel, message.address)
+            if customer_id is None:
+                _log_unknown(tx, now, message, "no customer uses this address")
+                return []
+            reply = _classify_inbound(message, tx.customer(customer_id))
+            event: Event = ReplyReceived(
+                customer_id,
+                message.channel,
+                reply,
+                message.at,
+                id=_inbound_id("reply", message.channel, message.provider_id),
+            )
+            if reply.intent in _STOPPING and not self._answerable(tx, customer_id, now):
+                # No recovery can answer (SEAMS 2 routing finds none): the opt-out
+                # must not be lost with it, so it goes in as a consent change.
+                revocation = revocation_for(
+                    reply, customer_id, message.channel, message.at, address=message.address
+                )
+                assert revocation is not None
+                event = ConsentChanged(revocation, id=event.id)
+        return self.handle(event)
+
+    def _answerable(self, tx: Transaction, customer_id: str, now: datetime) -> bool:
+        """Whether reply routing finds a recovery: an open one, or one touched lately."""
+        if tx.open_recoveries(customer_id):
+            return True
+        return _last_touched(tx, customer_id, now - self.history_window, None) is not None
+
+    def _receive_status(self, update: StatusUpdate) -> list[Decision]:
+        now = self.clock.now()
+        reported = update.provider_id or f"{update.provider_message_id}:{update.status.value}"
+        status_id = _inbound_id("status", update.channel, reported)
+        with self.store.transaction() as tx:
+            entry = tx.sent_message(update.channel, update.provider_message_id)
+            if entry is None:
+                _log_unknown(tx, now, update, "no sent message has this provider id")
+                return []
+            message = entry.message
+            if message.touch is not None and update.status is not DeliveryStatus.SENT:
+                event = _status_event(update, message, message.touch, status_id)
+            else:
+                revocation = _log_status(tx, now, update, entry, status_id)
+                if revocation is None:
+                    return []
+                event = revocation
+        return self.handle(event)
+
+    def _receive_chat(self, started: ChatStarted) -> list[Decision]:
+        with self.store.transaction() as tx:
+            known = tx.customer(started.customer_id)
+            bound = _with_address(
+                known or Customer(id=started.customer_id), started.channel, started.address
+            )
+            if bound != known:
+                tx.save_customer(bound)
+        grant = ConsentEvent(
+            customer_id=started.customer_id,
+            channel=started.channel,
+            purpose=Purpose.RECOVERY,
+            action=ConsentAction.GRANTED,
+            at=started.at,
+            source=f"{started.channel.value}_start_link",
+            text="opened the chat through the store's signed start link and pressed Start",
+            address=started.address,
+        )
+        chat_id = _inbound_id("start", started.channel, started.provider_id)
+        return self.handle(ConsentChanged(grant, id=chat_id))
+
+    def _receive_unsubscribe(self, request: UnsubscribeRequest) -> list[Decision]:
+        customer_id = request.customer_id
+        if customer_id is None:
+            with self.store.transaction() as tx:
+                customer_id = tx.customer_for(request.channel, request.address)
+                if customer_id is None:
+                    _log_unknown(tx, self.clock.now(), request, "no customer uses this address")
+                    return []
+        source = request.source or "webhook"
+        revocation = ConsentEvent(
+            customer_id=customer_id,
+            channel=request.channel,
+            purpose=None,
+            action=ConsentAction.REVOKED,
+            at=request.at,
+            source=source,
+            text=f"unsubscribe request received by webhook ({source})",
+            address=request.address or None,
+        )
+        request_id = _inbound_id("unsubscribe", request.channel, request.provider_id)
+        return self.handle(ConsentChanged(revocation, id=request_id))
+
     # -- the tick ----------------------------------------------------------------------------
     def run_due(self, limit: int = 500) -> int:
         """Claim up to ``limit`` due recoveries, decide them in one transaction, send.
@@ -385,6 +528,7 @@ class Runner:
             os._exit(137)
         sent = 0
         failures: list[tuple[OutboxEntry, ChannelError]] = []
+        uncertain: list[tuple[OutboxEntry, ChannelError]] = []
         marks: list[OutboxMark] = []
         for entry in entries:
             outcome = self._send_one(entry)
@@ -393,6 +537,11 @@ class Runner:
             if isinstance(outcome, Receipt):
                 marks.append(OutboxMark(entry.key, OutboxStatus.SENT, outcome.provider_id))
                 sent += 1
+            elif outcome.code == OUTCOME_UNKNOWN:
+                # The provider may have accepted it: never a retry under a new key (that
+                # could send twice), reported as uncertain like a crash mid-send.
+                marks.append(OutboxMark(entry.key, OutboxStatus.UNCERTAIN, detail=str(outcome)))
+                uncertain.append((entry, outcome))
             else:
                 marks.append(OutboxMark(entry.key, OutboxStatus.FAILED, detail=str(outcome)))
                 failures.append((entry, outcome))
@@ -401,8 +550,8 @@ class Runner:
         self.store.mark_outbox_many(marks, at=now)
         if self._crash_at == "after_mark":
             os._exit(137)
-        if failures:
-            self._report_failures(failures, now)
+        if failures or uncertain:
+            self._report_failures(failures, now, uncertain=uncertain)
         return sent
 
     def _send_one(self, entry: OutboxEntry) -> Receipt | ChannelError:
@@ -421,20 +570,28 @@ class Runner:
             return exc
 
     def _report_failures(
-        self, failures: list[tuple[OutboxEntry, ChannelError]], now: datetime
+        self,
+        failures: list[tuple[OutboxEntry, ChannelError]],
+        now: datetime,
+        *,
+        uncertain: Iterable[tuple[OutboxEntry, ChannelError]] = (),
     ) -> None:
         """Log each failure and tell the engine about failed touches.
 
         A failed reply (an opt-out confirmation, a help answer) has no touch to
         retry: it is logged and left there, since replies answer one inbound
-        message and are never resent later.
+        message and are never resent later. An ``uncertain`` send is only logged:
+        the engine keeps it as sent.
         """
         with self.store.transaction() as tx:
-            for entry, error in failures:
+            for (entry, error), status in [
+                *((failure, OutboxStatus.FAILED) for failure in failures),
+                *((doubt, OutboxStatus.UNCERTAIN) for doubt in uncertain),
+            ]:
                 message = entry.message
                 tx.log(
                     LogRecord(now, "outbox", message.checkout_id, message.customer_id,
-                              {"key": entry.key, "status": OutboxStatus.FAILED.value,
+                              {"key": entry.key, "status": status.value,
                                "touch": message.touch, "channel": message.channel.value,
                                "permanent": error.permanent, "code": error.code,
                                "detail": str(error)})
@@ -682,3 +839,111 @@ def _event_data(event: Event) -> dict[str, Any]:
         case _:
             pass
     return data
+
+
+# -- webhook facts (Runner.receive) ------------------------------------------------------------
+def _inbound_id(kind: str, channel: Channel, provider_id: str) -> str:
+    """The event id for a provider's report: the same on every retry of the webhook.
+
+    Without a provider id the event derives one from its own content.
+    """
+    return event_id("webhook", kind, channel.value, provider_id) if provider_id else ""
+
+
+def _log_unknown(tx: Transaction, now: datetime, inbound: Inbound, detail: str) -> None:
+    tx.log(
+        LogRecord(
+            now, "ignored", None, None,
+            {"reason": "unknown", "event": type(inbound).__name__,
+             "channel": inbound.channel.value, "detail": detail},
+        )
+    )  # fmt: skip
+
+
+def _classify_inbound(message: InboundMessage, customer: Customer | None) -> Reply:
+    """The reply an inbound message means, read in the customer's language and region.
+
+    A tapped button's payload ("1", "STOP_PROMOS") decides when it means anything;
+    otherwise the text (the button's label, or what was typed) does.
+    """
+    locale = None if customer is None else customer.locale
+    region = None
+    if customer is not None:
+        phone = customer.phone_number
+        region = phone.region if phone is not None else customer.country
+    if message.button:
+        tapped = classify_reply(
+            message.button, locale=locale, channel=message.channel, region=region
+        )
+        if tapped.intent is not Intent.UNKNOWN or not message.text:
+            return tapped
+    return classify_reply(message.text, locale=locale, channel=message.channel, region=region)
+
+
+def _status_event(update: StatusUpdate, message: SendMessage, touch: int, event: str) -> Event:
+    """The engine event a delivery report on a touch stands for."""
+    if update.status is DeliveryStatus.DELIVERED:
+        return MessageDelivered(
+            message.checkout_id, touch, message.channel, update.at,
+            message_id=update.provider_message_id, id=event,
+        )  # fmt: skip
+    if update.status is DeliveryStatus.READ:
+        return MessageRead(
+            message.checkout_id, touch, message.channel, update.at,
+            message_id=update.provider_message_id, id=event,
+        )  # fmt: skip
+    return MessageFailed(
+        message.checkout_id, touch, message.channel, update.at,
+        permanent=update.permanent, code=update.code, revoked=update.revoked,
+        attempt=message.attempt, id=event,
+    )  # fmt: skip
+
+
+def _log_status(
+    tx: Transaction, now: datetime, update: StatusUpdate, entry: OutboxEntry, status_id: str
+) -> ConsentChanged | None:
+    """Log a report the engine has no use for (a reply's, or ``sent``), once.
+
+    Returns the revocation to apply when a reply failed because the recipient opted
+    out at the provider: no touch carries that news to the engine.
+    """
+    message = entry.message
+    if not tx.mark_seen(status_id):
+        tx.log(
+            LogRecord(
+                now, "ignored", message.checkout_id, message.customer_id,
+                {"reason": "duplicate", "event": "StatusUpdate", "detail": "event id seen before"},
+            )
+        )  # fmt: skip
+        return None
+    what = "reply" if message.touch is None else f"touch {message.touch}"
+    detail = f"{what} on {message.channel.value}: {update.status.value}"
+    tx.log(
+        LogRecord(
+            now, "info", message.checkout_id, message.customer_id,
+            {"what": "status", "detail": detail, "key": entry.key,
+             "status": update.status.value, "code": update.code},
+        )
+    )  # fmt: skip
+    if not (update.revoked and update.status is DeliveryStatus.FAILED):
+        return None
+    revocation = ConsentEvent(
+        customer_id=message.customer_id,
+        channel=message.channel,
+        purpose=None,
+        action=ConsentAction.REVOKED,
+        at=update.at,
+        source="provider",
+        text=f"provider reported an opt-out (code {update.code})",
+        address=message.to,
+    )
+    return ConsentChanged(revocation, id=_inbound_id("revoked", update.channel, status_id))
+
+
+def _with_address(customer: Customer, channel: Channel, address: str) -> Customer:
+    """``customer`` reachable at ``address`` on a chat channel (Telegram, Viber)."""
+    if channel is Channel.TELEGRAM:
+        return attrs.evolve(customer, telegram_chat_id=address)
+    if channel is Channel.VIBER:
+        return attrs.evolve(customer, viber_id=address)
+    return customer

@@ -15,6 +15,7 @@ from recoverykit._model import Channel, Checkout, Customer, LineItem, Stage
 from recoverykit._money import Money
 from recoverykit._policy import RecoveryPolicy
 from recoverykit._replies import classify_reply
+from recoverykit.channels._errors import OutcomeUnknown
 from recoverykit.errors import ChannelError, NaiveDatetimeError
 from recoverykit.protocols import ChannelAdapter, OutboxEntry, OutboxStatus, Store
 from recoverykit.runner import Runner
@@ -355,3 +356,20 @@ def test_fake_channel_follows_its_script() -> None:
     assert channel.send(message).provider_id == "fake-k1"
     assert channel.keys() == ["k1"]
     assert len(channel.attempts) == 2
+
+
+def test_a_send_whose_outcome_is_unknown_is_uncertain_and_never_retried(store: Store) -> None:
+    """A timeout after the request left may mean the provider accepted it: the entry is
+    marked uncertain, the engine keeps the touch as sent, and no retry goes out."""
+    runner, clock, channel = setup(store)
+    channel.fail_next(OutcomeUnknown("read timed out after the request was sent"))
+    start(store, runner, 1)
+    tick_until_idle(runner, clock, T0 + timedelta(hours=6))
+    assert [] == channel.sent
+    assert 1 == len(store.outbox(status=OutboxStatus.UNCERTAIN))
+    with store.transaction() as tx:
+        found = tx.load("co-1")
+    assert found is not None
+    assert [(1, False)] == [(s.touch, s.failed) for s in found.state.sent]
+    logged = [r.data["status"] for r in store.events() if r.kind == "outbox"]
+    assert ["uncertain"] == logged

@@ -7,6 +7,10 @@ ever work; ``revoked`` says the recipient opted out at the provider (the runner
 records a revocation); ``retry_after`` asks for a pause instead of a quick retry.
 Codes not in a table are treated as transient: a provider's new or rare code
 should cost a retry, never a customer's consent.
+
+Two codes belong to no provider: ``not_sent`` (the request never left, so a retry
+is safe) and ``outcome_unknown`` (it left and no answer came back, so a retry may
+deliver twice); every adapter reports transport failures with one of them.
 """
 
 from __future__ import annotations
@@ -18,7 +22,35 @@ from typing import Final
 
 import attrs
 
-__all__ = ["ErrorMeaning", "TWILIO_ERRORS", "WHATSAPP_ERRORS", "twilio_error", "whatsapp_error"]
+from ..errors import ChannelError
+
+__all__ = [
+    "ErrorMeaning",
+    "NOT_SENT",
+    "OUTCOME_UNKNOWN",
+    "OutcomeUnknown",
+    "TWILIO_ERRORS",
+    "WHATSAPP_ERRORS",
+    "twilio_error",
+    "whatsapp_error",
+]
+
+#: ``ChannelError.code`` when the request surely never reached the provider (safe to retry).
+NOT_SENT: Final = "not_sent"
+#: ``ChannelError.code`` when the request may have reached the provider (a retry may duplicate).
+OUTCOME_UNKNOWN: Final = "outcome_unknown"
+
+
+class OutcomeUnknown(ChannelError):
+    """The request went out but no answer came back: the provider may have accepted it.
+
+    Transient, because the address is not at fault; but a retry may deliver the
+    message twice unless the provider honours an idempotency key or can be asked
+    (``lookup``). An adapter that can settle the doubt should do so before raising.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, permanent=False, code=OUTCOME_UNKNOWN)
 
 
 @attrs.frozen
@@ -33,6 +65,16 @@ class ErrorMeaning:
     revoked: bool = False
     #: Wait at least this long before trying this recipient again on this channel.
     retry_after: timedelta | None = None
+
+    def error(self, provider: str, detail: str = "") -> ChannelError:
+        """The ``ChannelError`` to raise for this code; ``detail`` is what the provider said."""
+        said = f" ({detail})" if detail else ""
+        return ChannelError(
+            f"{provider} error {self.code}: {self.summary}{said}",
+            permanent=self.permanent,
+            code=self.code,
+            revoked=self.revoked,
+        )
 
 
 def _table(*entries: ErrorMeaning) -> Mapping[str, ErrorMeaning]:

@@ -77,6 +77,8 @@ class _Tables:
         self.contacts: dict[str, list[ContactRecord]] = {}
         self.windows: dict[tuple[str, Channel], datetime] = {}
         self.outbox: dict[str, _Outbox] = {}
+        #: (channel, provider id) to outbox key: the index ``sent_message`` reads.
+        self.sent: dict[tuple[Channel, str], str] = {}
         self.seen: set[str] = set()
         #: (at in microseconds, insertion number, record), kept sorted.
         self.log: list[tuple[int, int, LogRecord]] = []
@@ -179,6 +181,9 @@ class MemoryTransaction:
     def customer_for(self, channel: Channel, address: str) -> str | None:
         return self._data().addresses.get((channel, address_key(channel, address)))
 
+    def customer(self, customer_id: str) -> Customer | None:
+        return self._data().customers.get(customer_id)
+
     # -- consent and contact history ---------------------------------------------------------
     def ledger(self, customer_id: str) -> ConsentLedger:
         return ConsentLedger(tuple(self._data().consent.get(customer_id, ())))
@@ -214,7 +219,16 @@ class MemoryTransaction:
             return False
         require_aware(entry.created_at, "created_at")
         self._set(tables.outbox, entry.key, _Outbox(entry, next(tables.counter)))
+        if entry.provider_id is not None:
+            self._set(tables.sent, (entry.message.channel, entry.provider_id), entry.key)
         return True
+
+    def sent_message(self, channel: Channel, provider_id: str) -> OutboxEntry | None:
+        tables = self._data()
+        row = tables.outbox.get(tables.sent.get((channel, provider_id), ""))
+        if row is None or row.entry.provider_id != provider_id:
+            return None  # never marked with it, or marked again with another id since
+        return row.entry
 
     def mark_seen(self, event_id: str) -> bool:
         seen = self._data().seen
@@ -326,6 +340,8 @@ class MemoryStore:
                     detail=row.entry.detail if mark.detail is None else mark.detail,
                 )
                 outbox[mark.key] = attrs.evolve(row, entry=entry, settled_at=at)
+                if entry.provider_id is not None:
+                    self._tables.sent[(entry.message.channel, entry.provider_id)] = mark.key
 
     def mark_attempted(self, keys: list[str], *, at: datetime) -> None:
         require_aware(at, "at")
@@ -385,7 +401,9 @@ class MemoryStore:
                 if row.entry.status in _SETTLED and row.entry.created_at < before
             ][:budget]
             for key in settled:
-                del tables.outbox[key]
+                entry = tables.outbox.pop(key).entry
+                if entry.provider_id is not None:
+                    tables.sent.pop((entry.message.channel, entry.provider_id), None)
             budget -= len(settled)
         return max(limit, 0) - budget
 

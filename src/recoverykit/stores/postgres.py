@@ -150,6 +150,16 @@ MIGRATIONS: Final[tuple[LiteralString, ...]] = (
     );
     CREATE INDEX log_at ON log (at, seq);
     """,
+    # 2: delivery webhooks find the message a provider id names (Transaction.sent_message).
+    """
+    CREATE INDEX IF NOT EXISTS outbox_provider ON outbox (provider_id)
+        WHERE provider_id IS NOT NULL;
+    """,
+    # 3: the discount guard reads a customer's recoveries, finished ones included
+    # (Transaction.customer_recoveries).
+    """
+    CREATE INDEX IF NOT EXISTS recoveries_customer ON recoveries (customer_id, started);
+    """,
 )
 
 #: Rows per round trip when streaming the log or the states through a server-side cursor.
@@ -370,6 +380,10 @@ class PostgresTransaction:
         ).fetchone()
         return None if row is None else str(row[0])
 
+    def customer(self, customer_id: str) -> Customer | None:
+        row = self._run("SELECT data FROM customers WHERE id = %s", (customer_id,)).fetchone()
+        return None if row is None or row[0] is None else Customer.from_dict(row[0])
+
     # -- consent and contact history ---------------------------------------------------------
     def ledger(self, customer_id: str) -> ConsentLedger:
         self._lock(customer_id)
@@ -440,6 +454,15 @@ class PostgresTransaction:
             ),
         ).rowcount
         return inserted == 1
+
+    def sent_message(self, channel: Channel, provider_id: str) -> OutboxEntry | None:
+        row = self._run(
+            "SELECT key, status, created_at, message, provider_id, detail, attempted_at"
+            " FROM outbox WHERE provider_id = %s AND message->>'channel' = %s"
+            " ORDER BY created_at DESC, seq DESC LIMIT 1",
+            (provider_id, channel.value),
+        ).fetchone()
+        return None if row is None else _outbox_entry(row)
 
     def mark_seen(self, event_id: str) -> bool:
         inserted = self._run(

@@ -129,6 +129,16 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     );
     CREATE INDEX log_at ON log (at);
     """,
+    # 2: delivery webhooks find the message a provider id names (Transaction.sent_message).
+    """
+    CREATE INDEX IF NOT EXISTS outbox_provider ON outbox (provider_id)
+        WHERE provider_id IS NOT NULL;
+    """,
+    # 3: the discount guard reads a customer's recoveries, finished ones included
+    # (Transaction.customer_recoveries).
+    """
+    CREATE INDEX IF NOT EXISTS recoveries_customer ON recoveries (customer_id, started);
+    """,
 )
 
 _MARK: Final = (
@@ -303,6 +313,12 @@ class SQLiteTransaction:
         )
         return None if row is None else str(row[0])
 
+    def customer(self, customer_id: str) -> Customer | None:
+        row = (
+            self._db().execute("SELECT data FROM customers WHERE id = ?", (customer_id,)).fetchone()
+        )
+        return None if row is None else Customer.from_dict(json.loads(row[0]))
+
     # -- consent and contact history ---------------------------------------------------------
     def ledger(self, customer_id: str) -> ConsentLedger:
         rows = self._db().execute(
@@ -376,6 +392,18 @@ class SQLiteTransaction:
             ),
         )
         return cursor.rowcount == 1
+
+    def sent_message(self, channel: Channel, provider_id: str) -> OutboxEntry | None:
+        row = (
+            self._db()
+            .execute(
+                "SELECT * FROM outbox WHERE provider_id = ?"
+                " AND json_extract(message, '$.channel') = ? ORDER BY created_at DESC LIMIT 1",
+                (provider_id, channel.value),
+            )
+            .fetchone()
+        )
+        return None if row is None else _outbox_entry(row)
 
     def mark_seen(self, event_id: str) -> bool:
         cursor = self._db().execute("INSERT OR IGNORE INTO seen (event_id) VALUES (?)", (event_id,))

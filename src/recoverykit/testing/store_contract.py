@@ -286,6 +286,23 @@ class StoreContract:
             tx.save(finished("chk-2"), expected_version=None)
         assert {"chk-1", "chk-2"} == {state.checkout_id for state in store.states()}
 
+    def test_customer_recoveries_are_this_customers_since_a_time(self, store: Store) -> None:
+        """Abandoned at or after ``since`` (finished or not), or with the cart already
+        dropped; never another customer's."""
+        old = with_checkout(finished("old"), T0 - 40 * 24 * HOUR)
+        done = with_checkout(finished("done"), T0 - 2 * HOUR)
+        open_ = with_checkout(active("open"), T0)
+        dropped = finished("dropped")
+        other = with_checkout(active("other", "cus-2"), T0)
+        with store.transaction() as tx:
+            for state in (old, done, open_, dropped, other):
+                tx.save(state, expected_version=None)
+        with store.transaction() as tx:
+            found = tx.customer_recoveries("cus-1", since=T0 - 24 * HOUR)
+            assert [] == tx.customer_recoveries("cus-3", since=T0 - 24 * HOUR)
+        assert {"done", "open", "dropped"} == {state.checkout_id for state in found}
+        assert done in found
+
     # -- all or nothing --------------------------------------------------------------------
     def test_an_exception_rolls_back_everything(self, store: Store) -> None:
         """If the block raises, nothing it did is kept: state, customer, consent, contacts,
@@ -474,6 +491,21 @@ class StoreContract:
             assert tx.customer_for(Channel.SMS, "+48601234567") is None
             assert tx.customer_for(Channel.SMS, "+48601234568") == "cus-1"
 
+    def test_customer_returns_the_last_saved_record(self, store: Store) -> None:
+        """customer(id) is the customer as last saved, every field equal; an id never
+        saved is None."""
+        first = Customer(id="cus-1", first_name="Ada", phone="+48601234567", locale="pl")
+        second = attrs.evolve(first, telegram_chat_id="777", email="ada@example.com")
+        with store.transaction() as tx:
+            assert tx.customer("cus-1") is None
+            tx.save_customer(first)
+            assert first == tx.customer("cus-1")
+        with store.transaction() as tx:
+            tx.save_customer(second)
+        with store.transaction() as tx:
+            assert second == tx.customer("cus-1")
+            assert tx.customer("cus-2") is None
+
     # -- consent ----------------------------------------------------------------------------
     def test_the_ledger_round_trips_in_order(self, store: Store) -> None:
         """Appended consent events come back equal, in the order appended, per customer."""
@@ -576,6 +608,74 @@ class StoreContract:
         (uncertain,) = store.outbox(status=OutboxStatus.UNCERTAIN)
         assert (sent.key, sent.provider_id) == ("k1", "SM1")
         assert (uncertain.key, uncertain.detail) == ("k2", "crashed mid-send")
+
+    def test_sent_message_finds_an_entry_by_its_provider_id(self, store: Store) -> None:
+        """sent_message(channel, provider_id) finds the entry marked (or added) with that
+        provider id on that channel, as currently stored; another channel, an unknown
+        id or an entry never marked with it finds nothing."""
+        on_whatsapp = attrs.evolve(
+            outbox_entry("k3"), message=attrs.evolve(message("k3"), channel=Channel.WHATSAPP)
+        )
+        added_with_id = attrs.evolve(outbox_entry("k4"), provider_id="SM4")
+        with store.transaction() as tx:
+            for entry in (outbox_entry("k1"), outbox_entry("k2"), on_whatsapp, added_with_id):
+                tx.add_outbox(entry)
+            assert tx.sent_message(Channel.SMS, "SM4") == added_with_id
+        store.mark_outbox_many(
+            [
+                OutboxMark("k1", OutboxStatus.SENT, "SM1"),
+                OutboxMark("k3", OutboxStatus.SENT, "wamid.3"),
+            ],
+            at=T0,
+        )
+        store.mark_outbox("k1", OutboxStatus.FAILED, at=T0 + HOUR, detail="30005 unknown")
+        with store.transaction() as tx:
+            found = tx.sent_message(Channel.SMS, "SM1")
+            assert found is not None
+            assert (found.key, found.status, found.detail) == (
+                "k1",
+                OutboxStatus.FAILED,
+                "30005 unknown",
+            )
+            assert found.message == message("k1")
+            whatsapp = tx.sent_message(Channel.WHATSAPP, "wamid.3")
+            assert whatsapp is not None
+            assert whatsapp.key == "k3"
+            assert tx.sent_message(Channel.SMS, "wamid.3") is None
+            assert tx.sent_message(Channel.WHATSAPP, "SM1") is None
+            assert tx.sent_message(Channel.SMS, "SM-unknown") is None
+
+    def test_sent_message_follows_a_new_provider_id(self, store: Store) -> None:
+        """An entry marked again with another provider id is found by the new id only."""
+        with store.transaction() as tx:
+            tx.add_outbox(outbox_entry("k1"))
+        store.mark_outbox("k1", OutboxStatus.SENT, at=T0, provider_id="SM-old")
+        store.mark_outbox("k1", OutboxStatus.SENT, at=T0, provider_id="SM-new")
+        with store.transaction() as tx:
+            assert tx.sent_message(Channel.SMS, "SM-old") is None
+            found = tx.sent_message(Channel.SMS, "SM-new")
+            assert found is not None
+            assert found.key == "k1"
+
+    def test_sent_message_forgets_rolled_back_and_purged_entries(self, store: Store) -> None:
+        """An entry added in a transaction that rolled back, or purged once settled, is
+        not found by its provider id."""
+
+        def add_then_fail() -> None:
+            with store.transaction() as tx:
+                tx.add_outbox(attrs.evolve(outbox_entry("k1"), provider_id="SM1"))
+                raise _Boom
+
+        with pytest.raises(_Boom):
+            add_then_fail()
+        with store.transaction() as tx:
+            assert tx.sent_message(Channel.SMS, "SM1") is None
+            tx.add_outbox(outbox_entry("k2", T0 - 48 * HOUR))
+        store.mark_outbox("k2", OutboxStatus.SENT, at=T0, provider_id="SM2")
+        while store.purge(T0, limit=10):
+            pass
+        with store.transaction() as tx:
+            assert tx.sent_message(Channel.SMS, "SM2") is None
 
     # -- inbound dedup ----------------------------------------------------------------------
     def test_seen_event_ids_are_remembered(self, store: Store) -> None:
