@@ -113,13 +113,13 @@ def _phone(value: str | PhoneNumber | None) -> str | None:
     return PhoneNumber.parse(value).e164
 
 
-_EMAIL: Final = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL: Final = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 def _email(value: str | None) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or not _EMAIL.match(value) or len(value) > 254:
+    if not isinstance(value, str) or not _EMAIL.fullmatch(value) or len(value) > 254:
         msg = f"Invalid e-mail address: {value!r}; expected name@example.com"
         raise InvalidInputError(msg)
     return value

@@ -175,3 +175,10 @@ def test_zones_load_from_tzdata_with_kazakhstan_2024() -> None:
 def test_channel_personal_flag() -> None:
     """E-mail is the only channel that is not a personal chat."""
     assert [Channel.EMAIL] == [c for c in Channel if not c.personal]
+
+
+@pytest.mark.parametrize("bad", ["a@b.co\n", "a@b.co\nBcc: x@y.z", " a@b.co", "a@b"])
+def test_an_email_with_a_trailing_newline_or_header_is_refused(bad: str) -> None:
+    """A newline after the address would let it smuggle a header into a message."""
+    with pytest.raises(InvalidInputError, match="Invalid e-mail address"):
+        Customer(id="c1", email=bad)
