@@ -183,6 +183,22 @@ def _b64decode(
     return raw
 
 
+def _utf8_id(value: object, name: str, limit: int) -> bytes:
+    """``value`` in UTF-8; refused unless a non-empty string of at most ``limit`` bytes."""
+    if not isinstance(value, str) or not value:
+        msg = f"{name} must be a non-empty string (got {value!r})"
+        raise InvalidInputError(msg)
+    try:
+        raw = value.encode("utf-8")
+    except UnicodeEncodeError:
+        msg = f"{name} {value!r} cannot be encoded as UTF-8"
+        raise InvalidInputError(msg) from None
+    if len(raw) > limit:
+        msg = f"{name} is {len(raw)} bytes in UTF-8; the limit is {limit}"
+        raise InvalidInputError(msg)
+    return raw
+
+
 def _expiry_after(now: datetime, ttl: timedelta) -> int:
     """``now + ttl`` as whole Unix seconds, rounded down, checked to fit four bytes."""
     # Elapsed time, not wall-clock arithmetic: a DST change inside ttl moves nothing.
@@ -285,17 +301,7 @@ class ResumeLinks:
     def token(self, checkout_id: str, *, now: datetime) -> str:
         """A token for ``checkout_id`` good until ``now + ttl`` (rounded down to a second)."""
         require_aware(now, "now")
-        if not isinstance(checkout_id, str) or not checkout_id:
-            msg = f"checkout_id must be a non-empty string (got {checkout_id!r})"
-            raise InvalidInputError(msg)
-        try:
-            cid = checkout_id.encode("utf-8")
-        except UnicodeEncodeError:
-            msg = f"checkout_id {checkout_id!r} cannot be encoded as UTF-8"
-            raise InvalidInputError(msg) from None
-        if len(cid) > MAX_CHECKOUT_ID_BYTES:
-            msg = f"checkout_id is {len(cid)} bytes in UTF-8; the limit is {MAX_CHECKOUT_ID_BYTES}"
-            raise InvalidInputError(msg)
+        cid = _utf8_id(checkout_id, "checkout_id", MAX_CHECKOUT_ID_BYTES)
         return _seal(self.keys, _expiry_after(now, self.ttl), cid, domain=_DOMAIN)
 
     def url(self, checkout_id: str, *, now: datetime, utm: Mapping[str, str] | None = None) -> str:

@@ -880,22 +880,22 @@ def _classify_inbound(message: InboundMessage, customer: Customer | None) -> Rep
     return classify_reply(message.text, locale=locale, channel=message.channel, region=region)
 
 
-def _status_event(update: StatusUpdate, message: SendMessage, touch: int, event: str) -> Event:
+def _status_event(update: StatusUpdate, message: SendMessage, touch: int, ident: str) -> Event:
     """The engine event a delivery report on a touch stands for."""
     if update.status is DeliveryStatus.DELIVERED:
         return MessageDelivered(
             message.checkout_id, touch, message.channel, update.at,
-            message_id=update.provider_message_id, id=event,
+            message_id=update.provider_message_id, id=ident,
         )  # fmt: skip
     if update.status is DeliveryStatus.READ:
         return MessageRead(
             message.checkout_id, touch, message.channel, update.at,
-            message_id=update.provider_message_id, id=event,
+            message_id=update.provider_message_id, id=ident,
         )  # fmt: skip
     return MessageFailed(
         message.checkout_id, touch, message.channel, update.at,
         permanent=update.permanent, code=update.code, revoked=update.revoked,
-        attempt=message.attempt, id=event,
+        attempt=message.attempt, id=ident,
     )  # fmt: skip
 
 

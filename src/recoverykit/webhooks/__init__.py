@@ -1,7 +1,19 @@
 """Framework-free webhook parsers that verify the provider's signature first.
 
 Each parser turns a verified ``WebhookRequest`` into provider-neutral facts
-(``Inbound``); ``Runner.receive`` turns those into engine events.
+(``Inbound``); ``Runner.receive`` turns those into engine events::
+
+    from recoverykit.webhooks import TwilioWebhooks, WebhookError, WebhookRequest
+
+    twilio = TwilioWebhooks(auth_token=settings.TWILIO_AUTH_TOKEN)
+    try:
+        inbound = twilio.parse(WebhookRequest(method, public_url, headers, body), now=now)
+    except WebhookError as err:
+        return Response(status=err.status)  # 403 forged, 400 malformed: nothing changed
+    for item in inbound:
+        runner.receive(item)
+
+A parser raises only ``WebhookError`` subclasses, whatever the request holds.
 """
 
 from ._types import (
@@ -16,6 +28,9 @@ from ._types import (
     WebhookError,
     WebhookRequest,
 )
+from .meta import MetaWebhooks
+from .telegram import StartLinks, TelegramWebhooks
+from .twilio import TwilioWebhooks
 
 __all__ = [
     "ChatStarted",
@@ -23,8 +38,12 @@ __all__ = [
     "Inbound",
     "InboundMessage",
     "MalformedWebhook",
+    "MetaWebhooks",
     "SignatureMismatch",
+    "StartLinks",
     "StatusUpdate",
+    "TelegramWebhooks",
+    "TwilioWebhooks",
     "UnsubscribeRequest",
     "WebhookError",
     "WebhookRequest",
