@@ -34,6 +34,7 @@ __all__ = [
     "channel_programs",
     "check_channel",
     "choose_channel",
+    "compose_notice",
     "compose_reply",
     "compose_touch",
     "consented",
@@ -424,6 +425,41 @@ def compose_touch(
         segments=rendered.segments,
         whatsapp_payload=payload,
         discount_code=None if discount is None else discount.code,
+    )
+
+
+def compose_notice(
+    *,
+    key: str,
+    customer: Customer,
+    channel: Channel,
+    address: str,
+    policy: RecoveryPolicy,
+    event_id: str,
+) -> SendMessage:
+    """A reply that answers the customer outside any recovery (SEAMS 1).
+
+    A STOP from someone whose recoveries are long over still gets its one
+    confirmation (FCC-4); the wording may name only the store, since there is no
+    cart to speak of.
+    """
+    pack = policy.pack_for(None)
+    try:
+        template = pack.find(key, channel, customer.locale, segment=_segment(customer))
+        rendered = render(template, {"store_name": policy.store_name})
+    except RecoveryKitError as exc:
+        raise Unsendable("template", str(exc)) from None
+    return SendMessage(
+        idempotency_key=f"customer:{customer.id}:reply:{event_id}",
+        checkout_id="",
+        customer_id=customer.id,
+        channel=channel,
+        to=address,
+        kind=MessageKind.REPLY,
+        key=key,
+        text=rendered.text,
+        locale=customer.locale,
+        segments=rendered.segments,
     )
 
 

@@ -29,6 +29,7 @@ import attrs
 
 from ._caps import ContactRecord, SendKind
 from ._commands import Finish, HandOff, MessageKind, RecordConsent, ScheduleWakeup, SendMessage
+from ._compose import Unsendable, compose_notice
 from ._consent import ConsentAction, ConsentEvent, Purpose, revocation_for
 from ._discounts import DiscountIssuer
 from ._events import (
@@ -213,7 +214,12 @@ class Runner:
         """The recoveries an event concerns (SEAMS 2), each with the event as routed to it."""
         match event:
             case CheckoutAbandoned():
-                customer = event.checkout.customer
+                named_customer = event.checkout.customer
+                customer = _keep_chat_ids(named_customer, tx.customer(named_customer.id))
+                if customer is not named_customer:
+                    event = attrs.evolve(
+                        event, checkout=attrs.evolve(event.checkout, customer=customer)
+                    )
                 tx.save_customer(customer)
                 existing = tx.load(event.checkout.id)
                 target = _Target.new(event) if existing is None else _Target.of(existing)
@@ -320,15 +326,57 @@ class Runner:
                 message.at,
                 id=_inbound_id("reply", message.channel, message.provider_id),
             )
+            notice: SendMessage | None = None
             if reply.intent in _STOPPING and not self._answerable(tx, customer_id, now):
                 # No recovery can answer (SEAMS 2 routing finds none): the opt-out
-                # must not be lost with it, so it goes in as a consent change.
+                # must not be lost with it, so it goes in as a consent change, and
+                # the runner confirms it itself (FCC-4).
                 revocation = revocation_for(
                     reply, customer_id, message.channel, message.at, address=message.address
                 )
                 assert revocation is not None
                 event = ConsentChanged(revocation, id=event.id)
-        return self.handle(event)
+                notice = self._opt_out_notice(tx, customer_id, message, event.id)
+        decisions = self.handle(event)
+        if notice is not None:
+            self._send_notice(notice)
+        return decisions
+
+    def _opt_out_notice(
+        self, tx: Transaction, customer_id: str, message: InboundMessage, ident: str
+    ) -> SendMessage | None:
+        customer = tx.customer(customer_id) or Customer(id=customer_id)
+        try:
+            return compose_notice(
+                key="optout_confirm",
+                customer=customer,
+                channel=message.channel,
+                address=message.address,
+                policy=self.policy,
+                event_id=ident or event_id("optout", message.channel.value, message.address),
+            )
+        except Unsendable as exc:
+            tx.log(
+                LogRecord(
+                    self.clock.now(), "skip", None, customer_id,
+                    {"touch": None, "reason": exc.reason, "detail": exc.detail},
+                )
+            )  # fmt: skip
+            return None
+
+    def _send_notice(self, notice: SendMessage) -> None:
+        """Queue and send a reply that belongs to no recovery, at most once."""
+        now = self.clock.now()
+        entry = OutboxEntry(key=notice.idempotency_key, message=notice, created_at=now)
+        with self.store.transaction() as tx:
+            if not tx.add_outbox(entry):
+                return  # a replayed webhook: confirmed already
+            tx.add_contact(
+                notice.customer_id, ContactRecord(now, notice.channel, "", SendKind.REPLY)
+            )
+            tx.log(LogRecord(now, "confirm", None, notice.customer_id,
+                             _send_data(notice, None)))  # fmt: skip
+        self._deliver([entry])
 
     def _answerable(self, tx: Transaction, customer_id: str, now: datetime) -> bool:
         """Whether reply routing finds a recovery: an open one, or one touched lately."""
@@ -702,13 +750,27 @@ def _customer_of(event: Event) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _keep_chat_ids(customer: Customer, stored: Customer | None) -> Customer:
+    """The customer a checkout names, keeping the chat ids bound earlier (a store's
+    checkout rarely knows the Telegram chat a start link bound)."""
+    if stored is None:
+        return customer
+    kept = {
+        name: getattr(stored, name)
+        for name in ("telegram_chat_id", "viber_id")
+        if getattr(customer, name) is None and getattr(stored, name) is not None
+    }
+    return attrs.evolve(customer, **kept) if kept else customer
+
+
 def _last_touched(
     tx: Transaction, customer_id: str, since: datetime, channel: Channel | None
 ) -> str | None:
     """The checkout most recently messaged (on ``channel`` when given), from the history."""
     records = tx.history(customer_id, since=since).records
     for record in reversed(records):
-        if channel is None or record.channel is channel:
+        # A reply sent outside any recovery (a confirmed STOP) names no checkout.
+        if record.checkout_id and (channel is None or record.channel is channel):
             return record.checkout_id
     return None
 

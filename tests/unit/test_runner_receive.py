@@ -227,9 +227,12 @@ def test_a_message_from_an_unknown_address_is_logged_and_ignored(store: Store) -
     assert ignored(shop) == [("unknown", "InboundMessage")]
 
 
-def test_a_stop_with_no_recovery_to_answer_still_revokes(store: Store) -> None:
+def test_a_stop_with_no_recovery_to_answer_still_revokes_and_confirms_once(
+    store: Store,
+) -> None:
     """A customer with consent but no recovery texts STOP: the revocation is recorded (as a
-    consent change), even though no recovery exists to send a confirmation from."""
+    consent change) and the runner itself sends the one confirmation (FCC-4); the same
+    webhook again sends nothing."""
     shop = Shop(store)
     shop.grant()
     shop.endpoint(TWILIO.parse, sms_from(PHONE, "STOP"))
@@ -238,6 +241,14 @@ def test_a_stop_with_no_recovery_to_answer_still_revokes(store: Store) -> None:
     assert ledger.opted_out("cus-1", Channel.SMS, T0)
     assert ledger.events[-1].source == "keyword"
     assert event_types(shop) == ["ConsentChanged"]
+    assert [(m.kind, m.key, m.to) for m in shop.sms.sent] == [
+        (MessageKind.REPLY, "optout_confirm", PHONE)
+    ]
+    assert shop.sms.sent[0].text.startswith("Webhook Test Shop: you are unsubscribed")
+    shop.endpoint(TWILIO.parse, sms_from(PHONE, "STOP"))
+    assert 1 == len(shop.sms.sent)
+    shop.endpoint(TWILIO.parse, sms_from(PHONE, "STOP", sid="SM-in-2"))
+    assert ["optout_confirm", "optout_confirm"] == [m.key for m in shop.sms.sent]
 
 
 @pytest.mark.parametrize(("phone", "revoked"), [("+14155552671", True), (PHONE, False)])
@@ -476,3 +487,35 @@ def test_receive_returns_the_decisions_it_caused(store: Store) -> None:
     decisions = shop.runner.receive(fact)
     assert len(decisions) == 1
     assert isinstance(decisions[0], Decision)
+
+
+def test_a_chat_bound_by_a_start_link_survives_the_next_abandonment(store: Store) -> None:
+    """The store's checkout does not know the Telegram chat: the binding made by the start
+    link is kept when the customer is saved again, and touches can use it."""
+    shop = Shop(store)
+    shop.grant()
+    payload = STARTS.payload("cus-1", now=T0)
+    shop.endpoint(TELEGRAM.parse, telegram_request(telegram_text(f"/start {payload}")))
+    price = Money(Decimal("40.00"), "GBP")
+    shop.runner.handle(
+        CheckoutAbandoned(
+            Checkout(
+                id="co-1",
+                customer=shop.customer,
+                items=(LineItem("SKU-1", "Teapot", 1, price),),
+                total=price,
+                stage=Stage.PAYMENT,
+                abandoned_at=T0,
+                link="https://shop.example/r/1",
+            ),
+            T0,
+        )
+    )
+    with store.transaction() as tx:
+        customer = tx.customer("cus-1")
+        found = tx.load("co-1")
+    assert customer is not None
+    assert "777" == customer.telegram_chat_id
+    assert found is not None
+    assert found.state.checkout is not None
+    assert "777" == found.state.checkout.customer.telegram_chat_id
