@@ -9,7 +9,7 @@ provider. Each method's docstring states the contract the runner relies on.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
@@ -311,10 +311,20 @@ class Store(Protocol):
         """
         ...
 
-    def mark_attempted(self, keys: list[str], *, at: datetime) -> None:
-        """Record, durably and before sending, that these entries are being handed over.
+    def mark_attempted(
+        self,
+        keys: list[str],
+        *,
+        at: datetime,
+        previous: Mapping[str, datetime] | None = None,
+    ) -> list[str]:
+        """Claim entries for sending: record, durably and before sending, the hand-over.
 
-        One commit for the whole list; keys that are not in the outbox are skipped.
+        An entry is claimed only while it is ``pending`` and its ``attempted_at`` is
+        still what the caller read: ``None``, or ``previous[key]`` for an entry a
+        reconcile decided to resend. Returns the keys this call claimed, in one
+        commit; a key another process claimed first (two reconciles racing), a
+        settled entry or an unknown key is left out, and must not be sent.
         """
         ...
 

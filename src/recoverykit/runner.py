@@ -571,7 +571,10 @@ class Runner:
         if not entries:
             return 0
         now = self.clock.now()
-        self.store.mark_attempted([entry.key for entry in entries], at=now)
+        previous = {e.key: e.attempted_at for e in entries if e.attempted_at is not None}
+        won = set(self.store.mark_attempted([e.key for e in entries], at=now, previous=previous))
+        # Another process (a second reconcile) claimed the rest first: never send twice.
+        entries = [entry for entry in entries if entry.key in won]
         if self._crash_at == "after_attempted":
             os._exit(137)
         sent = 0

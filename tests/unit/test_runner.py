@@ -373,3 +373,20 @@ def test_a_send_whose_outcome_is_unknown_is_uncertain_and_never_retried(store: S
     assert [(1, False)] == [(s.touch, s.failed) for s in found.state.sent]
     logged = [r.data["status"] for r in store.events() if r.kind == "outbox"]
     assert ["uncertain"] == logged
+
+
+def test_two_reconciles_racing_send_a_left_over_entry_once(store: Store) -> None:
+    """Two processes reconcile at start-up and both read the same never-sent entry: the
+    one that claims it first sends it; the other finds it claimed and sends nothing."""
+    runner, clock, channel = setup(store)
+    entry = _pending_entry(store, runner)
+    clock.set(entry.created_at + timedelta(minutes=10))
+    late_reader = FakeChannel(Channel.SMS, clock=clock)
+    other = Runner(POLICY, store, {Channel.SMS: late_reader}, clock, worker="worker-2")
+    read_before = store.outbox(status=OutboxStatus.PENDING)
+    other._all_pending = lambda: read_before  # type: ignore[method-assign]
+    runner.reconcile()
+    other.reconcile()
+    assert [entry.key] == [m.idempotency_key for m in channel.sent]
+    assert [] == late_reader.sent
+    assert [entry.key] == [e.key for e in store.outbox(status=OutboxStatus.SENT)]

@@ -13,7 +13,7 @@ import bisect
 import itertools
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -343,15 +343,30 @@ class MemoryStore:
                 if entry.provider_id is not None:
                     self._tables.sent[(entry.message.channel, entry.provider_id)] = mark.key
 
-    def mark_attempted(self, keys: list[str], *, at: datetime) -> None:
+    def mark_attempted(
+        self,
+        keys: list[str],
+        *,
+        at: datetime,
+        previous: Mapping[str, datetime] | None = None,
+    ) -> list[str]:
         require_aware(at, "at")
+        seen = previous or {}
+        claimed: list[str] = []
         with self._lock:
             outbox = self._tables.outbox
             for key in keys:
                 row = outbox.get(key)
-                if row is not None:
-                    entry = attrs.evolve(row.entry, attempted_at=at)
-                    outbox[key] = attrs.evolve(row, entry=entry)
+                if (
+                    row is None
+                    or row.entry.status is not OutboxStatus.PENDING
+                    or row.entry.attempted_at != seen.get(key)
+                ):
+                    continue
+                entry = attrs.evolve(row.entry, attempted_at=at)
+                outbox[key] = attrs.evolve(row, entry=entry)
+                claimed.append(key)
+        return claimed
 
     # -- reading ---------------------------------------------------------------------------
     def events(

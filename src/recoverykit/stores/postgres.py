@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Final, LiteralString
@@ -655,11 +655,26 @@ class PostgresStore:
                 msg = f"No outbox entry with key {missing[0]!r}; add it with add_outbox first"
                 raise StoreError(msg)
 
-    def mark_attempted(self, keys: list[str], *, at: datetime) -> None:
+    def mark_attempted(
+        self,
+        keys: list[str],
+        *,
+        at: datetime,
+        previous: Mapping[str, datetime] | None = None,
+    ) -> list[str]:
         if not keys:
-            return
+            return []
+        seen = previous or {}
         with self._connection("marking outbox entries attempted") as conn, conn.transaction():
-            conn.execute("UPDATE outbox SET attempted_at = %s WHERE key = ANY(%s)", (at, keys))
+            rows = conn.execute(
+                "UPDATE outbox AS o SET attempted_at = %s"
+                " FROM unnest(%s::text[], %s::timestamptz[]) AS c(key, seen)"
+                " WHERE o.key = c.key AND o.status = 'pending'"
+                " AND o.attempted_at IS NOT DISTINCT FROM c.seen RETURNING o.key",
+                (at, keys, [seen.get(key) for key in keys]),
+            ).fetchall()
+        won = {str(row[0]) for row in rows}
+        return [key for key in keys if key in won]
 
     # -- reading ---------------------------------------------------------------------------
     def events(

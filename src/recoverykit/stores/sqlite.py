@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -577,12 +577,26 @@ class SQLiteStore:
                     msg = f"No outbox entry with key {mark.key!r}; add it with add_outbox first"
                     raise StoreError(msg)
 
-    def mark_attempted(self, keys: list[str], *, at: datetime) -> None:
+    def mark_attempted(
+        self,
+        keys: list[str],
+        *,
+        at: datetime,
+        previous: Mapping[str, datetime] | None = None,
+    ) -> list[str]:
         moment = micros(at)
+        seen = previous or {}
+        claimed: list[str] = []
         with self._write() as db:
-            db.executemany(
-                "UPDATE outbox SET attempted_at = ? WHERE key = ?", [(moment, key) for key in keys]
-            )
+            for key in keys:
+                cursor = db.execute(
+                    "UPDATE outbox SET attempted_at = ? WHERE key = ? AND status = 'pending'"
+                    " AND attempted_at IS ?",
+                    (moment, key, _maybe_micros(seen.get(key))),
+                )
+                if cursor.rowcount == 1:
+                    claimed.append(key)
+        return claimed
 
     # -- reading ---------------------------------------------------------------------------
     def events(

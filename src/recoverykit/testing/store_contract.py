@@ -588,6 +588,24 @@ class StoreContract:
         with pytest.raises(StoreError):
             store.mark_outbox("k-unknown", OutboxStatus.SENT, at=T0)
 
+    def test_mark_attempted_claims_each_entry_once(self, store: Store) -> None:
+        """Only a pending entry whose hand-over stamp is still what the caller read is
+        claimed: a second claimer (a racing reconcile) gets nothing, a resend after a
+        lookup claims with the stamp it read, settled and unknown keys never."""
+        with store.transaction() as tx:
+            for key in ("k1", "k2"):
+                tx.add_outbox(outbox_entry(key))
+        first = T0 + timedelta(seconds=1)
+        assert store.mark_attempted(["k1", "k2", "k-x"], at=first) == ["k1", "k2"]
+        assert store.mark_attempted(["k1"], at=T0 + timedelta(seconds=2)) == []
+        again = T0 + timedelta(seconds=3)
+        assert store.mark_attempted(["k1"], at=again, previous={"k1": first}) == ["k1"]
+        assert store.mark_attempted(["k1"], at=again, previous={"k1": first}) == []
+        store.mark_outbox("k2", OutboxStatus.SENT, at=again)
+        assert store.mark_attempted(["k2"], at=again, previous={"k2": first}) == []
+        (pending,) = store.outbox()
+        assert again == pending.attempted_at
+
     def test_many_marks_commit_together_or_not_at_all(self, store: Store) -> None:
         """mark_outbox_many records every outcome at once; with an unknown key among
         them it raises StoreError and records none."""
