@@ -44,14 +44,9 @@ verifies. To rotate, put the new key first and keep the old one until the longes
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
 import re
-import types
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Final, Literal
 from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
@@ -59,217 +54,23 @@ import attrs
 
 from ._model import Channel
 from ._time import require_aware
-from .errors import InvalidInputError, LinkExpired, LinkInvalid
+from ._tokens import (
+    LOCAL_HOSTS,
+    MAX_CHECKOUT_ID_BYTES,
+    check_base_url,
+    check_ttl,
+    convert_keys,
+    expiry_after,
+    keys_repr,
+    open_text,
+    seal,
+    utf8_id,
+)
+from .errors import InvalidInputError
 
 __all__ = ["LinkProblem", "ResumeLinks", "lint_link", "utm_tags", "with_query"]
 
-#: The format version written in the header's high nibble.
-VERSION: Final = 1
-#: Bytes of HMAC-SHA256 kept in a token (128 bits).
-MAC_BYTES: Final = 16
-#: Shortest secret accepted, in bytes.
-MIN_SECRET_BYTES: Final = 16
-#: Longest key id (it must fit the header's low nibble).
-MAX_KEY_ID: Final = 15
-#: Longest checkout id, in UTF-8 bytes; keeps tokens (and work on garbage) bounded.
-MAX_CHECKOUT_ID_BYTES: Final = 256
-
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_SECOND: Final = timedelta(seconds=1)
-_EXPIRY_BYTES: Final = 4
-_MAX_EXPIRY: Final = 2**32 - 1
 _DOMAIN: Final = b"recoverykit/resume-link\x00"
-_KEY_ID: Final = re.compile(r"[A-Za-z0-9_-]{1,15}")
-_B64URL: Final = re.compile(r"[A-Za-z0-9_-]+")
-_MIN_PAYLOAD: Final = 1 + _EXPIRY_BYTES + 1 + 1 + MAC_BYTES
-_MAX_TOKEN_CHARS: Final = (
-    1 + _EXPIRY_BYTES + MAX_KEY_ID + MAX_CHECKOUT_ID_BYTES + MAC_BYTES
-) * 4 // 3 + 4
-_LOCAL_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1"})
-
-
-def _secret_bytes(kid: object, secret: object) -> bytes:
-    if isinstance(secret, str):
-        secret = secret.encode("utf-8")
-    if not isinstance(secret, bytes):
-        msg = f"Secret for key id {kid!r} must be bytes or str (got {type(secret).__name__})"
-        raise InvalidInputError(msg)
-    if len(secret) < MIN_SECRET_BYTES:
-        msg = (
-            f"Secret for key id {kid!r} is {len(secret)} bytes; use at least "
-            f"{MIN_SECRET_BYTES} random bytes, e.g. secrets.token_bytes(32)"
-        )
-        raise InvalidInputError(msg)
-    return secret
-
-
-def _convert_keys(value: Mapping[str, bytes | str]) -> Mapping[str, bytes]:
-    if not isinstance(value, Mapping):
-        msg = f"keys must be a mapping of key id to secret (got {type(value).__name__})"
-        raise InvalidInputError(msg)
-    if not value:
-        msg = "keys is empty; give at least one key, e.g. {'a': secrets.token_bytes(32)}"
-        raise InvalidInputError(msg)
-    converted: dict[str, bytes] = {}
-    for kid, secret in value.items():
-        if not isinstance(kid, str) or not _KEY_ID.fullmatch(kid):
-            msg = (
-                f"Key id {kid!r} is not URL-safe; use 1 to {MAX_KEY_ID} characters "
-                "from A-Z, a-z, 0-9, '-' and '_'"
-            )
-            raise InvalidInputError(msg)
-        converted[kid] = _secret_bytes(kid, secret)
-    return types.MappingProxyType(converted)
-
-
-def _check_base_url(_inst: object, _attribute: attrs.Attribute[str], value: str) -> None:
-    if not isinstance(value, str):
-        msg = f"base_url must be a string (got {type(value).__name__})"
-        raise InvalidInputError(msg)
-    try:
-        parts = urlsplit(value)
-        host = parts.hostname
-    except ValueError as exc:
-        msg = f"base_url {value!r} is not a URL: {exc}"
-        raise InvalidInputError(msg) from None
-    if parts.scheme == "http" and host in _LOCAL_HOSTS:
-        pass
-    elif parts.scheme != "https" or not host:
-        msg = (
-            f"base_url {value!r} must be an https URL with a host "
-            "(plain http is accepted for localhost only)"
-        )
-        raise InvalidInputError(msg)
-    if parts.query or parts.fragment or not value.endswith("/"):
-        msg = (
-            f"base_url {value!r} must end with '/' and carry no query or fragment; "
-            "the token is appended to it, e.g. 'https://shp.io/r/'"
-        )
-        raise InvalidInputError(msg)
-
-
-def _check_ttl(_inst: object, _attribute: attrs.Attribute[timedelta], value: timedelta) -> None:
-    if not isinstance(value, timedelta) or value < timedelta(seconds=1):
-        msg = f"ttl must be a timedelta of at least one second (got {value!r})"
-        raise InvalidInputError(msg)
-
-
-def _keys_repr(value: Mapping[str, bytes]) -> str:
-    return "<" + ", ".join(repr(kid) for kid in value) + ">"
-
-
-def _b64encode(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
-def _b64decode(
-    token: object, *, label: str = "Resume token", max_chars: int = _MAX_TOKEN_CHARS
-) -> bytes:
-    """Strictly decode canonical unpadded base64url; anything else is `LinkInvalid`.
-
-    ``label`` names the kind of token in messages and ``max_chars`` bounds the work
-    done on garbage; other signed tokens (unsubscribe links) pass their own.
-    """
-    if not isinstance(token, str) or not 0 < len(token) <= max_chars:
-        raise LinkInvalid(f"{label} is not a string of plausible length")
-    if not token.isascii() or not _B64URL.fullmatch(token) or len(token) % 4 == 1:
-        raise LinkInvalid(f"{label} is not URL-safe base64")
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-    except (binascii.Error, ValueError):
-        raise LinkInvalid(f"{label} is not URL-safe base64") from None
-    if _b64encode(raw) != token:
-        raise LinkInvalid(f"{label} is not in canonical form")
-    return raw
-
-
-def _utf8_id(value: object, name: str, limit: int) -> bytes:
-    """``value`` in UTF-8; refused unless a non-empty string of at most ``limit`` bytes."""
-    if not isinstance(value, str) or not value:
-        msg = f"{name} must be a non-empty string (got {value!r})"
-        raise InvalidInputError(msg)
-    try:
-        raw = value.encode("utf-8")
-    except UnicodeEncodeError:
-        msg = f"{name} {value!r} cannot be encoded as UTF-8"
-        raise InvalidInputError(msg) from None
-    if len(raw) > limit:
-        msg = f"{name} is {len(raw)} bytes in UTF-8; the limit is {limit}"
-        raise InvalidInputError(msg)
-    return raw
-
-
-def _expiry_after(now: datetime, ttl: timedelta) -> int:
-    """``now + ttl`` as whole Unix seconds, rounded down, checked to fit four bytes."""
-    # Elapsed time, not wall-clock arithmetic: a DST change inside ttl moves nothing.
-    expiry = (now - _EPOCH + ttl) // _SECOND
-    if not 0 <= expiry <= _MAX_EXPIRY:
-        msg = f"now ({now.isoformat()}) plus ttl falls outside the years 1970 to 2106"
-        raise InvalidInputError(msg)
-    return expiry
-
-
-def _expired(now: datetime, expiry: int) -> bool:
-    """True once ``now`` reaches ``expiry`` (Unix seconds)."""
-    return now - _EPOCH >= expiry * _SECOND
-
-
-def _sign(secret: bytes, domain: bytes, body: bytes) -> bytes:
-    """The truncated HMAC-SHA256 over ``domain`` and ``body``.
-
-    Each kind of token has its own ``domain`` label, so a token of one kind never
-    verifies as another even under the same key.
-    """
-    return hmac.new(secret, domain + body, hashlib.sha256).digest()[:MAC_BYTES]
-
-
-def _seal(keys: Mapping[str, bytes], expiry: int, payload: bytes, *, domain: bytes) -> str:
-    """A version-1 token (layout in the module doc) for ``payload``, signed by the first key."""
-    kid = next(iter(keys))
-    body = (
-        bytes([(VERSION << 4) | len(kid)])
-        + expiry.to_bytes(_EXPIRY_BYTES, "big")
-        + kid.encode("ascii")
-        + payload
-    )
-    return _b64encode(body + _sign(keys[kid], domain, body))
-
-
-def _unseal(
-    keys: Mapping[str, bytes],
-    token: object,
-    *,
-    domain: bytes,
-    label: str = "Resume token",
-    payload_name: str = "checkout id",
-    max_chars: int = _MAX_TOKEN_CHARS,
-) -> tuple[int, bytes]:
-    """The expiry and payload of a genuine version-1 token; `LinkInvalid` otherwise.
-
-    Checks the format and the signature only: the caller reads the payload and
-    decides what the expiry means.
-    """
-    raw = _b64decode(token, label=label, max_chars=max_chars)
-    if len(raw) < _MIN_PAYLOAD:
-        raise LinkInvalid(f"{label} is too short")
-    header = raw[0]
-    version, kid_len = header >> 4, header & 0x0F
-    if version != VERSION:
-        msg = f"{label} has format version {version}; this library reads {VERSION}"
-        raise LinkInvalid(msg)
-    body, mac = raw[:-MAC_BYTES], raw[-MAC_BYTES:]
-    kid_start = 1 + _EXPIRY_BYTES
-    if kid_len == 0 or len(body) <= kid_start + kid_len:
-        raise LinkInvalid(f"{label} has a malformed key id or no {payload_name}")
-    kid_raw = body[kid_start : kid_start + kid_len]
-    kid = kid_raw.decode("ascii", errors="replace")
-    secret = keys.get(kid)
-    if secret is None:
-        msg = f"{label} is signed with key id {kid!r}, which is not configured"
-        raise LinkInvalid(msg)
-    if not hmac.compare_digest(mac, _sign(secret, domain, body)):
-        raise LinkInvalid(f"{label} signature does not match")
-    return int.from_bytes(body[1:kid_start], "big"), body[kid_start + kid_len :]
 
 
 @attrs.frozen
@@ -287,11 +88,11 @@ class ResumeLinks:
     """
 
     #: Key id to secret, in order; the first signs. Secrets never appear in ``repr``.
-    keys: Mapping[str, bytes] = attrs.field(converter=_convert_keys, repr=_keys_repr, hash=False)
+    keys: Mapping[str, bytes] = attrs.field(converter=convert_keys, repr=keys_repr, hash=False)
     #: The resume handler's URL; a token is appended to it.
-    base_url: str = attrs.field(validator=_check_base_url)
+    base_url: str = attrs.field(validator=check_base_url)
     #: How long a link stays good after it is made.
-    ttl: timedelta = attrs.field(validator=_check_ttl)
+    ttl: timedelta = attrs.field(validator=check_ttl)
 
     @property
     def signing_key_id(self) -> str:
@@ -301,8 +102,8 @@ class ResumeLinks:
     def token(self, checkout_id: str, *, now: datetime) -> str:
         """A token for ``checkout_id`` good until ``now + ttl`` (rounded down to a second)."""
         require_aware(now, "now")
-        cid = _utf8_id(checkout_id, "checkout_id", MAX_CHECKOUT_ID_BYTES)
-        return _seal(self.keys, _expiry_after(now, self.ttl), cid, domain=_DOMAIN)
+        cid = utf8_id(checkout_id, "checkout_id", MAX_CHECKOUT_ID_BYTES)
+        return seal(self.keys, expiry_after(now, self.ttl), cid, domain=_DOMAIN)
 
     def url(self, checkout_id: str, *, now: datetime, utm: Mapping[str, str] | None = None) -> str:
         """The full resume link; ``utm`` (see `utm_tags`) goes into the query string.
@@ -321,15 +122,15 @@ class ResumeLinks:
         unknown key, and `LinkExpired` once ``now`` reaches the expiry.
         """
         require_aware(now, "now")
-        expiry, payload = _unseal(self.keys, token, domain=_DOMAIN)
-        try:
-            checkout_id = payload.decode("utf-8")
-        except UnicodeDecodeError:
-            raise LinkInvalid("Resume token carries a checkout id that is not UTF-8") from None
-        if _expired(now, expiry):
-            msg = f"Resume link for checkout {checkout_id!r} expired at {expiry} (Unix time)"
-            raise LinkExpired(msg)
-        return checkout_id
+        return open_text(
+            self.keys,
+            token,
+            now=now,
+            domain=_DOMAIN,
+            label="Resume token",
+            payload_name="checkout id",
+            expired_name="Resume link for checkout",
+        )
 
 
 def utm_tags(touch: int, channel: str, *, campaign: str = "checkout-recovery") -> dict[str, str]:
@@ -435,7 +236,7 @@ def lint_link(url: str) -> list[LinkProblem]:
                 f"Link {url!r} is not an absolute http(s) URL; give the full https address",
             )
         ]
-    if scheme == "http" and host not in _LOCAL_HOSTS:
+    if scheme == "http" and host not in LOCAL_HOSTS:
         problems.append(
             LinkProblem(
                 "LINK002", "error", f"Link to {host!r} uses plain http; serve it over https"

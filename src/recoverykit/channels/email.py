@@ -55,18 +55,18 @@ from .._clock import SystemClock
 from .._commands import SendMessage
 from .._model import Channel
 from .._time import require_aware
-from ..errors import ChannelError, InvalidInputError, LinkExpired, LinkInvalid
-from ..links import (
-    _check_base_url,
-    _check_ttl,
-    _convert_keys,
-    _expired,
-    _expiry_after,
-    _keys_repr,
-    _seal,
-    _unseal,
-    _utf8_id,
+from .._tokens import (
+    check_base_url,
+    check_ttl,
+    convert_keys,
+    expired,
+    expiry_after,
+    keys_repr,
+    seal,
+    unseal,
+    utf8_id,
 )
+from ..errors import ChannelError, InvalidInputError, LinkExpired, LinkInvalid
 from ..protocols import Clock, Receipt
 from ..webhooks._types import (
     MalformedWebhook,
@@ -113,7 +113,7 @@ UNSUBSCRIBE_LABELS: Final[Mapping[str, str]] = MappingProxyType(
 
 _DOMAIN: Final = b"recoverykit/unsubscribe\x00"
 _LABEL: Final = "Unsubscribe token"
-_MAX_TOKEN_CHARS: Final = (
+MAX_TOKEN_CHARS: Final = (
     1 + 4 + 15 + 1 + MAX_CUSTOMER_ID_BYTES + MAX_ADDRESS_BYTES + 16
 ) * 4 // 3 + 4
 _MESSAGE_ID_DOMAIN: Final = b"recoverykit/message-id\x00"
@@ -198,7 +198,7 @@ def _wire_address(address: str) -> tuple[str, bool]:
 def _check_unsubscribe_ttl(
     inst: object, attribute: attrs.Attribute[timedelta], value: timedelta
 ) -> None:
-    _check_ttl(inst, attribute, value)
+    check_ttl(inst, attribute, value)
     if value < MIN_UNSUBSCRIBE_TTL:
         msg = (
             f"ttl of an unsubscribe link must be at least {MIN_UNSUBSCRIBE_TTL.days} days "
@@ -225,19 +225,19 @@ class UnsubscribeLinks:
     """
 
     #: Key id to secret, in order; the first signs. Secrets never appear in ``repr``.
-    keys: Mapping[str, bytes] = attrs.field(converter=_convert_keys, repr=_keys_repr, hash=False)
+    keys: Mapping[str, bytes] = attrs.field(converter=convert_keys, repr=keys_repr, hash=False)
     #: The unsubscribe endpoint's URL; a token is appended to it.
-    base_url: str = attrs.field(validator=_check_base_url)
+    base_url: str = attrs.field(validator=check_base_url)
     #: How long ``verify`` accepts a link (one-click requests are honoured after it too).
     ttl: timedelta = attrs.field(default=DEFAULT_UNSUBSCRIBE_TTL, validator=_check_unsubscribe_ttl)
 
     def token(self, customer_id: str, address: str, *, now: datetime) -> str:
         """A token naming ``customer_id`` and ``address``, good until ``now + ttl``."""
         require_aware(now, "now")
-        cid = _utf8_id(customer_id, "customer_id", MAX_CUSTOMER_ID_BYTES)
-        addr = _utf8_id(_checked_address(address, "address"), "address", MAX_ADDRESS_BYTES)
+        cid = utf8_id(customer_id, "customer_id", MAX_CUSTOMER_ID_BYTES)
+        addr = utf8_id(_checked_address(address, "address"), "address", MAX_ADDRESS_BYTES)
         payload = bytes([len(cid)]) + cid + addr
-        return _seal(self.keys, _expiry_after(now, self.ttl), payload, domain=_DOMAIN)
+        return seal(self.keys, expiry_after(now, self.ttl), payload, domain=_DOMAIN)
 
     def url(self, customer_id: str, address: str, *, now: datetime) -> str:
         """The full one-click link for ``List-Unsubscribe`` and the body's footer."""
@@ -251,20 +251,20 @@ class UnsubscribeLinks:
         """
         require_aware(now, "now")
         expiry, customer_id, address = self._open(token)
-        if _expired(now, expiry):
+        if expired(now, expiry):
             msg = f"Unsubscribe link for customer {customer_id!r} expired at {expiry} (Unix time)"
             raise LinkExpired(msg)
         return customer_id, address
 
     def _open(self, token: object) -> tuple[int, str, str]:
         """The expiry, customer id and address of a genuinely signed token, expired or not."""
-        expiry, payload = _unseal(
+        expiry, payload = unseal(
             self.keys,
             token,
             domain=_DOMAIN,
             label=_LABEL,
             payload_name="customer id",
-            max_chars=_MAX_TOKEN_CHARS,
+            max_chars=MAX_TOKEN_CHARS,
         )
         cid_len = payload[0]
         if cid_len == 0 or len(payload) <= 1 + cid_len:

@@ -34,19 +34,18 @@ import attrs
 
 from .._model import Channel
 from .._time import require_aware
-from ..errors import InvalidInputError, LinkError, LinkExpired, LinkInvalid
-from ..links import (
-    _EXPIRY_BYTES,
+from .._tokens import (
+    EXPIRY_BYTES,
     MAC_BYTES,
-    _check_ttl,
-    _convert_keys,
-    _expired,
-    _expiry_after,
-    _keys_repr,
-    _seal,
-    _unseal,
-    _utf8_id,
+    check_ttl,
+    convert_keys,
+    expiry_after,
+    keys_repr,
+    open_text,
+    seal,
+    utf8_id,
 )
+from ..errors import InvalidInputError, LinkError
 from ._reading import (
     MAX_BODY_BYTES,
     body_of,
@@ -80,7 +79,7 @@ _BOT_USERNAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
 _DOMAIN: Final = b"recoverykit/telegram-start\x00"
 #: Raw bytes that fit in 64 base64url characters.
 _PAYLOAD_BYTES: Final = START_PAYLOAD_CHARS * 3 // 4
-_OVERHEAD: Final = 1 + _EXPIRY_BYTES + MAC_BYTES
+_OVERHEAD: Final = 1 + EXPIRY_BYTES + MAC_BYTES
 _START: Final = "/start"
 
 
@@ -104,9 +103,9 @@ class StartLinks:
     """
 
     #: Key id to secret, in order; the first signs. Secrets never appear in ``repr``.
-    keys: Mapping[str, bytes] = attrs.field(converter=_convert_keys, repr=_keys_repr, hash=False)
+    keys: Mapping[str, bytes] = attrs.field(converter=convert_keys, repr=keys_repr, hash=False)
     #: How long a payload stays good after it is made.
-    ttl: timedelta = attrs.field(default=timedelta(days=30), validator=_check_ttl)
+    ttl: timedelta = attrs.field(default=timedelta(days=30), validator=check_ttl)
 
     @property
     def max_customer_id_bytes(self) -> int:
@@ -120,8 +119,8 @@ class StartLinks:
         drops start parameters over 64 characters.
         """
         require_aware(now, "now")
-        raw = _utf8_id(customer_id, "customer_id", self.max_customer_id_bytes)
-        return _seal(self.keys, _expiry_after(now, self.ttl), raw, domain=_DOMAIN)
+        raw = utf8_id(customer_id, "customer_id", self.max_customer_id_bytes)
+        return seal(self.keys, expiry_after(now, self.ttl), raw, domain=_DOMAIN)
 
     def url(self, bot_username: str, customer_id: str, *, now: datetime) -> str:
         """The deep link ``https://t.me/<bot>?start=<payload>`` for ``customer_id``."""
@@ -141,22 +140,16 @@ class StartLinks:
         unknown key, and ``LinkExpired`` once ``now`` reaches the expiry.
         """
         require_aware(now, "now")
-        expiry, raw = _unseal(
+        return open_text(
             self.keys,
             payload,
+            now=now,
             domain=_DOMAIN,
             label="Start payload",
             payload_name="customer id",
+            expired_name="Start link for customer",
             max_chars=START_PAYLOAD_CHARS,
         )
-        try:
-            customer_id = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise LinkInvalid("Start payload carries a customer id that is not UTF-8") from None
-        if _expired(now, expiry):
-            msg = f"Start link for customer {customer_id!r} expired at {expiry} (Unix time)"
-            raise LinkExpired(msg)
-        return customer_id
 
 
 # -- webhooks ----------------------------------------------------------------------------------
