@@ -6,6 +6,11 @@ read receipts, sometimes a reply or a click, and sometimes an order; one in ten
 is held out. Peak memory is measured with ``tracemalloc`` on a smaller run (it
 slows Python down) and should grow with checkouts, not events.
 
+With a price table (``examples/demo/prices.json``) the same pass also counts
+message units by channel and recipient country; the benchmark times that run
+too. Every customer has a number of their own (the worst case for the country
+look-up), spread over single-country calling codes and the shared +1 and +44.
+
 Run: ``python -m benchmarks.bench_metrics [--n 1000000]``.
 """
 
@@ -18,14 +23,25 @@ import time
 import tracemalloc
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from recoverykit.metrics import Lift, Report, Scorecard, render
+from recoverykit.metrics import Lift, PriceTable, Report, Scorecard, render
 from recoverykit.protocols import LogRecord
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 DEFAULT_EVENTS = 1_000_000
 #: Events per checkout on average in the generated log (about 10).
 _MINUTE = timedelta(minutes=1)
+PRICES = Path(__file__).resolve().parents[1] / "examples" / "demo" / "prices.json"
+#: Recipients' numbers: (weight, E.164 prefix, digits that follow), e.g. Polish mobiles.
+_NUMBERS = ((3, "+4860", 7), (2, "+49151", 8), (2, "+1201", 7), (2, "+4474", 8), (1, "+336", 8))
+
+
+def _phone(rng: random.Random) -> str:
+    _, prefix, digits = rng.choices(_NUMBERS, weights=[w for w, _, _ in _NUMBERS])[0]
+    first = str(rng.randint(2, 9)) if prefix == "+1201" else ""  # US exchanges start 2-9
+    rest = digits - len(first)
+    return f"{prefix}{first}{rng.randrange(10**rest):0{rest}d}"
 
 
 def synthetic_log(events: int, *, seed: int = 7) -> Iterator[LogRecord]:
@@ -51,13 +67,20 @@ def synthetic_log(events: int, *, seed: int = 7) -> Iterator[LogRecord]:
             "variant": rng.choice(("a", "b")),
         }  # fmt: skip
         story = [LogRecord(at, "event", checkout, customer, abandoned)]
+        phone = _phone(rng)
         if holdout:
             story.append(LogRecord(at, "info", checkout, customer, {"what": "holdout"}))
         else:
             for touch in range(1, rng.randint(1, 3) + 1):
                 at += timedelta(hours=touch * 6)
                 channel = rng.choice(("sms", "whatsapp"))
-                send = {"touch": touch, "channel": channel, "segments": 1}
+                send = {
+                    "touch": touch,
+                    "channel": channel,
+                    "segments": rng.choice((1, 1, 2)),
+                    "to": phone,
+                    "template": "cart_remind" if channel == "whatsapp" else None,
+                }
                 story.append(LogRecord(at, "send", checkout, customer, send))
                 receipt = {"type": "MessageDelivered", "touch": touch, "channel": channel}
                 story.append(LogRecord(at + _MINUTE, "event", checkout, customer, receipt))
@@ -112,6 +135,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     tracemalloc.stop()
     print(f"  peak memory, {sample:,} records: {peak / 2**20:8.1f} MiB "
           f"(about {peak / 2**20 * events / sample:,.0f} MiB scaled to {events:,})")  # fmt: skip
+    prices = PriceTable.load(PRICES)
+    started = time.perf_counter()
+    priced = Scorecard.from_events(synthetic_log(events), prices=prices)
+    with_cost = max(time.perf_counter() - started - generated, 1e-9)
+    report = Report.from_scorecard(priced)
+    assert report.cost is not None
+    print(f"  one pass with prices     {with_cost:8.2f} s   ({events / with_cost:,.0f} records/s, "
+          f"{report.cost.total.messages:,} messages priced)")  # fmt: skip
+    tracemalloc.start()
+    Scorecard.from_events(synthetic_log(sample), prices=prices)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(f"  peak memory with prices, {sample:,} records: {peak / 2**20:8.1f} MiB")
 
 
 if __name__ == "__main__":

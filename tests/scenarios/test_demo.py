@@ -136,3 +136,30 @@ def test_florida_customer_gets_one_text_then_emails(rows: list[dict[str, Any]]) 
     abandoned = datetime.fromisoformat("2026-03-11T17:25:00+00:00")
     first = datetime.fromisoformat(sends[0]["at"])
     assert (first - abandoned).total_seconds() <= 48 * 3600
+
+
+def test_demo_ends_with_the_scorecard_and_prices_it() -> None:
+    """``simulate`` ends with the scorecard; with the example prices it adds the cost.
+
+    By hand from the demo's story and ``examples/demo/prices.json``: Russian texts
+    10 segments at 0.30 EUR (3.00), Polish texts 6 segments at 0.04 EUR (0.24), the
+    French text 0.07 EUR, British texts 5 segments at 0.04 GBP (0.20), the US text
+    0.01 USD; Anna's two WhatsApp templates at 0.10 EUR (her reply's answer and the
+    touch inside her service window are free), Aigerim's three at 0.04 EUR, and five
+    e-mails at 0.001 EUR. 26 messages, 33 billed units, 2 free.
+    """
+    import contextlib
+    import io
+
+    prices = DEMO.parent / "prices.json"
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        assert main(["simulate", str(DEMO), "--prices", str(prices)]) == 0
+    text = buffer.getvalue()
+    assert "\nRecovery scorecard\n" in text
+    assert "\nCost\n  prices: ILLUSTRATIVE" in text
+    assert (
+        "spend: 3.6350 EUR, 0.2000 GBP, 0.0100 USD on 26 messages "
+        "(33 billed units, 2 free, 0 unpriced)"
+    ) in text
+    assert "per incremental order: not meaningful:" in text

@@ -4,14 +4,16 @@
 Wilson interval on every rate; `Lift` compares the messaged arm with the
 holdout (intention to treat) and says in words what the data shows; the
 experiment check keeps variants to one changed variable; `health_warnings`
-reads the rates against the domain's thresholds; `Report` and `render` put it
-all in text, JSON, CSV or a self-contained HTML page. The interval functions
+reads the rates against the domain's thresholds; `PriceTable` and `Cost` turn
+the messages sent into spend per recovered and per incremental order; `Report`
+and `render` put it all in text, JSON, CSV or a self-contained HTML page. The interval functions
 (`wilson_interval`, `newcombe_interval`, `required_sample`) are pure and use the
 standard library alone.
 """
 
 from __future__ import annotations
 
+from .cost import ChannelPrices, Cost, CostLine, PriceTable, Usage, country_of
 from .experiments import VariantComparison, check_variants, compare_variants, variant_differences
 from .health import (
     THRESHOLDS,
@@ -32,18 +34,24 @@ __all__ = [
     "THRESHOLDS",
     "Arm",
     "Attribution",
+    "ChannelPrices",
     "CheckoutOutcome",
+    "Cost",
+    "CostLine",
     "Counts",
     "FrictionReport",
     "HealthWarning",
     "Lift",
+    "PriceTable",
     "Rate",
     "Report",
     "Scorecard",
     "Threshold",
+    "Usage",
     "VariantComparison",
     "check_variants",
     "compare_variants",
+    "country_of",
     "friction_report",
     "health_warnings",
     "newcombe_interval",

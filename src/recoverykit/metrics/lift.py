@@ -147,8 +147,11 @@ class Lift:
                 f"({level} % CI {_points(low)} to {_points(high)})"
             )
         else:
-            target = min(p2 + detectable, 0.999)
-            per_arm = required_sample(max(p2, 0.001), target, alpha=1 - card.confidence)
+            # Kept inside (0, 1) and apart: a holdout that all ordered (or none did)
+            # still gets a sample size instead of an error.
+            baseline = min(max(p2, 0.001), 0.998)
+            target = min(baseline + detectable, 0.999)
+            per_arm = required_sample(baseline, target, alpha=1 - card.confidence)
             missing = per_arm - min(messaged.n, holdout.n)
             if missing > 0:
                 needed = _round_up(missing)

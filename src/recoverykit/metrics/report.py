@@ -12,17 +12,18 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from html import escape
 from typing import Any, Final, Literal
 
 import attrs
 
 from ..protocols import LogRecord
+from .cost import UNKNOWN_COUNTRY, Cost, CostLine, PriceTable
 from .experiments import VariantComparison, compare_variants
 from .health import FrictionReport, HealthWarning, friction_report, health_warnings
 from .lift import DEFAULT_DETECTABLE, Lift
-from .scorecard import DIMENSIONS, Attribution, Counts, Rate, Scorecard
+from .scorecard import DIMENSIONS, NONE_LABEL, Attribution, Counts, Rate, Scorecard
 
 __all__ = ["FORMATS", "Report", "render"]
 
@@ -41,6 +42,11 @@ _CSV_COUNTS: Final = (
     "replied", "clicked", "handoffs", "opted_out", "recovered", "ordered",
 )  # fmt: skip
 _RATES: Final = ("delivery", "read", "reply", "click", "opt_out", "recovery")
+#: Columns the CSV gains with a price table; its cost rows fill these and ``recovered``.
+_CSV_COST: Final = (
+    "messages", "units", "free", "unpriced", "spend", "per_recovered_order",
+    "per_incremental_order", "per_incremental_low", "per_incremental_high",
+)  # fmt: skip
 
 
 @attrs.frozen
@@ -52,6 +58,8 @@ class Report:
     warnings: tuple[HealthWarning, ...]
     variants: tuple[VariantComparison, ...]
     friction: FrictionReport
+    #: Spend and cost per order; ``None`` unless the log was read with a price table.
+    cost: Cost | None = None
 
     @classmethod
     def from_events(
@@ -61,18 +69,21 @@ class Report:
         attribution: Attribution | None = None,
         by: Iterable[str] = DIMENSIONS,
         detectable: float = DEFAULT_DETECTABLE,
+        prices: PriceTable | None = None,
     ) -> Report:
-        card = Scorecard.from_events(events, attribution=attribution, by=by)
+        card = Scorecard.from_events(events, attribution=attribution, by=by, prices=prices)
         return cls.from_scorecard(card, detectable=detectable)
 
     @classmethod
     def from_scorecard(cls, card: Scorecard, *, detectable: float = DEFAULT_DETECTABLE) -> Report:
+        lift = Lift.from_scorecard(card, detectable=detectable)
         return cls(
             scorecard=card,
-            lift=Lift.from_scorecard(card, detectable=detectable),
+            lift=lift,
             warnings=tuple(health_warnings(card)),
             variants=tuple(compare_variants(card, detectable=detectable)),
             friction=friction_report(card),
+            cost=_cost(card, lift),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -81,7 +92,27 @@ class Report:
         data["warnings"] = [warning.to_dict() for warning in self.warnings]
         data["variants"] = [comparison.to_dict() for comparison in self.variants]
         data["friction"] = self.friction.to_dict()
+        data["cost"] = None if self.cost is None else self.cost.to_dict()
         return data
+
+
+def _cost(card: Scorecard, lift: Lift) -> Cost | None:
+    """The scorecard's message units priced, set against attributed and incremental orders."""
+    if card.prices is None or card.usage is None:
+        return None
+    credited = [
+        (outcome.credited_channel or NONE_LABEL, outcome.credited_country or UNKNOWN_COUNTRY)
+        for outcome in card.outcomes.values()
+        if outcome.recovered
+    ]
+    return Cost.of(
+        card.prices,
+        card.usage,
+        credited=credited,
+        incremental_orders=lift.incremental_orders,
+        confidence=card.confidence,
+        unavailable=lift.verdict,
+    )
 
 
 def render(report: Report, fmt: Format = "text") -> str:
@@ -109,7 +140,7 @@ def _rate(rate: Rate) -> str:
     return f"{_pct(rate.value)} ({_pct(rate.low)}–{_pct(rate.high)}; {rate.successes}/{rate.n})"
 
 
-def _money(amounts: dict[str, Any]) -> str:
+def _money(amounts: Mapping[str, Any]) -> str:
     return ", ".join(f"{amount} {currency}" for currency, amount in sorted(amounts.items())) or "0"
 
 
@@ -159,6 +190,8 @@ def _text(report: Report) -> str:
         )
         early = " — read early: below the planned sample" if comparison.early else ""
         lines.append(f"  variant {comparison.treatment} vs {comparison.control}: {diff}{ci}{early}")
+    if report.cost is not None:
+        lines += ["", *_cost_text(report.cost)]
     for name, rows in card.by.items():
         lines += ["", f"By {name}"]
         for value, counts in rows.items():
@@ -177,6 +210,44 @@ def _text(report: Report) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _cost_text(cost: Cost) -> list[str]:
+    total = cost.total
+    lines = ["Cost"]
+    if cost.prices.note:
+        lines.append(f"  prices: {cost.prices.note}")
+    lines.append(
+        f"  spend: {_money(total.spend)} on {total.messages} messages ({total.units} billed "
+        f"units, {total.free} free, {total.unpriced} unpriced)"
+    )
+    if not total.complete:
+        lines.append(
+            f"  note: {total.unpriced} messages have no price in the table; spend leaves them out"
+        )
+    per = total.per_recovered
+    lines.append(
+        f"  per recovered order ({total.recovered} attributed): "
+        + ("– (no recovered orders)" if per is None else _money(per))
+    )
+    lines.append(f"  per incremental order: {cost.verdict}")
+    for title, rows in (("channel", cost.by_channel), ("country", cost.by_country)):
+        lines.append(f"  by {title}:")
+        lines += [f"    {name:<9} {_cost_row(line)}" for name, line in rows.items()] or ["    none"]
+    if cost.other.messages:
+        lines.append(
+            f"  messages to checkouts abandoned before the period: {cost.other.messages}, "
+            f"{_money(cost.other.spend)} (not in the figures above)"
+        )
+    return lines
+
+
+def _cost_row(line: CostLine) -> str:
+    per = line.per_recovered
+    return (
+        f"messages {line.messages:>6}  units {line.units:>6}  spend {_money(line.spend)}  "
+        f"recovered {line.recovered}  per order {'–' if per is None else _money(per)}"
+    )
+
+
 def _pairs(counts: Any) -> str:
     return ", ".join(f"{key} {value}" for key, value in counts.items())
 
@@ -190,12 +261,46 @@ def _csv(report: Report) -> str:
     for name in _RATES:
         header += [f"{name}_rate", f"{name}_low", f"{name}_high"]
     header.append("recovered_revenue")
+    cost = report.cost
+    extra = [""] * len(_CSV_COST) if cost is not None else []
+    if cost is not None:
+        header += _CSV_COST
     writer.writerow(header)
-    writer.writerow(_csv_row("total", "all", card.totals, card.confidence))
+    writer.writerow(_csv_row("total", "all", card.totals, card.confidence) + extra)
     for name, rows in card.by.items():
         for value, counts in rows.items():
-            writer.writerow(_csv_row(name, value, counts, card.confidence))
+            writer.writerow(_csv_row(name, value, counts, card.confidence) + extra)
+    if cost is not None:
+        width = len(header) - len(_CSV_COST)
+        writer.writerow(_csv_cost_row("cost", "all", cost.total, width, cost))
+        for dimension, lines in (("cost_channel", cost.by_channel),
+                                 ("cost_country", cost.by_country)):  # fmt: skip
+            for value, line in lines.items():
+                writer.writerow(_csv_cost_row(dimension, value, line, width))
+        writer.writerow(_csv_cost_row("cost_other", "all", cost.other, width))
     return buffer.getvalue()
+
+
+def _pairs_csv(amounts: Mapping[str, Any] | None) -> str:
+    return "" if amounts is None else ";".join(f"{c}:{a}" for c, a in sorted(amounts.items()))
+
+
+def _csv_cost_row(
+    dimension: str, value: str, line: CostLine, width: int, cost: Cost | None = None
+) -> list[str]:
+    """A cost row: the scorecard's columns empty but ``recovered``, then the cost columns.
+
+    Only the ``cost,all`` row (given ``cost``) carries the per-incremental-order figures.
+    """
+    row = [dimension, value] + [""] * (width - 2)
+    row[2 + _CSV_COUNTS.index("recovered")] = str(line.recovered)
+    per = {} if cost is None else cost.per_incremental
+    bounds = [_pairs_csv({c: values[i] for c, values in per.items()}) for i in range(3)]
+    return [
+        *row,
+        str(line.messages), str(line.units), str(line.free), str(line.unpriced),
+        _pairs_csv(line.spend), _pairs_csv(line.per_recovered), *bounds,
+    ]  # fmt: skip
 
 
 def _csv_row(dimension: str, value: str, counts: Counts, confidence: float) -> list[str]:
@@ -267,6 +372,38 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def _cost_html(cost: Cost) -> str:
+    rows = [["all", *_cost_cells(cost.total)]]
+    rows += [[f"channel {name}", *_cost_cells(line)] for name, line in cost.by_channel.items()]
+    rows += [[f"country {name}", *_cost_cells(line)] for name, line in cost.by_country.items()]
+    if cost.other.messages:
+        rows.append(["checkouts abandoned earlier", *_cost_cells(cost.other)])
+    note = f"<p>Prices: {escape(cost.prices.note)}</p>" if cost.prices.note else ""
+    unpriced = (
+        f'<p class="warn">{cost.total.unpriced} messages have no price in the table; '
+        "the spend leaves them out.</p>"
+        if cost.total.unpriced
+        else ""
+    )
+    return (
+        "<h2>Cost</h2>" + note
+        + f'<p class="verdict">Per incremental order: {escape(cost.verdict)}</p>' + unpriced
+        + _table(
+            ["row", "messages", "units", "free", "unpriced", "spend", "recovered",
+             "per recovered order"],
+            rows,
+        )
+    )  # fmt: skip
+
+
+def _cost_cells(line: CostLine) -> list[str]:
+    per = line.per_recovered
+    return [
+        str(line.messages), str(line.units), str(line.free), str(line.unpriced),
+        _money(line.spend), str(line.recovered), "–" if per is None else _money(per),
+    ]  # fmt: skip
+
+
 def _html(report: Report) -> str:
     card = report.scorecard
     totals = card.totals
@@ -323,6 +460,7 @@ def _html(report: Report) -> str:
         )
         + "<h2>Revenue: attributed and incremental</h2>"
         + _table(["currency", "attributed", "incremental"], revenue)
+        + ("" if report.cost is None else _cost_html(report.cost))
         + "<h2>Warnings</h2>" + (f"<ul>{warnings}</ul>" if warnings else "<p>None.</p>")
         + "<h2>Breakdowns</h2>" + breakdowns
         + "</body></html>\n"

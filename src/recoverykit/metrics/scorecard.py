@@ -26,6 +26,7 @@ import attrs
 
 from ..errors import InvalidInputError
 from ..protocols import LogRecord
+from .cost import MESSAGE_KINDS, PriceTable, Usage, UsageCounter
 from .stats import wilson_interval
 
 __all__ = [
@@ -184,6 +185,9 @@ class CheckoutOutcome:
     recovered: bool = False
     credited_touch: int | None = None
     credited_channel: str | None = None
+    #: Recipient country of the last touch before the order (kept only with a price table).
+    last_country: str | None = None
+    credited_country: str | None = None
 
     @property
     def messaged(self) -> bool:
@@ -234,8 +238,9 @@ def _label(value: object) -> str:
 class _Pass:
     """The state of the one streaming pass: outcomes by checkout, orders already used."""
 
-    def __init__(self, attribution: Attribution) -> None:
+    def __init__(self, attribution: Attribution, usage: UsageCounter | None = None) -> None:
         self.attribution = attribution
+        self.usage = usage
         self.outcomes: dict[str, CheckoutOutcome] = {}
         self.latest_of: dict[str, str] = {}
         self.orders_used: set[str] = set()
@@ -254,6 +259,12 @@ class _Pass:
             self._event(record, data)
             return
         outcome = None if record.checkout_id is None else self.outcomes.get(record.checkout_id)
+        if self.usage is not None and kind in MESSAGE_KINDS:
+            country = self.usage.message(
+                kind, record.at, record.customer_id, data, counted=outcome is not None
+            )
+            if outcome is not None and kind == "send" and outcome.order_at is None:
+                outcome.last_country = country
         if outcome is None:
             return
         if kind == "send":
@@ -275,6 +286,8 @@ class _Pass:
         if kind == "OrderPlaced":
             self._order(record, data)
             return
+        if kind == "ReplyReceived" and self.usage is not None:
+            self.usage.inbound(record.customer_id, data, record.at)
         outcome = None if record.checkout_id is None else self.outcomes.get(record.checkout_id)
         if outcome is None:
             return
@@ -366,6 +379,7 @@ class _Pass:
         if outcome.recovered:
             outcome.credited_touch = outcome.last_touch
             outcome.credited_channel = outcome.last_channel
+            outcome.credited_country = outcome.last_country
 
 
 def _attributed(outcome: CheckoutOutcome, at: datetime, attribution: Attribution) -> bool:
@@ -428,6 +442,9 @@ class Scorecard:
     confidence: float = 0.95
     #: Menu replies from messaged customers, by what they sent.
     menu_choices: Mapping[str, int] = attrs.field(factory=dict)
+    #: The price table the log was read with, and the message units it counted.
+    prices: PriceTable | None = None
+    usage: Usage | None = None
 
     @classmethod
     def from_events(
@@ -437,15 +454,20 @@ class Scorecard:
         attribution: Attribution | None = None,
         by: Iterable[str] = DIMENSIONS,
         confidence: float = 0.95,
+        prices: PriceTable | None = None,
     ) -> Scorecard:
-        """Read the log once and count. ``by`` picks breakdowns from `DIMENSIONS`."""
+        """Read the log once and count. ``by`` picks breakdowns from `DIMENSIONS`.
+
+        With ``prices``, the same pass also counts message units by channel and
+        recipient country, for the cost section of the report (`Cost`).
+        """
         wanted = tuple(by)
         unknown = [name for name in wanted if name not in DIMENSIONS]
         if unknown:
             msg = f"Unknown breakdown(s) {unknown}; choose from {', '.join(DIMENSIONS)}"
             raise InvalidInputError(msg)
         rule = Attribution() if attribution is None else attribution
-        state = _Pass(rule)
+        state = _Pass(rule, None if prices is None else UsageCounter())
         for record in events:
             state.feed(record)
         totals = Counts()
@@ -476,6 +498,8 @@ class Scorecard:
             last_at=state.last,
             confidence=confidence,
             menu_choices=dict(sorted(state.menu.items(), key=lambda item: -item[1])),
+            prices=prices,
+            usage=None if state.usage is None else state.usage.usage(),
         )
 
     @property
