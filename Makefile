@@ -21,7 +21,7 @@ $(PGSTAMP): $(STAMP)
 
 ## demo: run the bundled example scenario end to end
 demo: $(STAMP)
-	$(BIN)/recoverykit simulate examples/demo/scenario.json
+	$(BIN)/recoverykit simulate examples/demo/scenario.json --prices examples/demo/prices.json
 
 ## test: lint, format check, strict typing and the whole test suite, the PostgreSQL
 ## store included: a throw-away server is started on loopback and always stopped.

@@ -793,6 +793,13 @@ def _send_kind(message: SendMessage) -> str:
     return "confirm" if message.key == _CONFIRM_KEY else "reply"
 
 
+def _template_name(payload: Mapping[str, Any] | None) -> str | None:
+    """The approved template a WhatsApp payload names (``None`` for free text)."""
+    template = None if payload is None else payload.get("template")
+    name = template.get("name") if isinstance(template, Mapping) else None
+    return name if isinstance(name, str) else None
+
+
 def _send_data(message: SendMessage, zone: str | None) -> dict[str, Any]:
     info = message.segments
     if info is None and message.channel is Channel.SMS:
@@ -807,9 +814,7 @@ def _send_data(message: SendMessage, zone: str | None) -> dict[str, Any]:
         "locale": message.locale,
         "segments": None if info is None else info.segments,
         "encoding": None if info is None else info.encoding,
-        "template": None
-        if message.whatsapp_payload is None
-        else message.whatsapp_payload.get("name"),
+        "template": _template_name(message.whatsapp_payload),
         "zone": zone,
         "discount_code": message.discount_code,
     }

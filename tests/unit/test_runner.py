@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import attrs
 import pytest
 
 from recoverykit._commands import MessageKind, SendMessage
@@ -390,3 +391,22 @@ def test_two_reconciles_racing_send_a_left_over_entry_once(store: Store) -> None
     assert [entry.key] == [m.idempotency_key for m in channel.sent]
     assert [] == late_reader.sent
     assert [entry.key] == [e.key for e in store.outbox(status=OutboxStatus.SENT)]
+
+
+def test_a_whatsapp_template_send_logs_the_template_name(store: Store) -> None:
+    """Measurement prices WhatsApp by template: the send record names the template used."""
+    from recoverykit import presets
+
+    clock = FakeClock(T0)
+    whatsapp = FakeChannel(Channel.WHATSAPP, clock=clock)
+    policy = RecoveryPolicy(
+        store_name="Runner Test Shop", sequence=presets.get("whatsapp-three-touch")
+    )
+    runner = Runner(policy, store, {Channel.WHATSAPP: whatsapp}, clock)
+    who = customer()
+    with store.transaction() as tx:
+        tx.append_consent(attrs.evolve(grant(who, Channel.WHATSAPP), address=who.phone))
+    runner.handle(CheckoutAbandoned(checkout(1, who), T0))
+    tick_until_idle(runner, clock, T0 + timedelta(hours=2))
+    sends = [r.data for r in store.events() if r.kind == "send"]
+    assert [(1, "cart_remind_v1")] == [(d["touch"], d["template"]) for d in sends]
