@@ -289,3 +289,23 @@ def test_attribution_window_must_be_positive() -> None:
     """A zero or negative window is refused with the fix in the message."""
     with pytest.raises(InvalidInputError, match="days=5"):
         Attribution(window=timedelta(0))
+
+
+def test_blocks_and_spam_reports_count_as_complaints_plain_stops_do_not() -> None:
+    """A revocation whose source is a block or a spam report is a complaint; an ordinary
+    unsubscribe is an opt-out only; a provider failure coded ``complaint`` still counts."""
+
+    def consent(source: str, action: str = "revoked") -> LogRecord:
+        change = {"action": action, "source": source, "channel": "telegram"}
+        return event("a", T0 + HOUR, "ConsentChanged", consent=change)
+
+    log = [
+        abandoned("a"),
+        send("a", T0 + HOUR),
+        consent("blocked"),
+        consent("spam_report"),
+        consent("one-click"),
+        consent("blocked", action="granted"),
+        event("a", T0 + 2 * HOUR, "MessageFailed", touch=1, channel="sms", code="complaint"),
+    ]
+    assert 3 == Scorecard.from_events(log).totals.complaints

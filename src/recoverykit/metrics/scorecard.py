@@ -53,6 +53,18 @@ DIMENSIONS: Final = (
 NONE_LABEL: Final = "none"
 #: Reply intents that withdraw consent.
 _STOP_INTENTS: Final = frozenset({"opt_out", "opt_out_all"})
+#: Consent sources that mean the recipient did more than unsubscribe: blocked the
+#: sender (Telegram), or reported the message as spam (a provider's complaint feed).
+COMPLAINT_SOURCES: Final = frozenset({"blocked", "spam_report", "complaint"})
+
+
+def _complaint(consent: object) -> bool:
+    """A revocation whose source says the recipient blocked or reported the sender."""
+    return (
+        isinstance(consent, Mapping)
+        and consent.get("action") == "revoked"
+        and consent.get("source") in COMPLAINT_SOURCES
+    )
 #: Finish reasons that mean no consented channel could reach the customer.
 _INELIGIBLE: Final = frozenset({"no_consent", "program_limit"})
 #: Menu replies are grouped by their first characters ("1", "2", "delivery").
@@ -288,6 +300,9 @@ class _Pass:
             return
         if kind == "ReplyReceived" and self.usage is not None:
             self.usage.inbound(record.customer_id, data, record.at)
+        if kind == "ConsentChanged" and _complaint(data.get("consent")):
+            self.complaints += 1
+            return
         outcome = None if record.checkout_id is None else self.outcomes.get(record.checkout_id)
         if outcome is None:
             return
