@@ -309,3 +309,16 @@ def test_blocks_and_spam_reports_count_as_complaints_plain_stops_do_not() -> Non
         event("a", T0 + 2 * HOUR, "MessageFailed", touch=1, channel="sms", code="complaint"),
     ]
     assert 3 == Scorecard.from_events(log).totals.complaints
+
+
+def test_a_complaint_rate_over_the_bulk_sender_limit_warns() -> None:
+    """PW-5: complaints over 0.3 % of messages raise ``complaint_high``."""
+    log = [abandoned(f"c{n}") for n in range(200)]
+    log += [send(f"c{n}", T0 + HOUR) for n in range(200)]
+    change = {"action": "revoked", "source": "spam_report", "channel": "email"}
+    log += [event(f"c{n}", T0 + 2 * HOUR, "ConsentChanged", consent=change) for n in range(20)]
+    card = Scorecard.from_events(log)
+    assert "complaint" in card.rates()
+    assert "complaint_high" in [w.code for w in health_warnings(card)]
+    quiet = Scorecard.from_events(log[:400])
+    assert "complaint_high" not in [w.code for w in health_warnings(quiet)]

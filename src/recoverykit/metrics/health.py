@@ -62,6 +62,12 @@ THRESHOLDS: Final = (
         "opt-outs over 1 % of messages: worth a look at tone and frequency",
     ),
     Threshold(
+        "complaint_high", "complaint", "above", 0.003,
+        "blocks and spam reports over 0.3 % of messages: mailbox providers start filtering "
+        "(aim under 0.1 %)",
+        "reference/rules.md PW-5",
+    ),
+    Threshold(
         "delivery_low", "delivery", "below", 0.95,
         "delivery under 95 %: check numbers, sender registration and templates",
     ),

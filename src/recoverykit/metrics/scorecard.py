@@ -150,6 +150,7 @@ class Counts:
             "reply": Rate.of(self.replied, self.messaged, confidence),
             "click": Rate.of(self.clicked, self.messaged, confidence),
             "opt_out": Rate.of(self.opted_out, self.sends, confidence),
+            "complaint": Rate.of(self.complaints, self.sends, confidence),
             "recovery": Rate.of(self.recovered, self.messaged, confidence),
         }
 
