@@ -65,6 +65,8 @@ def _complaint(consent: object) -> bool:
         and consent.get("action") == "revoked"
         and consent.get("source") in COMPLAINT_SOURCES
     )
+
+
 #: Finish reasons that mean no consented channel could reach the customer.
 _INELIGIBLE: Final = frozenset({"no_consent", "program_limit"})
 #: Menu replies are grouped by their first characters ("1", "2", "delivery").
