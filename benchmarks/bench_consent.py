@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from itertools import cycle
+from typing import Any
 
 from benchmarks._timing import per_call, report
 from recoverykit._consent import ConsentAction, ConsentEvent, ConsentLedger, Purpose
 from recoverykit._model import Channel
-from recoverykit._replies import classify_reply
+from recoverykit._replies import _forget, classify_reply
 
 #: A mix like a real inbox: keywords, digits, short chat in several languages.
 TYPICAL = [
@@ -18,7 +19,48 @@ TYPICAL = [
     "is there a size 42?",
 ]  # fmt: skip
 
+#: Replies as an inbox sees them for the first time: keywords in several spellings,
+#: menu digits, emoji, questions in English, Polish, Russian and French, refusals, and a
+#: few long messages (one in ten).
+INBOX = [
+    "STOP", "Stop", "stop.", "STOP!!", "Opt out", "opt-out", "STOPALL", "stop please",
+    "Please stop texting me", "UNSUBSCRIBE", "СТОП", "Yes", "yes please", "Tak", "да", "oui",
+    "1", "2", "3️⃣", "👍", "🙏🙏", "ok thanks 😊",
+    "When will it ship?", "Do you ship to Canada?", "Czy jest rozmiar 42?", "Kiedy dostawa?",
+    "Когда будет доставка?", "Сколько стоит доставка?", "Quand est-ce que ça arrive ?",
+    "Est-ce que vous livrez en Belgique ?", "Не интересует", "уже купила, спасибо",
+    "nie jestem zainteresowany", "pas intéressé", "too expensive", "HELP",
+    ("Hi! I was looking at the shoes again and wondered whether the blue ones come in a "
+    "wider fit, my feet are a bit wide and last time the size 42 was too tight. Thanks!"),
+    ("Dzień dobry, zamówiłam wczoraj sukienkę ale nie dostałam potwierdzenia na maila, "
+    "czy mogą Państwo sprawdzić czy wszystko jest w porządku? Dziękuję bardzo."),
+    ("Здравствуйте! Я хотела уточнить, можно ли оплатить заказ при получении, и сколько "
+    "дней займёт доставка в Казань? Спасибо заранее 🙂"),
+    ("Bonjour, j'ai essayé de payer avec ma carte mais le paiement a été refusé deux fois. "
+    "Est-ce que je peux payer par PayPal à la place ? Merci d'avance !"),
+]  # fmt: skip
+
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def _first_sight(*, words: bool = False, **options: Any) -> float:
+    """Seconds per INBOX reply classified as never seen before.
+
+    The whole-reply memo is emptied before every call (with ``words``, the word memo
+    too), and the time the emptying takes alone is taken off, so the figure is the
+    classifier's own work on a new text.
+    """
+    texts = iter(cycle(INBOX))
+
+    def forget() -> None:
+        _forget(words=words)
+
+    def classify() -> None:
+        forget()
+        classify_reply(next(texts), **options)
+
+    number = 20 * len(INBOX) * 50
+    return per_call(classify, number=number) - per_call(forget, number=number)
 
 
 def _trail(customers: int, per_customer: int) -> list[ConsentEvent]:
@@ -41,16 +83,22 @@ def _trail(customers: int, per_customer: int) -> list[ConsentEvent]:
     return events
 
 
-def main() -> None:
+def reply_figures() -> None:
+    """Print the reply classifier's figures: memo hits, new texts, long and huge texts."""
     texts = iter(cycle(TYPICAL))
     seconds = per_call(lambda: classify_reply(next(texts)), number=50_000)
     report("classify_reply, typical mix, repeated (memo hits)", seconds)
     seconds = per_call(lambda: classify_reply(next(texts), region="US"), number=50_000)
     report("classify_reply, typical mix, repeated, contains (US)", seconds)
-    # Every text distinct (a unique trailing word), so nothing is served from the memo.
+    # Every text distinct (a unique trailing word), so nothing is served from the memo;
+    # the INBOX figures below instead keep each text as it is and empty the memo.
     unique = iter([f"{TYPICAL[n % len(TYPICAL)]} x{n}" for n in range(300_000)])
     seconds = per_call(lambda: classify_reply(next(unique)), number=50_000)
     report("classify_reply, typical mix, every text new", seconds)
+    report("classify_reply, inbox mix, first sight (memo emptied)", _first_sight())
+    report("classify_reply, inbox mix, first sight, contains (US)", _first_sight(region="US"))
+    report("classify_reply, inbox mix, first sight, locale pl", _first_sight(locale="pl"))
+    report("classify_reply, inbox mix, first sight, new words too", _first_sight(words=True))
     long_text = "Hi! I was looking at the shoes again, " * 100
     report(
         "classify_reply, 3.9 kB message", per_call(lambda: classify_reply(long_text), number=2_000)
@@ -61,6 +109,9 @@ def main() -> None:
         per_call(lambda: classify_reply(huge), number=200),
     )
 
+
+def main() -> None:
+    reply_figures()
     events = _trail(customers=10, per_customer=1_000)
     report(
         "ConsentLedger build + fold, 10 000 events",

@@ -16,13 +16,25 @@ Two modes decide how far a universal opt-out keyword reaches:
 Natural-language phrases ("stop texting me", "не пишите мне") are searched anywhere in
 both modes. Strong ones give ``OPT_OUT`` with ``needs_review=True``; weak ones
 ("leave me alone") keep their own intent and only set ``needs_review``.
+
+Most replies are texts never seen before, so their path is kept short. Pure-ASCII
+text is folded by one ``bytes.translate`` pass; other text is normalised and
+casefolded in C, then folded word by word through a memo of words already seen. The
+tables are ranked once per language: a lookup gives the best entry of its bucket and
+whether any of them asks for review. Entries found anywhere or at the start are kept
+as trees of words, so the scan walks from word to word instead of joining n-grams,
+and the whole-reply lookup runs only when the first word can begin a keyword.
 """
 
 from __future__ import annotations
 
 import functools
 import unicodedata
-from typing import Final, Literal
+from collections.abc import Callable
+from itertools import chain
+from operator import itemgetter
+from types import MemberDescriptorType
+from typing import Final, Literal, TypeVar
 
 import attrs
 
@@ -52,6 +64,10 @@ _APOSTROPHES: Final = frozenset("'’ʼ‘`´")
 _LATIN_LIMIT: Final = 0x250  # decomposed base letters below this are Latin
 
 _MEMO_LIMIT: Final = 65_536
+
+#: The word memo holds this many words of at most ``_MEMO_WORD_CHARS`` characters.
+_WORD_MEMO_LIMIT: Final = 16_384
+_MEMO_WORD_CHARS: Final = 40
 
 
 def _fold_char(char: str) -> str:
@@ -88,13 +104,52 @@ class _FoldTable(dict[int, str]):
 _FOLD: Final = _FoldTable()
 
 
+class _WordTable(dict[str, tuple[str, ...]]):
+    """Folded tokens of one whitespace-free run of casefolded text, kept as words recur.
+
+    Every character ``str.split`` cuts at folds to a space, so folding a text word by
+    word gives the same tokens as folding it whole, at one lookup per word instead of
+    one per character.
+    """
+
+    def __missing__(self, word: str) -> tuple[str, ...]:
+        folded = tuple(word.translate(_FOLD).split())
+        if len(word) <= _MEMO_WORD_CHARS:
+            if len(self) >= _WORD_MEMO_LIMIT:
+                self.clear()  # start again rather than keep a vocabulary gone stale
+            self[word] = folded
+        return folded
+
+
+_WORDS: Final = _WordTable()
+
+
+def _ascii_table() -> tuple[bytes, bytes]:
+    """``_fold_char`` after ``lower()`` for every ASCII byte, as ``bytes.translate`` arguments."""
+    table = bytearray(range(256))
+    deleted = bytearray()
+    for code in range(128):
+        folded = _fold_char(chr(code).lower())
+        if folded:
+            table[code] = ord(folded)  # one ASCII character: a letter, a digit or a space
+        else:
+            deleted.append(code)
+    return bytes(table), bytes(deleted)
+
+
+_ASCII_TABLE, _ASCII_DELETED = _ascii_table()
+
+
+def _fold(text: str) -> list[str]:
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).casefold()
+        if not text.isascii():
+            return list(chain.from_iterable(map(_WORDS.__getitem__, text.split())))
+    return text.encode().translate(_ASCII_TABLE, _ASCII_DELETED).decode().split()
+
+
 def _tokens(text: str) -> list[str]:
-    if len(text) > MAX_REPLY_CHARS:
-        text = text[:MAX_REPLY_CHARS]
-    if text.isascii():
-        return text.lower().translate(_FOLD).split()
-    text = unicodedata.normalize("NFKC", text).casefold()
-    return text.translate(_FOLD).split()
+    return _fold(text if len(text) <= MAX_REPLY_CHARS else text[:MAX_REPLY_CHARS])
 
 
 def normalize_reply(text: str) -> str:
@@ -124,6 +179,57 @@ class Reply:
     locale: str | None = None
 
 
+_ReplyMaker = Callable[[str, Intent, int | None, bool, str | None, str | None], Reply]
+
+
+def _reply_maker() -> _ReplyMaker:
+    """A constructor giving the same Reply as ``Reply(...)``, by filling its slots directly.
+
+    attrs builds a frozen instance through ``object.__setattr__`` field by field, a
+    large part of the cost of classifying a short new reply; the slot descriptors set
+    the same fields for about half of that. Reply has no validator, converter or init
+    hook, so filling its slots is all its ``__init__`` does. Should it ever gain one, or
+    a field, ``Reply`` itself is returned and used instead (a test then says so).
+    """
+    names = ("text", "intent", "choice", "needs_review", "matched", "locale")
+    fields = attrs.fields(Reply)
+    slots = [Reply.__dict__.get(name) for name in names]
+    if (
+        tuple(field.name for field in fields) != names
+        or any(field.validator or field.converter for field in fields)
+        or any(hasattr(Reply, hook) for hook in ("__attrs_pre_init__", "__attrs_post_init__"))
+        or set(getattr(Reply, "__slots__", ())) - {"__weakref__"} != set(names)
+        or not all(isinstance(slot, MemberDescriptorType) for slot in slots)
+    ):
+        return Reply
+    new = object.__new__
+    set_text, set_intent, set_choice, set_review, set_matched, set_locale = (
+        slot.__set__ for slot in slots if slot is not None
+    )
+
+    def make(  # noqa: PLR0917 - one positional argument per field, as Reply takes them
+        text: str,
+        intent: Intent,
+        choice: int | None,
+        needs_review: bool,
+        matched: str | None,
+        locale: str | None,
+    ) -> Reply:
+        reply: Reply = new(Reply)
+        set_text(reply, text)
+        set_intent(reply, intent)
+        set_choice(reply, choice)
+        set_review(reply, needs_review)
+        set_matched(reply, matched)
+        set_locale(reply, locale)
+        return reply
+
+    return make
+
+
+_new_reply: Final = _reply_maker()
+
+
 # -- index -------------------------------------------------------------------------------
 _PRIORITY: Final = {
     Intent.OPT_OUT_ALL: 0,
@@ -139,6 +245,7 @@ _PRIORITY: Final = {
     Intent.UNKNOWN: 10,
 }
 _STOPPING: Final = frozenset({Intent.OPT_OUT, Intent.OPT_OUT_ALL})
+_T = TypeVar("_T")
 
 Index = dict[str, tuple[Keyword, ...]]
 
@@ -157,12 +264,10 @@ def _glued(tokens: list[str]) -> list[str]:
     return variants
 
 
-def _build() -> tuple[Index, Index, Index, int, int]:
+def _build() -> tuple[Index, Index, Index]:
     whole: dict[str, list[Keyword]] = {}
     anywhere: dict[str, list[Keyword]] = {}
     lead: dict[str, list[Keyword]] = {}
-    longest_anywhere = 1
-    longest_lead = 1
     for entry in KEYWORDS:
         tokens = _tokens(entry.phrase)
         key = " ".join(tokens)
@@ -171,25 +276,163 @@ def _build() -> tuple[Index, Index, Index, int, int]:
                 _add(whole, variant, entry)
                 if entry.intent in _STOPPING and not entry.review:
                     _add(anywhere, variant, entry)
-            if entry.intent in _STOPPING and not entry.review:
-                longest_anywhere = max(longest_anywhere, len(tokens))
         elif entry.kind == "phrase":
             _add(anywhere, key, entry)
-            longest_anywhere = max(longest_anywhere, len(tokens))
         else:
             _add(lead, key, entry)
-            longest_lead = max(longest_lead, len(tokens))
 
     def freeze(index: dict[str, list[Keyword]]) -> Index:
         return {key: tuple(entries) for key, entries in index.items()}
 
-    return freeze(whole), freeze(anywhere), freeze(lead), longest_anywhere, longest_lead
+    return freeze(whole), freeze(anywhere), freeze(lead)
 
 
-_WHOLE, _ANYWHERE, _LEAD, _LONGEST_ANYWHERE, _LONGEST_LEAD = _build()
-#: First words of multiword phrases: only these start an n-gram worth looking up.
-_STARTERS: Final = frozenset(key.split(" ", 1)[0] for key in _ANYWHERE if " " in key)
-_LEAD_STARTERS: Final = frozenset(key.split(" ", 1)[0] for key in _LEAD)
+_WHOLE, _ANYWHERE, _LEAD = _build()
+
+
+#: Only these words start an entry found anywhere in a reply.
+_HEAD_WORDS: Final = frozenset(key.split(" ", 1)[0] for key in _ANYWHERE)
+#: Every beginning of a whole-reply key: a reply whose first word is not one of them
+#: cannot be a key, with its spaces or without.
+_WHOLE_PREFIXES: Final = frozenset(key[:end] for key in _WHOLE for end in range(1, len(key) + 1))
+_LONGEST_WHOLE: Final = max(map(len, _WHOLE))
+
+
+# -- ranked views ------------------------------------------------------------------------
+# An entry's rank is (priority, 0 if in the reply's language or universal else 1, minus
+# the phrase length), lowest wins and the first of equals wins. It is packed into one int
+# so that comparing two is one integer comparison.
+_LENGTHS: Final = 1 << 16  # more than any phrase is long
+_PREFERENCE: Final = _LENGTHS
+_PRIORITY_STEP: Final = 2 * _PREFERENCE
+#: The rank of "nothing matched": UNKNOWN, not preferred, empty phrase.
+_NOTHING: Final = _PRIORITY[Intent.UNKNOWN] * _PRIORITY_STEP + _PREFERENCE + _LENGTHS - 1
+#: Ranks from here on are weaker than a menu digit, and from the next step than a question.
+_BELOW_MENU: Final = (_PRIORITY[Intent.MENU_CHOICE] + 1) * _PRIORITY_STEP
+_BELOW_QUESTION: Final = (_PRIORITY[Intent.QUESTION] + 1) * _PRIORITY_STEP
+
+#: What decides when an entry wins: (intent, phrase, locale, final), ``final`` when it is
+#: an opt-out that needs no review and so settles the reply at once.
+_Winner = tuple[Intent, str, str | None, bool]
+#: A bucket of entries as one offer: best rank, its winner, and whether any asks for review.
+_Offer = tuple[int, _Winner, bool]
+#: An anywhere bucket: the offer of all its entries, of its phrases only, and whether it
+#: holds a keyword (which counts only in ``contains`` mode, or as the whole reply).
+_AnywhereOffer = tuple[_Offer | None, _Offer | None, bool]
+#: Entry keys as a tree of words: at each word, what the words so far spell (if a key)
+#: and the words that may follow, so that a scan never joins words to look them up.
+_Tree = dict[str, tuple[_T | None, "_Tree[_T] | None"]]
+_RANK: Final = itemgetter(0)
+_REVIEW: Final = itemgetter(2)
+
+
+def _entry_locale(entry: Keyword) -> str | None:
+    return None if entry.locale == "*" else entry.locale
+
+
+def _offer(entries: tuple[Keyword, ...], language: str | None, *, short: bool) -> _Offer | None:
+    """The entries a reply in ``language`` may use, folded into one offer (None if none)."""
+    best: Keyword | None = None
+    best_rank = _NOTHING
+    review = False
+    for entry in entries:
+        if (
+            language is not None
+            and entry.locale not in {"*", "en", language}
+            and entry.intent not in _STOPPING
+        ):
+            continue
+        if not short and entry.intent is Intent.POSITIVE:
+            continue
+        review = review or entry.review
+        preferred = 0 if entry.locale in {"*", language} else 1
+        rank = (
+            _PRIORITY[entry.intent] * _PRIORITY_STEP
+            + preferred * _PREFERENCE
+            + _LENGTHS
+            - 1
+            - len(entry.phrase)
+        )
+        if rank < best_rank:
+            best, best_rank = entry, rank
+    if best is None:  # every offered entry outranks _NOTHING, so none was offered
+        return None
+    final = best.intent in _STOPPING and not best.review
+    return best_rank, (best.intent, best.phrase, _entry_locale(best), final), review
+
+
+def _tree(values: dict[str, _T]) -> _Tree[_T]:
+    """The keys of ``values`` as a tree of words: ``{word: (value or None, subtree or None)}``."""
+    own: dict[str, _T] = {}
+    longer: dict[str, dict[str, _T]] = {}
+    for key, value in values.items():
+        word, _, rest = key.partition(" ")
+        if rest:
+            longer.setdefault(word, {})[rest] = value
+        else:
+            own[word] = value
+    return {
+        word: (own.get(word), _tree(longer[word]) if word in longer else None)
+        for word in own.keys() | longer.keys()
+    }
+
+
+@attrs.frozen
+class _View:
+    """The tables as one language reads them, every bucket already ranked."""
+
+    whole: dict[str, _Offer]
+    anywhere: _Tree[_AnywhereOffer]
+    lead_short: _Tree[_Offer]
+    lead_long: _Tree[_Offer]
+
+    @classmethod
+    def build(cls, language: str | None) -> _View:
+        def offers(index: Index, *, short: bool = True) -> dict[str, _Offer]:
+            ranked = {key: _offer(entries, language, short=short) for key, entries in index.items()}
+            return {key: offer for key, offer in ranked.items() if offer is not None}
+
+        anywhere = {
+            key: (
+                _offer(entries, language, short=True),
+                _offer(tuple(e for e in entries if e.kind != "keyword"), language, short=True),
+                any(e.kind == "keyword" for e in entries),
+            )
+            for key, entries in _ANYWHERE.items()
+        }
+        return cls(
+            offers(_WHOLE),
+            _tree(anywhere),
+            _tree(offers(_LEAD)),
+            _tree(offers(_LEAD, short=False)),
+        )
+
+
+#: The languages the tables name; any other reads them the same way as ``""`` does.
+_TABLE_LOCALES: Final = frozenset(entry.locale for entry in KEYWORDS)
+_VIEWS: Final[dict[str | None, _View]] = {}
+#: ``locale`` argument → view, so that a locale string is parsed once.
+_VIEW_OF_LOCALE: Final[dict[object, _View]] = {}
+_LOCALE_MEMO_LIMIT: Final = 1024
+
+
+def _view(locale: str | None) -> _View:
+    try:
+        view = _VIEW_OF_LOCALE.get(locale)
+    except TypeError:  # an unhashable locale; _language() says what is wrong with it
+        view, hashable = None, False
+    else:
+        if view is not None:
+            return view
+        hashable = True
+    language = _language(locale)
+    key = language if language is None or language in _TABLE_LOCALES else ""
+    view = _VIEWS.get(key)
+    if view is None:
+        view = _VIEWS[key] = _View.build(key)
+    if hashable and len(_VIEW_OF_LOCALE) < _LOCALE_MEMO_LIMIT:
+        _VIEW_OF_LOCALE[locale] = view
+    return view
 
 
 # -- classification ----------------------------------------------------------------------
@@ -206,93 +449,10 @@ def _strip_quoted(text: str) -> str:
     return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith(">"))
 
 
-#: What a reply means once folded: (intent, choice, needs_review, matched, locale).
-_Decision = tuple[Intent, int | None, bool, str | None, str | None]
+_EMAIL: Final = Channel.EMAIL
 
 #: Replies up to this length are memoised: "STOP", "yes" and "1" recur all day.
 _MEMO_CHARS: Final = 48
-
-
-def _decide(joined: str, question: bool, language: str | None, contains: bool) -> _Decision:
-    """The intent of a folded reply; pure, so short replies are memoised."""
-    tokens = joined.split(" ")
-    count = len(tokens)
-    best: Keyword | None = None
-    best_score = (_PRIORITY[Intent.UNKNOWN], 1, 0)
-    review = False
-    contained_stop = False
-
-    def offer(entries: tuple[Keyword, ...], *, short: bool = True) -> None:
-        nonlocal best, best_score, review
-        for entry in entries:
-            if (
-                language is not None
-                and entry.locale not in {"*", "en", language}
-                and entry.intent not in _STOPPING
-            ):
-                continue
-            if not short and entry.intent is Intent.POSITIVE:
-                continue
-            if entry.review:
-                review = True
-            score = (
-                _PRIORITY[entry.intent],
-                0 if entry.locale in {"*", language} else 1,
-                -len(entry.phrase),
-            )
-            if score < best_score:
-                best, best_score = entry, score
-
-    found = _WHOLE.get(joined)
-    if found:
-        offer(found)
-    if count > 1:
-        found = _WHOLE.get(joined.replace(" ", ""))
-        if found:
-            offer(found)
-
-    anywhere = _ANYWHERE
-    for start, token in enumerate(tokens):
-        longest = min(_LONGEST_ANYWHERE, count - start) if token in _STARTERS else 1
-        for size in range(1, longest + 1):
-            found = anywhere.get(token if size == 1 else " ".join(tokens[start : start + size]))
-            if not found:
-                continue
-            for candidate in found:
-                if candidate.kind == "keyword":
-                    if size == count:
-                        continue  # the whole reply; already offered above
-                    if not contains:
-                        contained_stop = True
-                        continue
-                offer((candidate,))
-
-    if tokens[0] in _LEAD_STARTERS:
-        short = count <= _MAX_POSITIVE_TOKENS
-        for size in range(1, min(_LONGEST_LEAD, count) + 1):
-            found = _LEAD.get(" ".join(tokens[:size]))
-            if found:
-                offer(found, short=short)
-
-    if best is not None and best.intent in _STOPPING and not best.review:
-        return best.intent, None, False, best.phrase, _entry_locale(best)
-    review = review or contained_stop
-    rank = best_score[0]
-    if (
-        rank > _PRIORITY[Intent.MENU_CHOICE]
-        and count == 1
-        and len(joined) <= 2
-        and joined.isdigit()
-    ):
-        return Intent.MENU_CHOICE, int(joined), review, joined, None
-    if rank > _PRIORITY[Intent.QUESTION] and question:
-        return Intent.QUESTION, None, review, "?", None
-    if best is None:
-        return Intent.UNKNOWN, None, review, None, None
-    return best.intent, None, review, best.phrase, _entry_locale(best)
-
-
-_decide_memo: Final = functools.lru_cache(maxsize=8192)(_decide)
 
 
 def classify_reply(
@@ -332,26 +492,102 @@ def _classify(
     mode: MatchMode | None,
     region: str | None,
 ) -> Reply:
+    """Fold the reply, then read it whole, anywhere, and by its lead, in that order.
+
+    Offers are gathered in the order the tables are read, so that of two equal ranks
+    the first one read wins. One function, because a new text pays for every call.
+    """
     us_default = region is not None and region.upper() == "US"
     contains = us_default if mode is None else mode == "contains"
     head = text if len(text) <= MAX_REPLY_CHARS else text[:MAX_REPLY_CHARS]
-    if channel is Channel.EMAIL:
+    if channel is _EMAIL:
         head = _strip_quoted(head)
-    tokens = _tokens(head)
+    if head.isascii():  # _fold() inlined: most replies take this branch
+        tokens = head.encode().translate(_ASCII_TABLE, _ASCII_DELETED).decode().split()
+    else:
+        tokens = _fold(head)
     if not tokens:
-        return Reply(text, Intent.UNKNOWN)
-    joined = " ".join(tokens)
-    question = "?" in head or "？" in head or "¿" in head
-    decide = _decide_memo if len(joined) <= _MEMO_CHARS else _decide
-    intent, choice, review, matched, language = decide(
-        joined, question, _language(locale), contains
-    )
-    return Reply(text, intent, choice, review, matched, language)
+        return _new_reply(text, Intent.UNKNOWN, None, False, None, None)
+    try:
+        view = _VIEW_OF_LOCALE[locale]
+    except (KeyError, TypeError):
+        view = _view(locale)
+    count = len(tokens)
+    offers: list[_Offer] = []
+    contained_stop = False
+
+    first = tokens[0]
+    # A whole key starts with the first word, and is no shorter than the reply glued.
+    if first in _WHOLE_PREFIXES and count <= _LONGEST_WHOLE:
+        glued = "".join(tokens)
+        if len(glued) <= _LONGEST_WHOLE:
+            whole = view.whole
+            offer = whole.get(" ".join(tokens))
+            if offer is not None:
+                offers.append(offer)
+            if count > 1:
+                offer = whole.get(glued)
+                if offer is not None:
+                    offers.append(offer)
+
+    if not _HEAD_WORDS.isdisjoint(tokens):
+        anywhere = view.anywhere
+        for start, token in enumerate(tokens):
+            node = anywhere.get(token)
+            end = start + 1
+            while node is not None:
+                found, following = node
+                if found is not None:
+                    offer = found[1]
+                    if found[2] and end - start != count:
+                        if contains:
+                            offer = found[0]
+                        else:
+                            contained_stop = True
+                    if offer is not None:
+                        offers.append(offer)
+                if following is None or end == count:
+                    break
+                node = following.get(tokens[end])
+                end += 1
+
+    lead = view.lead_short if count <= _MAX_POSITIVE_TOKENS else view.lead_long
+    step = lead.get(first)
+    end = 1
+    while step is not None:
+        offer, after = step
+        if offer is not None:
+            offers.append(offer)
+        if after is None or end == count:
+            break
+        step = after.get(tokens[end])
+        end += 1
+
+    if not offers:
+        best_rank, best, review = _NOTHING, None, contained_stop
+    elif len(offers) == 1:
+        best_rank, best, review = offers[0]
+        review = review or contained_stop
+    else:
+        best_rank, best, _ = min(offers, key=_RANK)
+        review = contained_stop or any(map(_REVIEW, offers))
+    if best is not None and best[3]:
+        return _new_reply(text, best[0], None, False, best[1], best[2])
+    if best_rank >= _BELOW_MENU and count == 1 and len(first) <= 2 and first.isdigit():
+        return _new_reply(text, Intent.MENU_CHOICE, int(first), review, first, None)
+    if best_rank >= _BELOW_QUESTION and ("?" in head or "？" in head or "¿" in head):
+        return _new_reply(text, Intent.QUESTION, None, review, "?", None)
+    if best is None:
+        return _new_reply(text, Intent.UNKNOWN, None, review, None, None)
+    return _new_reply(text, best[0], None, review, best[1], best[2])
 
 
 #: Whole short replies recur ("STOP", "Yes", "1"); a Reply is immutable, so it is shared.
 _classify_memo: Final = functools.lru_cache(maxsize=4096)(_classify)
 
 
-def _entry_locale(entry: Keyword) -> str | None:
-    return None if entry.locale == "*" else entry.locale
+def _forget(*, words: bool = False) -> None:
+    """Empty the reply memo (and with ``words`` the word memo), for benchmarks of new text."""
+    _classify_memo.cache_clear()
+    if words:
+        _WORDS.clear()
