@@ -6,6 +6,7 @@ and this file as the rules of *who can be reached where* and *what we may say*.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Final
@@ -18,10 +19,11 @@ from ._discounts import IssuedDiscount
 from ._lint import GuardPolicy, guard
 from ._model import Channel, Checkout, Customer
 from ._packs import Segment, cart_tier, format_hold_until, message_context
+from ._phone import PhoneNumber
 from ._policy import Context, RecoveryPolicy
 from ._sequence import Touch, TouchPurpose
-from ._stock import low_stock, spoken_cart
-from ._templates import render
+from ._stock import evolve_checkout, low_stock, spoken_cart
+from ._templates import Rendered, render
 from ._whatsapp import whatsapp_template_payload
 from .errors import RecoveryKitError
 from .links import utm_tags, with_query
@@ -66,12 +68,32 @@ def address_for(customer: Customer, channel: Channel) -> str | None:
 
 def channel_programs(customer: Customer, channel: Channel, policy: RecoveryPolicy) -> ProgramRules:
     """The carrier and platform rules for recovery messages to this customer on ``channel``."""
+    return _programs(
+        channel,
+        customer.phone,
+        customer.country,
+        policy.programs_treat_as_us,
+        policy.disabled_rules,
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _programs(
+    channel: Channel,
+    phone: str | None,
+    country: str | None,
+    treat_as_us: bool,
+    disabled: frozenset[str],
+) -> ProgramRules:
+    """``programs_for`` by plain values, memoized: the rules depend on nothing else (the
+    number is parsed from its E.164 text, the table is a constant), and one decision
+    asks for the same channel's rules several times."""
     return programs_for(
         channel,
-        customer.phone_number,
-        country=customer.country,
-        treat_as_us=policy.programs_treat_as_us,
-        disabled=policy.disabled_rules,
+        None if phone is None else PhoneNumber.parse(phone),
+        country=country,
+        treat_as_us=treat_as_us,
+        disabled=disabled,
     )
 
 
@@ -91,7 +113,8 @@ def reachable(customer: Customer, channel: Channel, policy: RecoveryPolicy | Non
             return False
         disabled = policy.disabled_rules if policy is not None else frozenset()
         treat = policy.programs_treat_as_us if policy is not None else False
-        rules = programs_for(channel, phone, treat_as_us=treat, disabled=disabled)
+        # The country only counts when there is no number, and here there is one.
+        rules = _programs(channel, customer.phone, None, treat, frozenset(disabled))
         return rules.blocked_by is None
     return True
 
@@ -276,14 +299,16 @@ def _segment(customer: Customer) -> Segment:
     return Segment.RETURNING if customer.returning else Segment.NEW
 
 
-def _truthful(checkout: Checkout, now: datetime) -> Checkout:
+def _truthful(checkout: Checkout, now: datetime, spoken: Checkout | None) -> Checkout:
     """The checkout as it may be spoken of now: in-stock items and their total only,
-    and a passed hold is no longer a deadline."""
-    spoken = spoken_cart(checkout)
+    and a passed hold is no longer a deadline. ``spoken`` is ``spoken_cart(checkout)``
+    when the caller has it already."""
+    if spoken is None:
+        spoken = spoken_cart(checkout)
     if spoken is None:
         raise Unsendable("unavailable", "every item in the cart is sold out")
     if spoken.hold_until is not None and spoken.hold_until <= now:
-        return attrs.evolve(spoken, hold_until=None)
+        return evolve_checkout(spoken, hold_until=None)  # no hold is always valid
     return spoken
 
 
@@ -294,7 +319,15 @@ def _link(checkout: Checkout, channel: Channel, touch_number: int, policy: Recov
     """
     if channel is Channel.SMS or policy.utm_campaign is None:
         return checkout.link
-    return with_query(checkout.link, utm_tags(touch_number, channel, campaign=policy.utm_campaign))
+    return _tagged(checkout.link, channel, touch_number, policy.utm_campaign)
+
+
+@functools.lru_cache(maxsize=1024, typed=True)
+def _tagged(link: str, channel: Channel, touch_number: int, campaign: str) -> str:
+    """Memoized: a touch renders in each pass of a decision, and the tagged link is a
+    function of these four values alone (typed, so ``True`` is refused as a touch
+    number however often 1 was asked)."""
+    return with_query(link, utm_tags(touch_number, channel, campaign=campaign))
 
 
 def _truth_fields(
@@ -324,6 +357,26 @@ def _truth_fields(
         )
 
 
+@functools.lru_cache(maxsize=256)
+def _guard_errors(rendered: Rendered, store_name: str, hold_until_known: bool) -> str | None:
+    """The guard's errors for a rendered touch, as one line (``None`` when it may go).
+
+    Memoized: a runner decides a touch again with fresh stock and then with a code,
+    and the text is often the same each time. ``Rendered`` is a frozen value holding
+    everything the guard reads, and the guard policy here is a constant.
+    """
+    problems = [
+        violation
+        for violation in guard(
+            rendered, _GUARD, store_name=store_name, hold_until_known=hold_until_known
+        )
+        if violation.level == "error"
+    ]
+    if not problems:
+        return None
+    return ", ".join(f"{v.code} {v.message}" for v in problems)
+
+
 def compose_touch(
     *,
     checkout: Checkout,
@@ -337,15 +390,17 @@ def compose_touch(
     context: Context,
     now: datetime,
     discount: IssuedDiscount | None = None,
+    spoken: Checkout | None = None,
 ) -> SendMessage:
     """Render touch ``touch_number`` (1-based) for ``channel``; ``Unsendable`` if it cannot go.
 
     With ``discount``, the words come from the pack entry ``<message>.discount``;
-    the caller falls back to the plain entry when the pack has none.
+    the caller falls back to the plain entry when the pack has none. ``spoken`` is
+    ``spoken_cart(checkout)`` when the caller has worked it out already.
     """
     customer = checkout.customer
     pack = policy.pack_for(variant)
-    spoken = _truthful(checkout, now)
+    spoken = _truthful(checkout, now, spoken)
     key = touch.message if discount is None else f"{touch.message}.discount"
     try:
         template = pack.find(
@@ -378,19 +433,9 @@ def compose_touch(
         rendered = render(template, context_values)
     except RecoveryKitError as exc:
         raise Unsendable("template", str(exc)) from None
-    problems = [
-        violation
-        for violation in guard(
-            rendered,
-            _GUARD,
-            store_name=policy.store_name,
-            hold_until_known=spoken.hold_until is not None,
-        )
-        if violation.level == "error"
-    ]
+    problems = _guard_errors(rendered, policy.store_name, spoken.hold_until is not None)
     if problems:
-        codes = ", ".join(f"{v.code} {v.message}" for v in problems)
-        raise Unsendable("guard", codes)
+        raise Unsendable("guard", problems)
     payload = None
     if channel is Channel.WHATSAPP and not context.window_open(channel, now):
         ref = pack.whatsapp_template(key, customer.locale)

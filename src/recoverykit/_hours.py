@@ -9,8 +9,8 @@ Answers are exact to the second and DST-proof. For each zone and each UTC day th
 allowed intervals are computed once, in UTC, from the zone's real offsets (a
 window start inside a spring-forward gap opens at the first real instant after
 it; in an autumn fold each instant is judged by its real local time), then cached
-on the value. ``allows`` is a bisect into that cache and ``earliest`` moves a
-candidate instant from zone to zone until every zone agrees.
+on the value. ``allows`` is a bisect into that cache; ``earliest`` bisects into the
+intersection of the zones' intervals, kept per set of zones and UTC day as well.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import itertools
 import math
 import warnings
 from bisect import bisect_right
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -53,6 +53,8 @@ _FIXED_TZ_TYPES: Final = frozenset({timezone, ZoneInfo})
 
 Interval = tuple[int, int]
 Week = tuple[tuple[Interval, ...], ...]
+#: One UTC day's allowed intervals as parallel (starts, ends) tuples, for bisecting.
+_Day = tuple[tuple[int, ...], tuple[int, ...]]
 
 
 # --------------------------------------------------------------------------- excluded days
@@ -330,7 +332,11 @@ class ContactHours:
 
     week: Week = attrs.field(converter=_week)
     excluded: tuple[DaySource, ...] = attrs.field(default=(), converter=_sources)
-    _cache: dict[tuple[str, int], tuple[tuple[int, ...], tuple[int, ...]]] = attrs.field(
+    _cache: dict[tuple[str, int], _Day] = attrs.field(
+        init=False, factory=dict, eq=False, repr=False, hash=False
+    )
+    #: The intervals every zone of a candidate set allows, per (zones, UTC day).
+    _common: dict[tuple[tuple[str, ...], int], _Day] = attrs.field(
         init=False, factory=dict, eq=False, repr=False, hash=False
     )
 
@@ -449,6 +455,38 @@ class ContactHours:
         return instant.astimezone(UTC) if found == seconds else _from_seconds(found)
 
     def _earliest_seconds(self, seconds: int, zones: Sequence[str], limit: int) -> int | None:
+        if len(zones) == 1:
+            return self._next_in_zone(zones[0], seconds, limit)
+        try:
+            return self._next_in_all(tuple(zones), seconds, limit)
+        except Exception:  # the walk below decides what fails, as it always did
+            # The walk looks at fewer (zone, day) pairs than the intersection does, so
+            # only it can say whether an unknown zone or a day at the calendar's edge
+            # fails or is never reached.
+            return self._walk(seconds, zones, limit)
+
+    def _next_in_all(self, zones: tuple[str, ...], seconds: int, limit: int) -> int | None:
+        """The first second at or after ``seconds`` (and not after ``limit``) that every
+        zone allows: the first point of the intersection of their intervals, day by day.
+
+        The same answer as ``_walk``: the walk only ever moves to the next instant some
+        zone allows, so it never passes a point they all allow, and it stops at the
+        first such point.
+        """
+        return _next_open(functools.partial(self._common_day, zones), seconds, limit)
+
+    def _common_day(self, zones: tuple[str, ...], day: int) -> _Day:
+        key = (zones, day)
+        cached = self._common.get(key)
+        if cached is not None:
+            return cached
+        starts, ends = self._day(zones[0], day)
+        for zone in zones[1:]:
+            starts, ends = _intersect_sorted(starts, ends, *self._day(zone, day))
+        return _keep(self._common, key, (starts, ends))
+
+    def _walk(self, seconds: int, zones: Sequence[str], limit: int) -> int | None:
+        """Move a candidate from zone to zone until every zone allows it."""
         candidate = seconds
         while candidate <= limit:
             moved = False
@@ -464,28 +502,17 @@ class ContactHours:
         return None
 
     def _next_in_zone(self, zone: str, seconds: int, limit: int) -> int | None:
-        day = seconds // DAY
-        while day * DAY <= limit:
-            starts, ends = self._day(zone, day)
-            index = bisect_right(ends, seconds)
-            if index < len(ends):
-                found = max(starts[index], seconds)
-                return found if found <= limit else None
-            day += 1
-            seconds = day * DAY
-        return None
+        return _next_open(functools.partial(self._day, zone), seconds, limit)
 
-    def _day(self, zone: str, day: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    def _day(self, zone: str, day: int) -> _Day:
         key = (zone, day)
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        if len(self._cache) >= _CACHE_LIMIT:
-            self._cache.clear()
         intervals = self._utc_intervals(zone, day)
-        cached = (tuple(s for s, _ in intervals), tuple(e for _, e in intervals))
-        self._cache[key] = cached
-        return cached
+        return _keep(
+            self._cache, key, (tuple(s for s, _ in intervals), tuple(e for _, e in intervals))
+        )
 
     def _utc_intervals(self, zone: str, day: int) -> list[Interval]:
         """Allowed UTC intervals inside UTC day ``day`` for one zone, merged."""
@@ -511,6 +538,52 @@ class ContactHours:
             else:
                 merged.append((low, high))
         return merged
+
+
+def _keep(cache: dict[Any, _Day], key: Any, day: _Day) -> _Day:
+    """Store ``day`` under ``key``; a full cache starts afresh rather than grow."""
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[key] = day
+    return day
+
+
+def _next_open(day_of: Callable[[int], _Day], seconds: int, limit: int) -> int | None:
+    """The first allowed second at or after ``seconds`` and not after ``limit``, reading
+    each UTC day's intervals from ``day_of``."""
+    day = seconds // DAY
+    while day * DAY <= limit:
+        starts, ends = day_of(day)
+        index = bisect_right(ends, seconds)
+        if index < len(ends):
+            found = max(starts[index], seconds)
+            return found if found <= limit else None
+        day += 1
+        seconds = day * DAY
+    return None
+
+
+def _intersect_sorted(
+    starts_a: tuple[int, ...],
+    ends_a: tuple[int, ...],
+    starts_b: tuple[int, ...],
+    ends_b: tuple[int, ...],
+) -> _Day:
+    """Where two sorted lists of disjoint half-open intervals overlap."""
+    starts: list[int] = []
+    ends: list[int] = []
+    i = j = 0
+    while i < len(ends_a) and j < len(ends_b):
+        low = max(starts_a[i], starts_b[j])
+        high = min(ends_a[i], ends_b[j])
+        if low < high:
+            starts.append(low)
+            ends.append(high)
+        if ends_a[i] < ends_b[j]:
+            i += 1
+        else:
+            j += 1
+    return tuple(starts), tuple(ends)
 
 
 def _load_day(raw: Any, path: str, problems: Problems) -> list[Interval]:

@@ -15,10 +15,11 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import json
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import attrs
 import regex  # type: ignore[import-untyped]
@@ -103,11 +104,19 @@ PAYMENT_BY_REPLY: Final[Mapping[str, tuple[str, ...]]] = {
 }  # fmt: skip
 
 
+@functools.cache
+def _payment_needles() -> tuple[tuple[str, str], ...]:
+    """Each CP-3 phrase folded once, with its spelling as written, in table order.
+
+    Cached without a key: ``PAYMENT_BY_REPLY`` is a constant of this module.
+    """
+    return tuple((_fold(phrase), phrase) for items in PAYMENT_BY_REPLY.values() for phrase in items)
+
+
 def _payment_by_reply(folded: str) -> str | None:
-    for items in PAYMENT_BY_REPLY.values():
-        for phrase in items:
-            if _fold(phrase) in folded:
-                return phrase
+    for needle, phrase in _payment_needles():
+        if needle in folded:
+            return phrase
     return None
 
 
@@ -158,12 +167,50 @@ def _fold(text: str) -> str:
     return text.casefold().replace("’", "'").replace("ʼ", "'").replace("ё", "е")
 
 
+@functools.cache
+def _needles(category: str) -> tuple[str, ...]:
+    """Every language's phrases of ``category`` in one tuple, in the order ``phrases()`` lists
+    them, so the first hit is the one a nested loop would find."""
+    return tuple(phrase for items in phrases()[category].values() for phrase in items)
+
+
 def _find(category: str, folded: str) -> str | None:
-    for items in phrases()[category].values():
-        for phrase in items:
-            if phrase in folded:
-                return phrase
+    for phrase in _needles(category):
+        if phrase in folded:
+            return phrase
     return None
+
+
+#: The categories every text is checked for; urgency and discount depend on the message.
+_CALM: Final = ("surveillance", "guilt", "pressure")
+
+
+@functools.cache
+def _any_phrase(categories: tuple[str, ...]) -> re.Pattern[str]:
+    """A pattern that matches wherever any phrase of ``categories`` occurs.
+
+    It finds a match exactly when ``_find`` would find a phrase in one of the
+    categories, in one pass over the text instead of one pass per phrase. The phrases
+    share their beginnings in a trie, so the pattern tries few branches at each
+    position; where one phrase begins another, the shorter one is enough.
+    """
+    trie: dict[str, Any] = {}
+    for category in categories:
+        for phrase in _needles(category):
+            node = trie
+            for char in phrase:
+                node = node.setdefault(char, {})
+            node[""] = {}
+    return re.compile(_trie_pattern(trie))
+
+
+def _trie_pattern(node: dict[str, Any]) -> str:
+    if "" in node:  # a phrase ends here: what follows cannot matter
+        return ""
+    branches = [re.escape(char) + _trie_pattern(child) for char, child in sorted(node.items())]
+    if not branches:  # no phrases at all: a pattern that never matches
+        return "(?!)"
+    return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
 
 
 # -- typical values for length checks ----------------------------------------------------
@@ -225,6 +272,25 @@ _KEYWORDS: Final = frozenset({"STOP", "START", "HELP", "INFO", "AIDE", "ARRET", 
 _CAPITAL_RUNS: Final = regex.compile(r"\p{Lu}{2,}")
 
 
+class _LettersOnly(dict[int, int | None]):
+    """A ``str.translate`` table that keeps letters (``str.isalpha``) and drops the rest.
+
+    Filled one code point at a time on first sight: whether a character is a letter
+    never changes, so an entry is never wrong, only absent. Bounded all the same.
+    """
+
+    def __missing__(self, code: int) -> int | None:
+        if len(self) >= _LETTERS_LIMIT:
+            self.clear()
+        kept = code if chr(code).isalpha() else None
+        self[code] = kept
+        return kept
+
+
+_LETTERS_LIMIT: Final = 8192
+_LETTERS: Final = _LettersOnly()
+
+
 def _shouting(text: str) -> str | None:
     """Two capitalised words in a row ("BUY NOW", "LAST CHANCE"); keywords and acronyms pass."""
     runs = _CAPITAL_RUNS.findall(text)
@@ -232,7 +298,7 @@ def _shouting(text: str) -> str | None:
         return None
     previous: str | None = None
     for word in text.split():
-        letters = "".join(ch for ch in word if ch.isalpha())
+        letters = word.translate(_LETTERS)
         loud = len(letters) >= 2 and letters.isupper() and letters not in _KEYWORDS
         if loud and previous is not None:
             return f"{previous} {word}"
@@ -248,26 +314,38 @@ def _text_checks(
     has_deadline: bool,
     first_touch: bool,
     has_discount_field: bool,
+    folded: str | None = None,
 ) -> None:
-    """The phrase checks shared by lint (on literal text) and guard (on the whole text)."""
-    folded = _fold(literal_text)
-    if (phrase := _find("surveillance", folded)) is not None:
+    """The phrase checks shared by lint (on literal text) and guard (on the whole text).
+
+    ``folded`` is ``_fold(literal_text)`` when the caller has it already.
+    """
+    if folded is None:
+        folded = _fold(literal_text)
+    no_discount = first_touch and not out.policy.allow_discount_first_touch
+    categories = (
+        _CALM + (() if has_deadline else ("urgency",)) + (("discount",) if no_discount else ())
+    )
+    # Most texts hold none of the phrases: one pass says so, and only a text that holds
+    # one is searched list by list for the first phrase of each category.
+    some = _any_phrase(categories).search(folded) is not None
+    if some and (phrase := _find("surveillance", folded)) is not None:
         out.add(
             "RK105", f"{where} says {phrase!r}, which reads as being watched; talk about the cart"
         )
-    if (phrase := _find("guilt", folded)) is not None:
+    if some and (phrase := _find("guilt", folded)) is not None:
         out.add(
             "RK106", f"{where} says {phrase!r}, which blames the customer; say the cart is saved"
         )
-    if (phrase := _find("pressure", folded)) is not None:
+    if some and (phrase := _find("pressure", folded)) is not None:
         out.add("RK110", f"{where} says {phrase!r}; offer the link calmly instead")
-    if not has_deadline and (phrase := _find("urgency", folded)) is not None:
+    if some and not has_deadline and (phrase := _find("urgency", folded)) is not None:
         out.add(
             "RK104",
             f"{where} says {phrase!r} without a real deadline; use {{hold_until}} or drop the word",
         )
-    if first_touch and not out.policy.allow_discount_first_touch:
-        phrase = _find("discount", folded)
+    if no_discount:
+        phrase = _find("discount", folded) if some else None
         if has_discount_field or phrase is not None:
             what = repr(phrase) if phrase is not None else "a discount code"
             out.add("RK107", f"{where} offers {what} on the first touch; keep discounts for later")
@@ -378,14 +456,15 @@ def guard(
         first_line = text.split("\n", 1)[0]
         if _fold(store_name) not in _fold(first_line):
             out.add("RK102", f"the first line does not name {store_name!r}")
+    folded = _fold(text)
     if (
         sms
         and policy.require_optout_sms
         and rendered.key not in NO_OPTOUT_KEYS
-        and _find("optout", _fold(text)) is None
+        and _find("optout", folded) is None
     ):
         out.add("RK103", "the SMS has no opt-out line; add 'Reply STOP to opt out.'")
-    if sms and (phrase := _payment_by_reply(_fold(text))):
+    if sms and (phrase := _payment_by_reply(folded)):
         out.add(
             "RK113",
             f"the SMS says {phrase!r}: payment and card details never go by reply "
@@ -398,6 +477,7 @@ def guard(
         has_deadline=hold_until_known,
         first_touch=rendered.key in FIRST_TOUCH_KEYS,
         has_discount_field=False,
+        folded=folded,
     )
     if sms:
         info = rendered.segments or sms_segments(text)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Final, assert_never
+from typing import Any, Final, assert_never
 
 import attrs
 
@@ -210,6 +210,12 @@ class _Step:
             self._changes = {}
         return self._state
 
+    def get(self, name: str) -> Any:
+        """One field of the state as ``state`` would show it, without evolving the state:
+        reading a field or two between updates need not copy every field."""
+        changes = self._changes
+        return changes[name] if name in changes else getattr(self._state, name)
+
     def update(self, **changes: object) -> None:
         self._changes.update(changes)
 
@@ -220,7 +226,7 @@ class _Step:
     def schedule(self, at: datetime) -> None:
         at = max(at, self.now)
         self.update(wakeup_at=at)
-        self.emit(ScheduleWakeup(self.state.checkout_id, at))
+        self.emit(ScheduleWakeup(self.get("checkout_id"), at))
 
     def finish(self, reason: FinishReason) -> None:
         changes: dict[str, object] = {
@@ -232,7 +238,7 @@ class _Step:
         if reason is FinishReason.EXPIRED:
             changes["checkout"] = None  # personal data goes when its retention ends
         self.update(**changes)
-        self.emit(Finish(self.state.checkout_id, reason))
+        self.emit(Finish(self.get("checkout_id"), reason))
 
     def result(self, **final: object) -> RecoveryState:
         """The new state: pending changes, the notes and ``final`` applied in one evolve."""
@@ -307,7 +313,7 @@ def _start(step: _Step, event: CheckoutAbandoned) -> None:
         policy,
         step.context,
         step.now,
-        sends=_sends(step.state),
+        sends=_sends(step.get("sent")),
         abandoned_at=checkout.abandoned_at,
         refusals=refusals,
     )
@@ -325,11 +331,11 @@ def _start(step: _Step, event: CheckoutAbandoned) -> None:
     _plan_next(step)
 
 
-def _sends(state: RecoveryState) -> dict[Channel, int]:
+def _sends(sent_touches: tuple[SentTouch, ...]) -> dict[Channel, int]:
     """Recovery messages handed to each channel for this abandonment, failed ones included:
     a program limit counts what was sent, not what arrived."""
     counts: dict[Channel, int] = {}
-    for sent in state.sent:
+    for sent in sent_touches:
         counts[sent.channel] = counts.get(sent.channel, 0) + 1
     return counts
 
@@ -380,17 +386,17 @@ def _ask_double_optin(step: _Step, checkout: Checkout) -> bool:
 
 def _plan_next(step: _Step) -> None:
     """Schedule the wake-up for ``state.next_touch`` (or the end of the grace period)."""
-    state = step.state
-    checkout = state.checkout
+    checkout: Checkout | None = step.get("checkout")
     assert checkout is not None
-    sequence = step.policy.sequence_for(state.variant)
-    if state.next_touch >= len(sequence.touches):
-        last = state.last_sent()
-        base = last.at if last is not None else step.now
+    sequence = step.policy.sequence_for(step.get("variant"))
+    next_touch: int = step.get("next_touch")
+    if next_touch >= len(sequence.touches):
+        sent: tuple[SentTouch, ...] = step.get("sent")
+        base = sent[-1].at if sent else step.now
         step.schedule(base + step.policy.grace)
         return
     scale = step.policy.timing.factor(checkout.total) if step.policy.timing else 1.0
-    step.schedule(sequence.planned_at(state.next_touch, checkout.abandoned_at, checkout.id, scale))
+    step.schedule(sequence.planned_at(next_touch, checkout.abandoned_at, checkout.id, scale))
 
 
 # -- wake-ups ------------------------------------------------------------------------------
@@ -499,9 +505,9 @@ def _next_touch(step: _Step, checkout: Checkout) -> None:
             step.update(next_touch=len(sequence.touches), attempt=0)
             step.finish(FinishReason.UNAVAILABLE)
             return
-        offer, wants = _discount_for(step, checkout, touch.discount, number)
+        offer, wants = _discount_for(step, spoken, touch.discount, number)
         try:
-            message = _compose(step, checkout, number, touch, channel, offer)
+            message = _compose(step, checkout, spoken, number, touch, channel, offer)
         except Unsendable as exc:
             step.note(Skipped(number, exc.reason, exc.detail))
             step.update(next_touch=index + 1, attempt=0)
@@ -543,18 +549,17 @@ def _discounts_of(policy: RecoveryPolicy) -> DiscountPolicy:
 
 
 def _discount_for(
-    step: _Step, checkout: Checkout, allowed: bool, number: int
+    step: _Step, spoken: Checkout, allowed: bool, number: int
 ) -> tuple[IssuedDiscount | None, bool]:
     """The code this touch carries, and whether to ask the runner for one.
 
-    Only a touch the sequence marks, under a discount policy, for an eligible cart;
-    a code in the context must still be valid long enough and pass the guard.
+    Only a touch the sequence marks, under a discount policy, for an eligible cart
+    (``spoken``: the cart as a message may speak of it); a code in the context must
+    still be valid long enough and pass the guard.
     """
     rules = step.policy.discounts
     if not allowed or rules is None:
         return None, False
-    spoken = spoken_cart(checkout)
-    assert spoken is not None
     refusal = eligibility_refusal(rules, spoken)
     issued = step.context.discount
     if refusal is None and issued is None:
@@ -574,13 +579,14 @@ def _discount_for(
 def _compose(  # noqa: PLR0917 - a private helper with one caller
     step: _Step,
     checkout: Checkout,
+    spoken: Checkout,
     number: int,
     touch: Touch,
     channel: Channel,
     offer: IssuedDiscount | None,
 ) -> SendMessage:
     """Render the touch, with the discount when there is one and the pack can say it."""
-    state = step.state
+    zones: tuple[str, ...] = step.get("zones")
 
     def render(discount: IssuedDiscount | None) -> SendMessage:
         return compose_touch(
@@ -588,13 +594,14 @@ def _compose(  # noqa: PLR0917 - a private helper with one caller
             touch_number=number,
             touch=touch,
             channel=channel,
-            attempt=state.attempt,
-            zone=state.zones[0] if state.zones else "UTC",
+            attempt=step.get("attempt"),
+            zone=zones[0] if zones else "UTC",
             policy=step.policy,
-            variant=state.variant,
+            variant=step.get("variant"),
             context=step.context,
             now=step.now,
             discount=discount,
+            spoken=spoken,
         )
 
     if offer is None:
@@ -634,7 +641,7 @@ def _nothing_left(step: _Step, checkout: Checkout) -> bool:
             step.context,
             step.now,
             exclude=step.state.failed_channels,
-            sends=_sends(step.state),
+            sends=_sends(step.get("sent")),
             abandoned_at=checkout.abandoned_at,
         )
         is None
@@ -665,7 +672,7 @@ def _touch_channel(
     """
     state = step.state
     customer = checkout.customer
-    sends = _sends(state)
+    sends = _sends(state.sent)
     refusals: list[Refusal] = []
 
     def usable(channel: Channel) -> bool:
@@ -1036,7 +1043,7 @@ def _failed(step: _Step, event: MessageFailed) -> None:
             step.context,
             step.now,
             exclude=failed,
-            sends=_sends(step.state),
+            sends=_sends(step.get("sent")),
             abandoned_at=checkout.abandoned_at,
         )
         if replacement is None:
@@ -1079,7 +1086,7 @@ def _platform_limit(
             step.context,
             step.now,
             exclude=state.failed_channels | {event.channel},
-            sends=_sends(state),
+            sends=_sends(state.sent),
             abandoned_at=checkout.abandoned_at,
         )
     if replacement is not None:
@@ -1118,7 +1125,7 @@ def _consent_changed(step: _Step, event: ConsentChanged) -> None:
             step.context,
             step.now,
             exclude=state.failed_channels,
-            sends=_sends(state),
+            sends=_sends(state.sent),
             abandoned_at=checkout.abandoned_at,
         )
         if replacement is None:

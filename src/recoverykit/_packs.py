@@ -17,7 +17,7 @@ import functools
 import importlib.resources
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
@@ -120,6 +120,10 @@ def _locale_chain(locale: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys((normal, language, "en")))
 
 
+#: Lookups a pack remembers before it starts over (each is a handful of short strings).
+_FOUND_LIMIT: Final = 4096
+
+
 @attrs.frozen
 class MessagePack:
     """Every wording a recovery needs, looked up by key, channel, locale, segment and tier."""
@@ -128,6 +132,11 @@ class MessagePack:
     _templates: Mapping[_Slot, Template] = attrs.field(repr=False)
     _whatsapp: Mapping[tuple[str, str], WhatsAppTemplateRef] = attrs.field(repr=False)
     _friction: Mapping[tuple[Friction, str], str] = attrs.field(repr=False)
+    #: Answers of ``find`` by its arguments. A pack never changes once built, so an
+    #: answer stays right for the pack's lifetime; failed lookups are not kept.
+    _found: dict[tuple[object, ...], Template] = attrs.field(
+        init=False, factory=dict, eq=False, repr=False, hash=False
+    )
 
     def find(
         self,
@@ -140,6 +149,26 @@ class MessagePack:
     ) -> Template:
         """The best template for the lookup; ``MessageNotFound`` says what was asked."""
         channel = Channel(channel)
+        lookup = (key, channel, locale, segment, tier)
+        try:
+            found = self._found.get(lookup)
+        except TypeError:  # an unhashable argument: the plain lookup says what is wrong
+            return self._find(key, channel, locale, segment, tier)
+        if found is None:
+            found = self._find(key, channel, locale, segment, tier)
+            if len(self._found) >= _FOUND_LIMIT:
+                self._found.clear()
+            self._found[lookup] = found
+        return found
+
+    def _find(
+        self,
+        key: str,
+        channel: Channel,
+        locale: str,
+        segment: Segment | None,
+        tier: Tier | None,
+    ) -> Template:
         combos = tuple(
             dict.fromkeys(((segment, tier), (segment, None), (None, tier), (None, None)))
         )
@@ -415,12 +444,35 @@ def _plain(text: str) -> str:
 
 def format_hold_until(when: datetime, zone: str, locale: str, *, plain_spaces: bool = False) -> str:
     """A hold deadline as the recipient reads it: their zone, their language (``23 lis, 14:30``)."""
+    if when.utcoffset() is None:  # read as the host's local time: not a fixed answer
+        return _format_hold_until(when, zone, locale, plain_spaces)
+    return _cached_hold_until(when.astimezone(UTC), zone, locale, plain_spaces)
+
+
+@functools.lru_cache(maxsize=2048)
+def _cached_hold_until(when: datetime, zone: str, locale: str, plain_spaces: bool) -> str:
+    """Memoized: one touch renders the same deadline in each pass of a decision, and
+    babel is slow. The text depends only on the instant, the zone, the locale and the
+    spaces; ``when`` arrives in UTC, where equal datetimes are the same instant (two
+    local times an autumn fold apart compare equal in their own zone)."""
+    return _format_hold_until(when, zone, locale, plain_spaces)
+
+
+def _format_hold_until(when: datetime, zone: str, locale: str, plain_spaces: bool) -> str:
     local = when.astimezone(get_zone(zone))
     loc = get_locale(locale)
     day = format_skeleton("MMMd", local, locale=loc)
     hour = format_time(local, "short", locale=loc)
     text: str = str(loc.datetime_formats["short"]).replace("{1}", day).replace("{0}", hour)
     return _plain(text) if plain_spaces else text
+
+
+@functools.lru_cache(maxsize=4096)
+def _amounts(total: Money, locale: str, plain: bool) -> tuple[str, str]:
+    """A cart total exact and as a range. Memoized: totals repeat across passes and
+    customers, and ``Money`` is a frozen value whose text depends only on itself and
+    the locale (equal amounts such as 84.0 and 84.00 format alike)."""
+    return total.format(locale, plain_spaces=plain), total.approximate(locale, plain_spaces=plain)
 
 
 def message_context(
@@ -440,11 +492,12 @@ def message_context(
     """
     loc = (locale or checkout.customer.locale).replace("-", "_")
     plain = Channel(channel) is Channel.SMS
+    total, approx_total = _amounts(checkout.total, loc, plain)
     context: dict[str, str] = {
         "store_name": store_name,
         "link": link or checkout.link,
-        "total": checkout.total.format(loc, plain_spaces=plain),
-        "approx_total": checkout.total.approximate(loc, plain_spaces=plain),
+        "total": total,
+        "approx_total": approx_total,
         "item_count": str(checkout.item_count),
     }
     first_name = checkout.customer.first_name

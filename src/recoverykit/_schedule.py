@@ -73,18 +73,20 @@ def earliest_send(
         opened = rules.hours.earliest(moment, zones, horizon=deadline - moment)
         if opened is None:
             return SendTime(None, tuple(moves))
-        changed = opened != moment
-        if changed:
+        if opened != moment:
             moves.append(Moved("contact_hours", _blame(rules, moment, zones), moment, opened))
             moment = opened
+        capped = False
         for cap in caps:
             allowed = cap.earliest(moment, history)
             if allowed != moment:
                 moves.append(Moved("cap", cap.rule_id, moment, allowed))
-                moment, changed = allowed, True
+                moment, capped = allowed, True
         if moment > deadline:
             return SendTime(None, tuple(moves))
-        if not changed:
+        if not capped:
+            # ``moment`` is where the hours opened (or already were), and no cap moved
+            # it: a window's own answer is inside it, so another round would move nothing.
             return SendTime(moment, tuple(moves))
     return SendTime(None, tuple(moves))  # pragma: no cover - guard only
 

@@ -9,6 +9,7 @@ at once with its path.
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import re
 from collections.abc import Iterable
@@ -189,7 +190,7 @@ class Sequence:
         """When touch ``index`` (0-based) falls before hours and caps move it."""
         window = self.touches[index].delay
         if scale != 1.0:
-            window = window.scaled(scale)
+            window = _scaled(window, scale)
         delay = window.point(f"{seed}:{index}")
         delay = max(FIRST_TOUCH_MIN, min(delay, LAST_TOUCH_MAX))
         return abandoned_at + delay
@@ -208,6 +209,12 @@ class Sequence:
     def from_dict(cls, data: Any) -> Sequence:
         """Load a sequence; every problem is reported at once with its JSON path."""
         return load_or_raise(load_sequence, data, "Invalid sequence")
+
+
+@functools.lru_cache(maxsize=1024, typed=True)
+def _scaled(window: DelayWindow, factor: float) -> DelayWindow:
+    """``window.scaled(factor)``, memoized: a policy has a few windows and a few factors."""
+    return window.scaled(factor)
 
 
 def _check_touches(

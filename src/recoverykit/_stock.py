@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
+from decimal import Decimal
+from typing import Any, Final, Protocol, runtime_checkable
 
 import attrs
 
@@ -97,7 +98,9 @@ def fresh_cart(checkout: Checkout, stock: Mapping[str, StockInfo]) -> Checkout:
         )
         changed = changed or price != item.unit_price
     total = _sum(items, checkout.total) if changed else checkout.total
-    return attrs.evolve(checkout, items=tuple(items), total=total)
+    # Each item went through LineItem's validators above and every price is in the
+    # cart's currency (checked above), so the checkout needs no second validation.
+    return evolve_checkout(checkout, items=tuple(items), total=total)
 
 
 def spoken_cart(checkout: Checkout) -> Checkout | None:
@@ -107,7 +110,25 @@ def spoken_cart(checkout: Checkout) -> Checkout | None:
         return None
     if len(available) == len(checkout.items):
         return checkout
-    return attrs.evolve(checkout, items=available, total=_sum(available, checkout.total))
+    # Some of a valid cart's items and their total in its currency: still a valid cart.
+    return evolve_checkout(checkout, items=available, total=_sum(available, checkout.total))
+
+
+_CHECKOUT_FIELDS: Final = tuple(field.name for field in attrs.fields(Checkout))
+_set = object.__setattr__
+
+
+def evolve_checkout(checkout: Checkout, **changes: Any) -> Checkout:
+    """``attrs.evolve`` for a change that keeps a valid checkout valid, without running
+    ``Checkout``'s validators again (they read every field and the link's pattern, on
+    the hot path of each touch). Its converters would change nothing either: the
+    values here are already tuples and enum members. A subclass goes the usual way."""
+    if type(checkout) is not Checkout:
+        return attrs.evolve(checkout, **changes)
+    new = object.__new__(Checkout)
+    for name in _CHECKOUT_FIELDS:
+        _set(new, name, changes[name] if name in changes else getattr(checkout, name))
+    return new
 
 
 def low_stock(item: LineItem, now: datetime, *, fresh_for: timedelta, at_most: int) -> int | None:
@@ -122,7 +143,18 @@ def low_stock(item: LineItem, now: datetime, *, fresh_for: timedelta, at_most: i
 
 
 def _sum(items: tuple[LineItem, ...] | list[LineItem], like: Money) -> Money:
-    total = Money.zero(like.currency)
+    """The items' total in ``like``'s currency.
+
+    The same Decimal sum ``Money.zero(currency) + item.subtotal + ...`` makes, and the
+    same error for a price in another currency, with one ``Money`` built at the end
+    instead of two per item.
+    """
+    currency = like.currency
+    amount = Decimal(0)
     for item in items:
-        total = total + item.subtotal
-    return total
+        price = item.unit_price
+        if price.currency != currency:
+            msg = f"Cannot combine {currency} and {price.currency}: convert first"
+            raise CurrencyMismatch(msg)
+        amount += price.amount * item.quantity
+    return Money(amount, currency)
