@@ -2,7 +2,9 @@
 
 Figures for the runner's batched tick (SEAMS 6): claim a batch in one commit, save the
 states and outbox entries in one commit, mark the hand-over in one commit, then record
-each send's outcome.
+each send's outcome. The "runner's writes" line is that middle commit as ``run_due``
+makes it: the batch's consent ledgers, contact histories and service windows read,
+then states, outbox entries, contact records and log lines written.
 """
 
 from __future__ import annotations
@@ -15,9 +17,16 @@ from pathlib import Path
 
 import attrs
 
-from recoverykit.protocols import OutboxEntry, OutboxMark, OutboxStatus, Store
+from recoverykit._caps import ContactRecord
+from recoverykit._model import Channel
+from recoverykit.protocols import Claimed, LogRecord, OutboxEntry, OutboxMark, OutboxStatus, Store
 from recoverykit.stores import MemoryStore, SQLiteStore
-from recoverykit.testing.store_contract import active, message, with_checkout
+from recoverykit.testing.store_contract import active, grant, message, with_checkout
+
+try:
+    from recoverykit.protocols import batched
+except ImportError:  # a release before the batch methods: the runner read one by one
+    batched = None  # type: ignore[assignment]
 
 BATCH = 500
 BATCHES = 40
@@ -42,6 +51,69 @@ def _fill(store: Store, count: int, *, full: bool = False, start: int = 0) -> fl
                 tx.save(attrs.evolve(state, checkout_id=f"{state.checkout_id}-{start}"),
                         expected_version=None)  # fmt: skip
     return time.perf_counter() - started
+
+
+def _runner_writes(store: Store, claimed: list[Claimed], now: datetime) -> list[str]:
+    """The tick's middle commit as the runner makes it; returns the outbox keys."""
+    keys = []
+    with store.transaction() as tx:
+        customers = [item.state.customer_id for item in claimed]
+        since = now - timedelta(days=30)
+        if batched is None:
+            for customer_id in customers:
+                tx.ledger(customer_id)
+                tx.history(customer_id, since=since)
+                for channel in (Channel.WHATSAPP, Channel.TELEGRAM, Channel.VIBER, Channel.EMAIL):
+                    tx.service_window(customer_id, channel)
+        else:
+            batch = batched(tx)
+            batch.ledgers(customers)
+            batch.histories(customers, since=since)
+            batch.service_windows(customers)
+        contacts = []
+        lines = []
+        for item in claimed:
+            key = f"{item.state.checkout_id}:1"
+            keys.append(key)
+            tx.save(attrs.evolve(item.state, wakeup_at=now + timedelta(days=1)),
+                    expected_version=item.version)  # fmt: skip
+            tx.add_outbox(OutboxEntry(key, message(key), now))
+            contacts.append((item.state.customer_id, ContactRecord(now, Channel.SMS, key)))
+            lines.append(LogRecord(now, "send", item.state.checkout_id, item.state.customer_id,
+                                   {"key": key, "channel": "sms", "touch": 1}))  # fmt: skip
+        if batched is None:
+            for customer_id, record in contacts:
+                tx.add_contact(customer_id, record)
+            for line in lines:
+                tx.log(line)
+        else:
+            batch.add_contacts(contacts)
+            batch.log_many(lines)
+    return keys
+
+
+def _runner_figures(name: str, make: Callable[[], Store]) -> None:
+    """The store side of ``run_due``: claim, the runner's writes, hand-over, outcomes."""
+    store = make()
+    try:
+        count = BATCH * BATCHES
+        _fill(store, count, full=True)
+        with store.transaction() as tx:
+            for index in range(5_000):
+                tx.append_consent(grant(f"cus-{index}", T0 - timedelta(days=1)))
+        seconds = 0.0
+        for tick in range(BATCHES):
+            now = T0 + timedelta(seconds=tick)
+            started = time.perf_counter()
+            claimed = store.claim_due(now, limit=BATCH, lease=LEASE, worker="bench")
+            keys = _runner_writes(store, claimed, now)
+            store.mark_attempted(keys, at=now)
+            store.mark_outbox_many([OutboxMark(key, OutboxStatus.SENT, "SM" + key)
+                                    for key in keys], at=now)  # fmt: skip
+            seconds += time.perf_counter() - started
+        _rate(f"{name}: whole tick with the runner's writes", count, seconds)
+    finally:
+        store.close()
 
 
 def _tick_figures(name: str, make: Callable[[], Store]) -> None:
@@ -110,6 +182,8 @@ def main() -> None:
         directory = Path(folder)
         _tick_figures("sqlite", lambda: SQLiteStore(directory / "tick.db"))
         _tick_figures("memory", MemoryStore)
+        _runner_figures("sqlite", lambda: SQLiteStore(directory / "runner.db"))
+        _runner_figures("memory", MemoryStore)
         _bytes_per_recovery(directory, full=False, count=SIZE_COUNT)
         _bytes_per_recovery(directory, full=True, count=SIZE_COUNT // 10)
 

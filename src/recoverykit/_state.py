@@ -156,9 +156,13 @@ class RecoveryState:
         return self.sent[-1] if self.sent else None
 
     # -- serialisation -----------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe dict, versioned, that ``from_dict`` turns back into an equal state."""
-        return {
+    def to_dict(self, *, notes: bool = True) -> dict[str, Any]:
+        """A JSON-safe dict, versioned, that ``from_dict`` turns back into an equal state.
+
+        ``notes=False`` leaves the ``notes`` key out, for a store that keeps the notes'
+        JSON apart (they only grow, so their text is worth reusing).
+        """
+        data = {
             "version": STATE_VERSION,
             "checkout_id": self.checkout_id,
             "customer_id": self.customer_id,
@@ -180,9 +184,11 @@ class RecoveryState:
             "finish_reason": None if self.finish_reason is None else self.finish_reason.value,
             "finished_at": None if self.finished_at is None else self.finished_at.isoformat(),
             "seen": list(self.seen),
-            "notes": [note.to_dict() for note in self.notes],
-            "updated_at": None if self.updated_at is None else self.updated_at.isoformat(),
         }
+        if notes:
+            data["notes"] = [note.to_dict() for note in self.notes]
+        data["updated_at"] = None if self.updated_at is None else self.updated_at.isoformat()
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RecoveryState:

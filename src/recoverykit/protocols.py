@@ -9,10 +9,10 @@ provider. Each method's docstring states the contract the runner relies on.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 import attrs
 
@@ -23,6 +23,7 @@ from ._model import Channel, Customer
 from ._state import RecoveryState
 
 __all__ = [
+    "BatchTransaction",
     "ChannelAdapter",
     "Claimed",
     "Clock",
@@ -34,6 +35,8 @@ __all__ = [
     "Receipt",
     "Store",
     "Transaction",
+    "TransactionDefaults",
+    "batched",
 ]
 
 
@@ -249,6 +252,110 @@ class Transaction(Protocol):
     def log(self, record: LogRecord) -> None:
         """Append to the event log."""
         ...
+
+
+# -- optional batch methods -----------------------------------------------------------------
+@runtime_checkable
+class BatchTransaction(Transaction, Protocol):
+    """**Protocol (optional):** a ``Transaction`` that also reads and writes for many
+    customers at once.
+
+    The runner's tick decides a whole claimed batch in one transaction. A store that
+    answers these methods in a few set-based statements saves several round trips per
+    recovery; a store without them still works, because the runner goes through
+    ``batched(tx)``, which fills them in from ``TransactionDefaults`` (the single
+    methods, one customer at a time). Each method must return what the single methods
+    would return at that point of the same transaction, and takes the same locks
+    (PostgreSQL: each customer's row, SEAMS 5).
+    """
+
+    def ledgers(self, customer_ids: Collection[str]) -> dict[str, ConsentLedger]:
+        """``ledger(id)`` for every id given; a customer without events gets an empty one."""
+        ...
+
+    def histories(
+        self, customer_ids: Collection[str], *, since: datetime
+    ) -> dict[str, ContactHistory]:
+        """``history(id, since=since)`` for every id given."""
+        ...
+
+    def service_windows(self, customer_ids: Collection[str]) -> dict[str, dict[Channel, datetime]]:
+        """Every stored service window of every id given: ``{id: {channel: until}}``.
+
+        A customer or channel without a window is left out, as ``service_window``
+        answers ``None`` for it.
+        """
+        ...
+
+    def add_contacts(self, contacts: Sequence[tuple[str, ContactRecord]]) -> None:
+        """``add_contact(customer_id, record)`` for each pair, in order."""
+        ...
+
+    def log_many(self, records: Sequence[LogRecord]) -> None:
+        """``log(record)`` for each record, in order (records with equal times keep it)."""
+        ...
+
+
+class TransactionDefaults:
+    """The methods of ``BatchTransaction`` written with the single ones of ``Transaction``.
+
+    A store's transaction class may inherit this to become a ``BatchTransaction``
+    without writing any of them, then override those its database can answer
+    set-based. Each default is the plain loop over the single method, so it is
+    correct for any store that keeps the ``Transaction`` contract.
+    """
+
+    __slots__ = ()
+
+    def ledgers(self: Transaction, customer_ids: Collection[str]) -> dict[str, ConsentLedger]:
+        return {customer_id: self.ledger(customer_id) for customer_id in customer_ids}
+
+    def histories(
+        self: Transaction, customer_ids: Collection[str], *, since: datetime
+    ) -> dict[str, ContactHistory]:
+        return {customer_id: self.history(customer_id, since=since) for customer_id in customer_ids}
+
+    def service_windows(
+        self: Transaction, customer_ids: Collection[str]
+    ) -> dict[str, dict[Channel, datetime]]:
+        found: dict[str, dict[Channel, datetime]] = {}
+        for customer_id in customer_ids:
+            for channel in Channel:
+                until = self.service_window(customer_id, channel)
+                if until is not None:
+                    found.setdefault(customer_id, {})[channel] = until
+        return found
+
+    def add_contacts(self: Transaction, contacts: Sequence[tuple[str, ContactRecord]]) -> None:
+        for customer_id, record in contacts:
+            self.add_contact(customer_id, record)
+
+    def log_many(self: Transaction, records: Sequence[LogRecord]) -> None:
+        for record in records:
+            self.log(record)
+
+
+class _WithDefaults(TransactionDefaults):
+    """A plain ``Transaction`` given the default batch methods; everything else is its own."""
+
+    __slots__ = ("_tx",)
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tx, name)
+
+
+def batched(tx: Transaction) -> BatchTransaction:
+    """``tx`` with the batch methods: its own when its store has them, else the defaults.
+
+    The runner calls this once per tick, so a store written before ``BatchTransaction``
+    existed keeps working unchanged.
+    """
+    if isinstance(tx, BatchTransaction):
+        return tx
+    return cast(BatchTransaction, _WithDefaults(tx))
 
 
 @runtime_checkable

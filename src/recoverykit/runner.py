@@ -27,10 +27,10 @@ from typing import Any, Final, Literal
 
 import attrs
 
-from ._caps import ContactRecord, SendKind
+from ._caps import ContactHistory, ContactRecord, SendKind
 from ._commands import Finish, HandOff, MessageKind, RecordConsent, ScheduleWakeup, SendMessage
 from ._compose import Unsendable, compose_notice
-from ._consent import ConsentAction, ConsentEvent, Purpose, revocation_for
+from ._consent import ConsentAction, ConsentEvent, ConsentLedger, Purpose, revocation_for
 from ._discounts import DiscountIssuer
 from ._events import (
     CheckoutAbandoned,
@@ -57,6 +57,7 @@ from ._stock import StockSource
 from .channels._errors import OUTCOME_UNKNOWN
 from .errors import ChannelError, ConflictError
 from .protocols import (
+    BatchTransaction,
     ChannelAdapter,
     Claimed,
     Clock,
@@ -68,6 +69,7 @@ from .protocols import (
     Receipt,
     Store,
     Transaction,
+    batched,
 )
 from .webhooks._types import (
     ChatStarted,
@@ -464,19 +466,36 @@ class Runner:
             pending = _Pending()
             try:
                 with self.store.transaction() as tx:
-                    for item in claimed:
-                        wakeup = WakeupDue(item.state.checkout_id, at=now)
-                        try:
-                            self._decide_and_apply(
-                                tx, _Target.of(item), wakeup, now, pending, release=True
-                            )
-                        except ConflictError:
-                            continue  # saved by someone else since the claim: theirs stands
+                    self._decide_claimed(batched(tx), claimed, now, pending)
                 break
             except ConflictError:
                 if attempt == 2:
                     raise
         return self._after_commit(pending)
+
+    def _decide_claimed(
+        self, tx: BatchTransaction, claimed: list[Claimed], now: datetime, pending: _Pending
+    ) -> None:
+        """Decide a claimed batch inside one transaction, reading and writing set-based.
+
+        The customers' ledgers, histories and service windows are read in three calls
+        for the whole batch, and contact records and log lines are written in two at
+        its end. Each decision still sees everything the earlier ones in the batch did
+        to its customer (``_BatchWrites`` keeps the contexts up to date), exactly as if
+        each had read the store afresh.
+        """
+        writes = _BatchWrites(
+            tx, [item.state.customer_id for item in claimed], since=now - self.history_window
+        )
+        for item in claimed:
+            wakeup = WakeupDue(item.state.checkout_id, at=now)
+            try:
+                self._decide_and_apply(
+                    tx, _Target.of(item), wakeup, now, pending, release=True, writes=writes
+                )
+            except ConflictError:
+                continue  # saved by someone else since the claim: theirs stands
+        writes.flush()
 
     # -- deciding and applying -----------------------------------------------------------------
     def _decide_and_apply(
@@ -489,18 +508,19 @@ class Runner:
         *,
         release: bool = False,
         answer: bool = True,
+        writes: _Writes | None = None,
     ) -> Decision:
         """Decide one recovery and apply its commands.
 
         ``release`` always saves (it ends a claim); ``answer=False`` drops replies,
         because another recovery already answers the same inbound message.
+        ``writes`` is where the customer's context comes from and where contacts,
+        consent and log lines go: straight through ``tx`` unless a batch collects them.
         """
         customer_id = target.customer_id
-        context = Context(
-            consent=tx.ledger(customer_id),
-            history=tx.history(customer_id, since=now - self.history_window),
-            service_windows=_windows(tx, customer_id),
-        )
+        if writes is None:
+            writes = _DirectWrites(tx, since=now - self.history_window)
+        context = writes.context(customer_id)
         decision = decide_just_in_time(
             target.state,
             event,
@@ -530,29 +550,29 @@ class Runner:
                     counted = (
                         SendKind.TOUCH if command.kind is MessageKind.TOUCH else SendKind.REPLY
                     )
-                    tx.add_contact(
+                    writes.add_contact(
                         customer_id, ContactRecord(now, command.channel, checkout_id, counted)
                     )
-                    tx.log(LogRecord(now, _send_kind(command), checkout_id, customer_id,
-                                     _send_data(command, zone)))  # fmt: skip
+                    writes.log(LogRecord(now, _send_kind(command), checkout_id, customer_id,
+                                         _send_data(command, zone)))  # fmt: skip
                     pending.entries.append(entry)
                 case RecordConsent():
-                    tx.append_consent(command.event)
+                    writes.append_consent(command.event)
                 case HandOff():
-                    tx.log(
+                    writes.log(
                         LogRecord(now, "handoff", checkout_id, customer_id,
                                   {"channel": command.channel.value, "text": command.text,
                                    "reason": command.reason})
                     )  # fmt: skip
                     pending.handoffs.append(command)
                 case Finish():
-                    tx.log(LogRecord(now, "finish", checkout_id, customer_id,
-                                     {"reason": command.reason.value}))  # fmt: skip
+                    writes.log(LogRecord(now, "finish", checkout_id, customer_id,
+                                         {"reason": command.reason.value}))  # fmt: skip
                 case ScheduleWakeup():
                     pass  # the saved state's wakeup_at is the due time
         for note in decision.notes:
             kind, data = _note_record(note)
-            tx.log(LogRecord(now, kind, checkout_id, customer_id, data))
+            writes.log(LogRecord(now, kind, checkout_id, customer_id, data))
         return decision
 
     # -- sending -------------------------------------------------------------------------------
@@ -785,6 +805,108 @@ def _windows(tx: Transaction, customer_id: str) -> dict[Channel, datetime]:
         if until is not None:
             windows[channel] = until
     return windows
+
+
+class _DirectWrites:
+    """A decision's context read, and its writes made, straight through the transaction.
+
+    Webhooks decide one recovery (or a customer's few) at a time: nothing to batch.
+    """
+
+    __slots__ = ("_since", "_tx")
+
+    def __init__(self, tx: Transaction, *, since: datetime) -> None:
+        self._tx = tx
+        self._since = since
+
+    def context(self, customer_id: str) -> Context:
+        tx = self._tx
+        return Context(
+            consent=tx.ledger(customer_id),
+            history=tx.history(customer_id, since=self._since),
+            service_windows=_windows(tx, customer_id),
+        )
+
+    def add_contact(self, customer_id: str, record: ContactRecord) -> None:
+        self._tx.add_contact(customer_id, record)
+
+    def append_consent(self, event: ConsentEvent) -> None:
+        self._tx.append_consent(event)
+
+    def log(self, record: LogRecord) -> None:
+        self._tx.log(record)
+
+
+class _BatchWrites:
+    """A tick's contexts, read for all its customers at once, and its writes, collected.
+
+    Contact records and log lines wait in lists until ``flush`` writes them in two
+    calls; consent goes in at once (it is rare, and it is the record that must never
+    be missing). Every write also reaches the customer's context here, so a later
+    decision in the same batch sees the earlier ones' sends and consent, as a fresh
+    read of the store would. Nothing else in the tick reads contacts or the log, so
+    holding them back until the end of the transaction changes no answer.
+    """
+
+    __slots__ = ("_contacts", "_contexts", "_logs", "_sent", "_tx")
+
+    def __init__(self, tx: BatchTransaction, customer_ids: list[str], *, since: datetime) -> None:
+        unique = list(dict.fromkeys(customer_ids))
+        ledgers = tx.ledgers(unique)
+        histories = tx.histories(unique, since=since)
+        windows = tx.service_windows(unique)
+        self._tx = tx
+        self._contexts = {
+            customer_id: Context(
+                consent=ledgers.get(customer_id, ConsentLedger()),
+                history=histories.get(customer_id, ContactHistory()),
+                service_windows=_open_windows(windows.get(customer_id, {})),
+            )
+            for customer_id in unique
+        }
+        self._contacts: list[tuple[str, ContactRecord]] = []
+        self._logs: list[LogRecord] = []
+        #: Records sent in this batch that a customer's context does not show yet: most
+        #: customers have one recovery in a batch, so contexts are rebuilt only on demand.
+        self._sent: dict[str, list[ContactRecord]] = {}
+
+    def context(self, customer_id: str) -> Context:
+        context = self._contexts[customer_id]
+        sent = self._sent.pop(customer_id, None)
+        if sent:
+            history = ContactHistory((*context.history.records, *sent))
+            context = self._contexts[customer_id] = attrs.evolve(context, history=history)
+        return context
+
+    def add_contact(self, customer_id: str, record: ContactRecord) -> None:
+        self._contacts.append((customer_id, record))
+        self._sent.setdefault(customer_id, []).append(record)
+
+    def append_consent(self, event: ConsentEvent) -> None:
+        self._tx.append_consent(event)
+        context = self._contexts.get(event.customer_id)
+        if context is not None:
+            self._contexts[event.customer_id] = attrs.evolve(
+                context, consent=context.consent.append(event)
+            )
+
+    def log(self, record: LogRecord) -> None:
+        self._logs.append(record)
+
+    def flush(self) -> None:
+        """Write the collected contact records and log lines, in the order they came."""
+        if self._contacts:
+            self._tx.add_contacts(self._contacts)
+        if self._logs:
+            self._tx.log_many(self._logs)
+
+
+_Writes = _DirectWrites | _BatchWrites
+
+
+def _open_windows(stored: Mapping[Channel, datetime]) -> dict[Channel, datetime]:
+    """The windows a decision reads, in the order ``_windows`` lists them."""
+    return {channel: stored[channel] for channel in _WINDOW_CHANNELS if channel in stored}
 
 
 def _send_kind(message: SendMessage) -> str:

@@ -8,6 +8,9 @@ because the values layer should not know how a database spells them. Every
 
 from __future__ import annotations
 
+import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, TypeVar
@@ -25,6 +28,7 @@ from .._loading import (
     unknown_keys,
 )
 from .._model import Channel, Customer
+from .._notes import Note
 from .._sms import SegmentInfo
 from .._state import RecoveryState, RecoveryStatus
 from .._time import require_aware
@@ -34,6 +38,7 @@ __all__ = [
     "address_key",
     "addresses_of",
     "due_of",
+    "dumps",
     "finished_of",
     "from_micros",
     "log_record_from_dict",
@@ -46,6 +51,8 @@ __all__ = [
     "segments_from_dict",
     "segments_to_dict",
     "started_of",
+    "state_from_json",
+    "state_to_json",
 ]
 
 T = TypeVar("T")
@@ -102,6 +109,96 @@ def _to_mapping(value: Any) -> dict[str, Any]:
 
 def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
+
+
+#: One encoder for every row a bundled store writes: compact, non-ASCII kept as is
+#: (building an encoder per call costs more than encoding a small message).
+_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
+def dumps(data: Any) -> str:
+    """``data`` as the compact JSON text the bundled stores keep."""
+    return _ENCODER.encode(data)
+
+
+# -- recovery states as JSON text ---------------------------------------------------------------
+#: Where a state's notes start in the text ``state_to_json`` writes: they come last.
+_NOTES_AT: Final = ',"notes":'
+#: Most notes lists remembered with their text (about two claimed batches' worth).
+_NOTES_KEPT: Final = 1024
+#: id(first note) -> (the notes tuple, its JSON text), oldest first. The tuple is held,
+#: so the id cannot be reused for another object while the entry lives.
+_notes_seen: OrderedDict[int, tuple[tuple[Note, ...], str]] = OrderedDict()
+_notes_lock: Final = threading.Lock()
+
+
+def _remember_notes(notes: tuple[Note, ...], text: str) -> None:
+    if not notes:
+        return
+    key = id(notes[0])
+    with _notes_lock:
+        _notes_seen[key] = (notes, text)
+        _notes_seen.move_to_end(key)
+        if len(_notes_seen) > _NOTES_KEPT:
+            _notes_seen.popitem(last=False)
+
+
+def _notes_json(notes: tuple[Note, ...]) -> str:
+    """The notes as a JSON array, reusing the text of notes read or written before.
+
+    The engine only ever appends notes, and keeps the note objects it was given, so
+    a state about to be saved usually starts with the very objects its stored form
+    was read with: those are not encoded again. Notes are immutable values, so the
+    same objects always stand for the same text.
+    """
+    if not notes:
+        return "[]"
+    known = _notes_seen.get(id(notes[0]))
+    if known is not None:
+        earlier, text = known
+        count = len(earlier)
+        if count <= len(notes) and all(a is b for a, b in zip(earlier, notes[:count], strict=True)):
+            if count < len(notes):
+                added = ",".join(dumps(note.to_dict()) for note in notes[count:])
+                text = f"{text[:-1]},{added}]"
+                _remember_notes(notes, text)
+            return text
+    text = dumps([note.to_dict() for note in notes])
+    _remember_notes(notes, text)
+    return text
+
+
+def state_to_json(state: RecoveryState) -> str:
+    """A recovery state as the compact JSON text the bundled stores keep.
+
+    The same object as ``dumps(state.to_dict())``, with ``notes`` moved to the end so
+    ``state_from_json`` can find their text, which is reused rather than encoded
+    again while the notes only grow.
+    """
+    head = dumps(state.to_dict(notes=False))
+    return f"{head[:-1]}{_NOTES_AT}{_notes_json(state.notes)}}}"
+
+
+def state_from_json(text: str) -> RecoveryState:
+    """Read a state that ``state_to_json`` (or plain ``dumps(state.to_dict())``) wrote.
+
+    The notes are parsed apart and their text remembered for the next save. The cut
+    checks itself: ``,"notes":`` cannot occur inside a JSON string, and a cut at a
+    nested key would leave the head with an unclosed bracket, which does not parse.
+    Text in any other layout is read whole.
+    """
+    cut = text.rfind(_NOTES_AT)
+    if cut != -1 and text.endswith("]}"):
+        notes_text = text[cut + len(_NOTES_AT) : -1]
+        try:
+            head, notes = json.loads(text[:cut] + "}"), json.loads(notes_text)
+        except ValueError:
+            head = None
+        if isinstance(head, dict):
+            state = RecoveryState.from_dict({**head, "notes": notes})
+            _remember_notes(state.notes, notes_text)
+            return state
+    return RecoveryState.from_dict(json.loads(text))
 
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)

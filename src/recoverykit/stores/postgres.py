@@ -29,10 +29,9 @@ psycopg-pool).
 
 from __future__ import annotations
 
-import json
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Final, LiteralString
@@ -48,15 +47,24 @@ from .._consent import ConsentEvent, ConsentLedger
 from .._model import Channel, Customer
 from .._state import RecoveryState
 from ..errors import ConflictError, StoreError
-from ..protocols import Claimed, LogRecord, OutboxEntry, OutboxMark, OutboxStatus
+from ..protocols import (
+    Claimed,
+    LogRecord,
+    OutboxEntry,
+    OutboxMark,
+    OutboxStatus,
+    TransactionDefaults,
+)
 from ._codec import (
     address_key,
     addresses_of,
     due_of,
+    dumps,
     finished_of,
     message_from_dict,
     message_to_dict,
     started_of,
+    state_to_json,
 )
 
 __all__ = ["MIGRATIONS", "PostgresStore", "PostgresTransaction"]
@@ -209,12 +217,24 @@ _CONTENTION: Final = (
 )
 
 
-def _dumps(data: Any) -> str:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+_ADD_CONTACT: Final = (
+    "INSERT INTO contacts (customer_id, at, channel, checkout_id, kind) VALUES (%s, %s, %s, %s, %s)"
+)
+_ADD_LOG: Final = (
+    "INSERT INTO log (at, kind, checkout_id, customer_id, data) VALUES (%s, %s, %s, %s, %s)"
+)
 
 
 def _json(data: Any) -> Json:
-    return Json(data, dumps=_dumps)
+    return Json(data, dumps=dumps)
+
+
+def _contact_row(customer_id: str, record: ContactRecord) -> tuple[Any, ...]:
+    return (customer_id, record.at, record.channel.value, record.checkout_id, record.kind.value)
+
+
+def _log_row(record: LogRecord) -> tuple[Any, ...]:
+    return (record.at, record.kind, record.checkout_id, record.customer_id, _json(record.data))
 
 
 def _state(data: Any) -> RecoveryState:
@@ -249,7 +269,7 @@ def _failure(exc: psycopg.Error, doing: str) -> StoreError:
     return StoreError(msg)
 
 
-class PostgresTransaction:
+class PostgresTransaction(TransactionDefaults):
     """A ``Transaction`` on a ``PostgresStore``: valid only inside its ``with`` block.
 
     It locks each customer's row the first time it touches their consent, contact
@@ -264,19 +284,52 @@ class PostgresTransaction:
         self._failed: StoreError | None = None
         self._locked: set[str] = set()
 
-    def _run(self, sql: LiteralString, params: tuple[Any, ...] = ()) -> psycopg.Cursor[Any]:
-        """Execute one statement; a database error ends the transaction for good."""
+    def _usable(self) -> psycopg.Connection[tuple[Any, ...]]:
         if not self._open:
             msg = "This transaction has ended; open a new one with store.transaction()"
             raise StoreError(msg)
         if self._failed is not None:
             msg = f"This transaction already failed and will be rolled back: {self._failed}"
             raise type(self._failed)(msg)
+        return self._conn
+
+    def _run(self, sql: LiteralString, params: tuple[Any, ...] = ()) -> psycopg.Cursor[Any]:
+        """Execute one statement; a database error ends the transaction for good."""
+        conn = self._usable()
         try:
-            return self._conn.execute(sql, params)
+            return conn.execute(sql, params)
         except psycopg.Error as exc:
             self._failed = _failure(exc, "a statement of a transaction")
             raise self._failed from exc
+
+    def _run_many(self, sql: LiteralString, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Execute one statement per row (psycopg pipelines them); errors as ``_run``."""
+        if not rows:
+            return
+        conn = self._usable()
+        try:
+            with conn.cursor() as cursor:
+                cursor.executemany(sql, rows)
+        except psycopg.Error as exc:
+            self._failed = _failure(exc, "a statement of a transaction")
+            raise self._failed from exc
+
+    def _lock_many(self, customer_ids: Collection[str]) -> None:
+        """``_lock`` for many customers in a few statements, taking the locks in id order."""
+        wanted = sorted(set(customer_ids) - self._locked)
+        if not wanted:
+            return
+        select: LiteralString = "SELECT id FROM customers WHERE id = ANY(%s) ORDER BY id FOR UPDATE"
+        found = {row[0] for row in self._run(select, (wanted,)).fetchall()}
+        missing = [customer_id for customer_id in wanted if customer_id not in found]
+        if missing:
+            self._run(
+                "INSERT INTO customers (id) SELECT unnest(%s::text[]) ON CONFLICT (id) DO NOTHING",
+                (missing,),
+            )
+            # Rows another transaction created meanwhile were skipped: wait for their lock.
+            self._run(select, (missing,))
+        self._locked.update(wanted)
 
     def _lock(self, customer_id: str) -> None:
         """Hold the customer's row until the transaction ends (SEAMS 5)."""
@@ -324,7 +377,7 @@ class PostgresTransaction:
             due_of(state),
             started_of(state),
             finished_of(state),
-            _json(state.to_dict()),
+            Json(state, dumps=state_to_json),
         )
         if expected_version is None:
             inserted = self._run(
@@ -415,11 +468,7 @@ class PostgresTransaction:
 
     def add_contact(self, customer_id: str, record: ContactRecord) -> None:
         self._lock(customer_id)
-        self._run(
-            "INSERT INTO contacts (customer_id, at, channel, checkout_id, kind)"
-            " VALUES (%s, %s, %s, %s, %s)",
-            (customer_id, record.at, record.channel.value, record.checkout_id, record.kind.value),
-        )
+        self._run(_ADD_CONTACT, _contact_row(customer_id, record))
 
     def service_window(self, customer_id: str, channel: Channel) -> datetime | None:
         row = self._run(
@@ -472,11 +521,52 @@ class PostgresTransaction:
         return inserted == 1
 
     def log(self, record: LogRecord) -> None:
-        self._run(
-            "INSERT INTO log (at, kind, checkout_id, customer_id, data)"
-            " VALUES (%s, %s, %s, %s, %s)",
-            (record.at, record.kind, record.checkout_id, record.customer_id, _json(record.data)),
-        )
+        self._run(_ADD_LOG, _log_row(record))
+
+    # -- a whole batch at once (BatchTransaction) -------------------------------------------------
+    def ledgers(self, customer_ids: Collection[str]) -> dict[str, ConsentLedger]:
+        """Every customer locked (in id order), then every ledger in one query."""
+        events: dict[str, list[ConsentEvent]] = {customer_id: [] for customer_id in customer_ids}
+        self._lock_many(events)
+        rows = self._run(
+            "SELECT customer_id, event FROM consent WHERE customer_id = ANY(%s) ORDER BY seq",
+            (list(events),),
+        ).fetchall()
+        for customer_id, data in rows:
+            events[customer_id].append(ConsentEvent.from_dict(data))
+        return {customer_id: ConsentLedger(found) for customer_id, found in events.items()}
+
+    def histories(
+        self, customer_ids: Collection[str], *, since: datetime
+    ) -> dict[str, ContactHistory]:
+        """Every customer locked (in id order), then every history in one query."""
+        records: dict[str, list[ContactRecord]] = {customer_id: [] for customer_id in customer_ids}
+        self._lock_many(records)
+        rows = self._run(
+            "SELECT customer_id, at, channel, checkout_id, kind FROM contacts"
+            " WHERE customer_id = ANY(%s) AND at >= %s ORDER BY at, seq",
+            (list(records), since),
+        ).fetchall()
+        for customer_id, at, channel, checkout_id, kind in rows:
+            records[customer_id].append(ContactRecord(at, channel, checkout_id, kind))
+        return {customer_id: ContactHistory(found) for customer_id, found in records.items()}
+
+    def service_windows(self, customer_ids: Collection[str]) -> dict[str, dict[Channel, datetime]]:
+        found: dict[str, dict[Channel, datetime]] = {}
+        rows = self._run(
+            "SELECT customer_id, channel, until FROM windows WHERE customer_id = ANY(%s)",
+            (list(customer_ids),),
+        ).fetchall()
+        for customer_id, channel, until in rows:
+            found.setdefault(customer_id, {})[Channel(channel)] = until
+        return found
+
+    def add_contacts(self, contacts: Sequence[tuple[str, ContactRecord]]) -> None:
+        self._lock_many([customer_id for customer_id, _record in contacts])
+        self._run_many(_ADD_CONTACT, [_contact_row(*pair) for pair in contacts])
+
+    def log_many(self, records: Sequence[LogRecord]) -> None:
+        self._run_many(_ADD_LOG, [_log_row(record) for record in records])
 
 
 class PostgresStore:
@@ -662,6 +752,7 @@ class PostgresStore:
         at: datetime,
         previous: Mapping[str, datetime] | None = None,
     ) -> list[str]:
+        keys = list(dict.fromkeys(keys))  # a key named twice is still claimed once
         if not keys:
             return []
         seen = previous or {}

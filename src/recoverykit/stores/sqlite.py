@@ -21,11 +21,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from .._caps import ContactHistory, ContactRecord
 from .._consent import ConsentEvent, ConsentLedger
@@ -37,12 +37,15 @@ from ._codec import (
     address_key,
     addresses_of,
     due_of,
+    dumps,
     finished_of,
     from_micros,
     message_from_dict,
     message_to_dict,
     micros,
     started_of,
+    state_from_json,
+    state_to_json,
 )
 
 __all__ = ["MIGRATIONS", "SQLiteStore"]
@@ -147,6 +150,12 @@ _MARK: Final = (
 )
 #: Rows fetched per round trip when streaming the log or the states.
 _CHUNK: Final = 500
+_ADD_CONTACT: Final = (
+    "INSERT INTO contacts (customer_id, at, channel, checkout_id, kind) VALUES (?, ?, ?, ?, ?)"
+)
+_ADD_LOG: Final = (
+    "INSERT INTO log (at, kind, checkout_id, customer_id, data) VALUES (?, ?, ?, ?, ?)"
+)
 #: Retention deletes, each taking (before, how many at most). Outbox entries go only once
 #: settled for good; pending and uncertain ones wait for the runner or a person.
 _PURGES: Final = (
@@ -163,20 +172,12 @@ _PURGES: Final = (
 )
 
 
-def _dumps(data: Any) -> str:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-
-
 def _maybe_micros(moment: datetime | None) -> int | None:
     return None if moment is None else micros(moment)
 
 
 def _maybe_datetime(value: int | None) -> datetime | None:
     return None if value is None else from_micros(value)
-
-
-def _state(text: str) -> RecoveryState:
-    return RecoveryState.from_dict(json.loads(text))
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -191,6 +192,22 @@ def _statements(script: str) -> Iterator[str]:
     if pending.strip():
         msg = f"Migration script ends inside a statement: {pending.strip()[:60]!r}"
         raise StoreError(msg)
+
+
+def _each(values: Collection[str]) -> str:
+    """Values bound as one JSON array parameter, read back with ``json_each(?)``: one
+    statement for a batch of any length (SQLite caps how many ``?`` a statement has)."""
+    return dumps(list(values))
+
+
+def _contact_row(customer_id: str, record: ContactRecord) -> tuple[str, int, str, str, str]:
+    return (customer_id, micros(record.at), record.channel.value, record.checkout_id,
+            record.kind.value)  # fmt: skip
+
+
+def _log_row(record: LogRecord) -> tuple[int, str, str | None, str | None, str]:
+    return (micros(record.at), record.kind, record.checkout_id, record.customer_id,
+            dumps(record.data))  # fmt: skip
 
 
 def _outbox_entry(row: sqlite3.Row) -> OutboxEntry:
@@ -227,7 +244,7 @@ class SQLiteTransaction:
             .execute("SELECT version, state FROM recoveries WHERE checkout_id = ?", (checkout_id,))
             .fetchone()
         )
-        return None if row is None else Claimed(_state(row[1]), row[0])
+        return None if row is None else Claimed(state_from_json(row[1]), row[0])
 
     def open_recoveries(self, customer_id: str) -> list[Claimed]:
         rows = self._db().execute(
@@ -236,7 +253,7 @@ class SQLiteTransaction:
             " ORDER BY started IS NULL, started DESC, rowid DESC",
             (customer_id,),
         )
-        return [Claimed(_state(state), version) for version, state in rows]
+        return [Claimed(state_from_json(state), version) for version, state in rows]
 
     def customer_recoveries(self, customer_id: str, *, since: datetime) -> list[RecoveryState]:
         rows = self._db().execute(
@@ -244,7 +261,7 @@ class SQLiteTransaction:
             " WHERE customer_id = ? AND (started IS NULL OR started >= ?)",
             (customer_id, _maybe_micros(since)),
         )
-        return [_state(state) for (state,) in rows]
+        return [state_from_json(state) for (state,) in rows]
 
     def save(self, state: RecoveryState, *, expected_version: int | None) -> int:
         db = self._db()
@@ -254,7 +271,7 @@ class SQLiteTransaction:
             _maybe_micros(due_of(state)),
             _maybe_micros(started_of(state)),
             _maybe_micros(finished_of(state)),
-            _dumps(state.to_dict()),
+            state_to_json(state),
         )
         if expected_version is None:
             try:
@@ -270,6 +287,19 @@ class SQLiteTransaction:
                 )
                 raise ConflictError(msg) from None
             return 1
+        customer_id, status, due, started, finished, text = values
+        # Most saves change only the due time and the JSON. SQLite re-indexes every column
+        # a SET names, changed or not, so first try the narrow form, which the WHERE
+        # allows only when the other indexed columns already hold these values.
+        cursor = db.execute(
+            "UPDATE recoveries SET due = ?, state = ?, version = version + 1,"
+            " claimed_by = NULL, lease_until = NULL WHERE checkout_id = ? AND version = ?"
+            " AND customer_id = ? AND status = ? AND started IS ? AND finished IS ?",
+            (due, text, state.checkout_id, expected_version, customer_id, status, started,
+             finished),
+        )  # fmt: skip
+        if cursor.rowcount == 1:
+            return expected_version + 1
         cursor = db.execute(
             "UPDATE recoveries SET customer_id = ?, status = ?, due = ?, started = ?,"
             " finished = ?, state = ?, version = version + 1, claimed_by = NULL,"
@@ -294,7 +324,7 @@ class SQLiteTransaction:
         db.execute(
             "INSERT INTO customers (id, data) VALUES (?, ?)"
             " ON CONFLICT (id) DO UPDATE SET data = excluded.data",
-            (customer.id, _dumps(customer.to_dict())),
+            (customer.id, dumps(customer.to_dict())),
         )
         db.execute("DELETE FROM addresses WHERE customer_id = ?", (customer.id,))
         db.executemany(
@@ -329,7 +359,7 @@ class SQLiteTransaction:
     def append_consent(self, event: ConsentEvent) -> None:
         self._db().execute(
             "INSERT INTO consent (customer_id, event) VALUES (?, ?)",
-            (event.customer_id, _dumps(event.to_dict())),
+            (event.customer_id, dumps(event.to_dict())),
         )
 
     def history(self, customer_id: str, *, since: datetime) -> ContactHistory:
@@ -346,17 +376,7 @@ class SQLiteTransaction:
         )
 
     def add_contact(self, customer_id: str, record: ContactRecord) -> None:
-        self._db().execute(
-            "INSERT INTO contacts (customer_id, at, channel, checkout_id, kind)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (
-                customer_id,
-                micros(record.at),
-                record.channel.value,
-                record.checkout_id,
-                record.kind.value,
-            ),
-        )
+        self._db().execute(_ADD_CONTACT, _contact_row(customer_id, record))
 
     def service_window(self, customer_id: str, channel: Channel) -> datetime | None:
         row = (
@@ -385,7 +405,7 @@ class SQLiteTransaction:
                 entry.key,
                 entry.status.value,
                 micros(entry.created_at),
-                _dumps(message_to_dict(entry.message)),
+                dumps(message_to_dict(entry.message)),
                 entry.provider_id,
                 entry.detail,
                 _maybe_micros(entry.attempted_at),
@@ -410,16 +430,52 @@ class SQLiteTransaction:
         return cursor.rowcount == 1
 
     def log(self, record: LogRecord) -> None:
-        self._db().execute(
-            "INSERT INTO log (at, kind, checkout_id, customer_id, data) VALUES (?, ?, ?, ?, ?)",
-            (
-                micros(record.at),
-                record.kind,
-                record.checkout_id,
-                record.customer_id,
-                _dumps(record.data),
-            ),
+        self._db().execute(_ADD_LOG, _log_row(record))
+
+    # -- a whole batch at once (BatchTransaction) -------------------------------------------------
+    def ledgers(self, customer_ids: Collection[str]) -> dict[str, ConsentLedger]:
+        """Every ledger in one query; each customer's events in the order appended."""
+        events: dict[str, list[ConsentEvent]] = {customer_id: [] for customer_id in customer_ids}
+        rows = self._db().execute(
+            "SELECT customer_id, event FROM consent"
+            " WHERE customer_id IN (SELECT value FROM json_each(?)) ORDER BY seq",
+            (_each(events),),
         )
+        for customer_id, text in rows:
+            events[customer_id].append(ConsentEvent.from_dict(json.loads(text)))
+        return {customer_id: ConsentLedger(found) for customer_id, found in events.items()}
+
+    def histories(
+        self, customer_ids: Collection[str], *, since: datetime
+    ) -> dict[str, ContactHistory]:
+        """Every history in one query, each oldest first."""
+        records: dict[str, list[ContactRecord]] = {customer_id: [] for customer_id in customer_ids}
+        rows = self._db().execute(
+            "SELECT customer_id, at, channel, checkout_id, kind FROM contacts"
+            " WHERE customer_id IN (SELECT value FROM json_each(?)) AND at >= ? ORDER BY at, seq",
+            (_each(records), micros(since)),
+        )
+        for customer_id, at, channel, checkout_id, kind in rows:
+            records[customer_id].append(ContactRecord(from_micros(at), channel, checkout_id, kind))
+        return {customer_id: ContactHistory(found) for customer_id, found in records.items()}
+
+    def service_windows(self, customer_ids: Collection[str]) -> dict[str, dict[Channel, datetime]]:
+        """Every stored window of these customers in one query."""
+        found: dict[str, dict[Channel, datetime]] = {}
+        rows = self._db().execute(
+            "SELECT customer_id, channel, until FROM windows"
+            " WHERE customer_id IN (SELECT value FROM json_each(?))",
+            (_each(customer_ids),),
+        )
+        for customer_id, channel, until in rows:
+            found.setdefault(customer_id, {})[Channel(channel)] = from_micros(until)
+        return found
+
+    def add_contacts(self, contacts: Sequence[tuple[str, ContactRecord]]) -> None:
+        self._db().executemany(_ADD_CONTACT, [_contact_row(*pair) for pair in contacts])
+
+    def log_many(self, records: Sequence[LogRecord]) -> None:
+        self._db().executemany(_ADD_LOG, [_log_row(record) for record in records])
 
 
 class SQLiteStore:
@@ -525,12 +581,12 @@ class SQLiteStore:
                 " ORDER BY due LIMIT ?",
                 (moment, moment, limit),
             ).fetchall()
-            until = micros(now + lease)
-            db.executemany(
-                "UPDATE recoveries SET claimed_by = ?, lease_until = ? WHERE checkout_id = ?",
-                [(worker, until, row[0]) for row in rows],
+            db.execute(
+                "UPDATE recoveries SET claimed_by = ?, lease_until = ?"
+                " WHERE checkout_id IN (SELECT value FROM json_each(?))",
+                (worker, micros(now + lease), _each([row[0] for row in rows])),
             )
-        return [Claimed(_state(row[2]), row[1]) for row in rows]
+        return [Claimed(state_from_json(row[2]), row[1]) for row in rows]
 
     def next_due(self) -> datetime | None:
         with self._lock:
@@ -569,13 +625,20 @@ class SQLiteStore:
 
     def mark_outbox_many(self, marks: list[OutboxMark], *, at: datetime) -> None:
         moment = micros(at)
+        rows = [(OutboxStatus(mark.status).value, moment, mark.provider_id, mark.detail, mark.key)
+                for mark in marks]  # fmt: skip
         with self._write() as db:
-            for mark in marks:
-                cursor = db.execute(_MARK, (OutboxStatus(mark.status).value, moment,
-                                            mark.provider_id, mark.detail, mark.key))  # fmt: skip
-                if cursor.rowcount == 0:
-                    msg = f"No outbox entry with key {mark.key!r}; add it with add_outbox first"
-                    raise StoreError(msg)
+            # Keys are unique, so each mark changes one row: a shortfall is an unknown key.
+            if db.executemany(_MARK, rows).rowcount != len(rows):
+                keys = [mark.key for mark in marks]
+                found = db.execute(
+                    "SELECT key FROM outbox WHERE key IN (SELECT value FROM json_each(?))",
+                    (_each(keys),),
+                )
+                known = {key for (key,) in found}
+                missing = next(key for key in keys if key not in known)
+                msg = f"No outbox entry with key {missing!r}; add it with add_outbox first"
+                raise StoreError(msg)
 
     def mark_attempted(
         self,
@@ -584,18 +647,30 @@ class SQLiteStore:
         at: datetime,
         previous: Mapping[str, datetime] | None = None,
     ) -> list[str]:
-        moment = micros(at)
         seen = previous or {}
-        claimed: list[str] = []
+        wanted = list(dict.fromkeys(keys))
         with self._write() as db:
-            for key in keys:
-                cursor = db.execute(
-                    "UPDATE outbox SET attempted_at = ? WHERE key = ? AND status = 'pending'"
-                    " AND attempted_at IS ?",
-                    (moment, key, _maybe_micros(seen.get(key))),
+            # Read, then stamp, under the write lock: no other process can stamp in between,
+            # so the compare-and-set holds for the whole list in two statements. (The status
+            # is checked here rather than in SQL, so the lookup goes by key, never by status.)
+            current = {
+                key: attempted_at
+                for key, status, attempted_at in db.execute(
+                    "SELECT key, status, attempted_at FROM outbox"
+                    " WHERE key IN (SELECT value FROM json_each(?))",
+                    (_each(wanted),),
                 )
-                if cursor.rowcount == 1:
-                    claimed.append(key)
+                if status == OutboxStatus.PENDING.value
+            }
+            claimed = [
+                key
+                for key in wanted
+                if key in current and current[key] == _maybe_micros(seen.get(key))
+            ]
+            db.execute(
+                "UPDATE outbox SET attempted_at = ? WHERE key IN (SELECT value FROM json_each(?))",
+                (micros(at), _each(claimed)),
+            )
         return claimed
 
     # -- reading ---------------------------------------------------------------------------
@@ -634,7 +709,7 @@ class SQLiteStore:
                     (after, _CHUNK),
                 ).fetchall()
             for checkout_id, state in rows:
-                yield _state(state)
+                yield state_from_json(state)
                 after = checkout_id
             if len(rows) < _CHUNK:
                 return

@@ -15,11 +15,11 @@ relies on nothing beyond it. Requires pytest and Hypothesis (test dependencies).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import attrs
 import pytest
@@ -33,7 +33,17 @@ from .._model import Channel, Checkout, Customer, LineItem, Stage
 from .._money import Money
 from .._state import RecoveryState, RecoveryStatus
 from ..errors import ConflictError, StoreError
-from ..protocols import Claimed, LogRecord, OutboxEntry, OutboxMark, OutboxStatus, Store
+from ..protocols import (
+    BatchTransaction,
+    Claimed,
+    LogRecord,
+    OutboxEntry,
+    OutboxMark,
+    OutboxStatus,
+    Store,
+    Transaction,
+    batched,
+)
 
 __all__ = ["StoreContract"]
 
@@ -142,6 +152,58 @@ _PER_STORE: Final = settings(
 
 class _Boom(Exception):
     """Raised inside a transaction to make it roll back."""
+
+
+#: The methods ``BatchTransaction`` adds to ``Transaction``.
+_BATCH_ONLY: Final = frozenset(
+    {"ledgers", "histories", "service_windows", "add_contacts", "log_many"}
+)
+
+
+class _SingleOnly:
+    """A transaction seen through ``Transaction`` alone, as a store written before the
+    batch methods existed would offer it: ``batched`` must fill them in."""
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _BATCH_ONLY:
+            raise AttributeError(name)
+        return getattr(self._tx, name)
+
+
+def _defaults(tx: Transaction) -> BatchTransaction:
+    return batched(_SingleOnly(tx))
+
+
+#: The two ways the runner reaches batch methods: the store's own, and the defaults.
+_BATCH_WAYS: Final[dict[str, Callable[[Transaction], BatchTransaction]]] = {
+    "own": batched,
+    "defaults": _defaults,
+}
+
+#: (customer, contact time in hours from T0, channel) for the batch-read property test.
+_CUSTOMER_IDS: Final = ("cus-1", "cus-2", "cus-3")
+_contact_writes = st.lists(
+    st.tuples(
+        st.sampled_from(_CUSTOMER_IDS),
+        st.integers(min_value=-4, max_value=4),
+        st.sampled_from([Channel.SMS, Channel.EMAIL, Channel.WHATSAPP]),
+    ),
+    max_size=8,
+)
+_consent_writes = st.lists(
+    st.tuples(st.sampled_from(_CUSTOMER_IDS), st.integers(-3, 3), st.booleans()), max_size=6
+)
+_window_writes = st.lists(
+    st.tuples(
+        st.sampled_from(_CUSTOMER_IDS),
+        st.sampled_from([Channel.WHATSAPP, Channel.TELEGRAM, Channel.VIBER]),
+        st.integers(min_value=1, max_value=48),
+    ),
+    max_size=5,
+)
 
 
 class StoreContract:
@@ -730,6 +792,133 @@ class StoreContract:
         stream = store.events()
         assert stream is iter(stream)
         assert list(range(count)) == [record.data["i"] for record in stream]
+
+    # -- batch methods (BatchTransaction) ------------------------------------------------------
+    @pytest.mark.parametrize("way", sorted(_BATCH_WAYS))
+    def test_batch_reads_answer_as_the_single_reads_do(self, store: Store, way: str) -> None:
+        """ledgers, histories and service_windows give every customer asked about what
+        ledger, history and service_window give (unknown customers included, records
+        at equal times in the order added), and see the transaction's own writes."""
+        asked = ["cus-1", "cus-2", "cus-9"]
+        with store.transaction() as tx:
+            tx.append_consent(grant("cus-1", T0))
+            tx.append_consent(grant("cus-2", T0, Channel.EMAIL))
+            tx.append_consent(revoke_all("cus-1", T0 + HOUR))
+            tx.add_contact("cus-1", ContactRecord(T0 - 3 * HOUR, Channel.SMS, "chk-1"))
+            tx.add_contact("cus-2", ContactRecord(T0, Channel.EMAIL, "chk-2"))
+            tx.add_contact("cus-1", ContactRecord(T0, Channel.WHATSAPP, "chk-3"))
+            tx.add_contact("cus-1", ContactRecord(T0, Channel.SMS, "chk-1", SendKind.REPLY))
+            tx.open_service_window("cus-1", Channel.WHATSAPP, T0 + 24 * HOUR)
+            tx.open_service_window("cus-1", Channel.TELEGRAM, T0 + 2 * HOUR)
+            tx.open_service_window("cus-2", Channel.VIBER, T0 + HOUR)
+        with store.transaction() as tx:
+            tx.append_consent(grant("cus-9", T0 + HOUR))
+            tx.add_contact("cus-2", ContactRecord(T0 + 2 * HOUR, Channel.SMS, "chk-2"))
+            batch = _BATCH_WAYS[way](tx)
+            since = T0 - HOUR
+            assert {c: tx.ledger(c) for c in asked} == batch.ledgers(asked)
+            assert {c: tx.history(c, since=since) for c in asked} == batch.histories(
+                asked, since=since
+            )
+            windows = {
+                c: {ch: until for ch in Channel if (until := tx.service_window(c, ch)) is not None}
+                for c in asked
+            }
+            assert {c: found for c, found in windows.items() if found} == batch.service_windows(
+                asked
+            )
+            assert batch.ledgers([]) == {}
+            assert batch.service_windows([]) == {}
+
+    @_PER_STORE
+    @given(contacts=_contact_writes, consents=_consent_writes, windows=_window_writes)
+    def test_batch_reads_match_the_single_reads_for_any_data(
+        self,
+        tmp_path_factory: pytest.TempPathFactory,
+        contacts: list[tuple[str, int, Channel]],
+        consents: list[tuple[str, int, bool]],
+        windows: list[tuple[str, Channel, int]],
+    ) -> None:
+        """Whatever consent, contacts and windows were stored, the store's own batch reads
+        equal the single reads for every customer."""
+        store = self.make_store(tmp_path_factory.mktemp("batch-reads"))
+        try:
+            with store.transaction() as tx:
+                for customer_id, hours, granted in consents:
+                    at = T0 + hours * HOUR
+                    tx.append_consent(
+                        grant(customer_id, at) if granted else revoke_all(customer_id, at)
+                    )
+                for customer_id, hours, channel in contacts:
+                    tx.add_contact(customer_id, ContactRecord(T0 + hours * HOUR, channel, "chk-1"))
+                for customer_id, channel, hours in windows:
+                    tx.open_service_window(customer_id, channel, T0 + hours * HOUR)
+            with store.transaction() as tx:
+                batch = batched(tx)
+                asked = [*_CUSTOMER_IDS, "cus-none"]
+                assert {c: tx.ledger(c) for c in asked} == batch.ledgers(asked)
+                assert {c: tx.history(c, since=T0) for c in asked} == batch.histories(
+                    asked, since=T0
+                )
+                stored = batch.service_windows(asked)
+                for customer_id in asked:
+                    for channel in Channel:
+                        expected = tx.service_window(customer_id, channel)
+                        assert expected == stored.get(customer_id, {}).get(channel)
+        finally:
+            store.close()
+
+    @pytest.mark.parametrize("way", sorted(_BATCH_WAYS))
+    def test_batch_writes_are_the_single_writes_in_order(self, store: Store, way: str) -> None:
+        """add_contacts and log_many write what add_contact and log would, in the order
+        given (equal times included); a rolled-back transaction keeps none of them."""
+        contacts = [
+            ("cus-1", ContactRecord(T0, Channel.SMS, "chk-1")),
+            ("cus-2", ContactRecord(T0, Channel.SMS, "chk-2")),
+            ("cus-1", ContactRecord(T0, Channel.EMAIL, "chk-3", SendKind.REPLY)),
+            ("cus-1", ContactRecord(T0 - HOUR, Channel.SMS, "chk-1")),
+        ]
+        lines = [
+            LogRecord(T0, "send", "chk-1", "cus-1", {"i": 0}),
+            LogRecord(T0, "finish", "chk-2", "cus-2", {"i": 1}),
+            LogRecord(T0 - HOUR, "defer", None, None, {"i": 2, "to": "später"}),
+        ]
+
+        def write_then_fail() -> None:
+            with store.transaction() as tx:
+                batch = _BATCH_WAYS[way](tx)
+                batch.add_contacts(contacts)
+                batch.log_many(lines)
+                raise _Boom
+
+        with pytest.raises(_Boom):
+            write_then_fail()
+        assert list(store.events()) == []
+        with store.transaction() as tx:
+            assert tx.history("cus-1", since=T0 - 2 * HOUR).records == ()
+        with store.transaction() as tx:
+            batch = _BATCH_WAYS[way](tx)
+            batch.add_contacts(contacts)
+            batch.log_many(lines)
+            batch.add_contacts([])
+            batch.log_many([])
+        with store.transaction() as tx:
+            mine = (contacts[3][1], contacts[0][1], contacts[2][1])
+            assert mine == tx.history("cus-1", since=T0 - 2 * HOUR).records
+            assert (contacts[1][1],) == tx.history("cus-2", since=T0).records
+        assert [lines[2], lines[0], lines[1]] == list(store.events())
+
+    def test_marks_take_repeated_and_empty_key_lists(self, store: Store) -> None:
+        """mark_attempted claims a key named twice once (a caller sending what it got back
+        must not send twice), and empty lists change nothing."""
+        with store.transaction() as tx:
+            for key in ("k1", "k2"):
+                tx.add_outbox(outbox_entry(key))
+        assert store.mark_attempted([], at=T0) == []
+        store.mark_outbox_many([], at=T0)
+        assert [entry.attempted_at for entry in store.outbox()] == [None, None]
+        assert store.mark_attempted(["k2", "k1", "k2"], at=T0 + HOUR) == ["k2", "k1"]
+        assert [entry.attempted_at for entry in store.outbox()] == [T0 + HOUR, T0 + HOUR]
 
     # -- retention ---------------------------------------------------------------------------
     def test_purge_is_bounded_and_never_touches_consent(self, store: Store) -> None:
