@@ -195,11 +195,23 @@ def test_an_opt_out_committed_first_always_wins(pg_conninfo: str, sent: Path) ->
     assert count - len(opted) == len(outcome.keys)
 
 
-def _drop_connections(conninfo: str, stop: threading.Event, cut: list[int]) -> None:
+def _drop_connections(
+    conninfo: str, stop: threading.Event, cut: list[int], sent: Path, workers: int
+) -> None:
     """Terminate the workers' connections three times, at least 0.5 s apart, like
-    server restarts seen from the clients; ``cut`` collects how many went each time."""
+    server restarts seen from the clients; ``cut`` collects how many went each time.
+
+    Cutting starts once the workers are sending (the first sends are on file, plus a
+    moment for slower starters): a worker whose connection dies while it is still
+    opening its store fails at start-up, which is a different story from surviving
+    a restart mid-run."""
     import psycopg
 
+    deadline = time.monotonic() + 60
+    while not stop.wait(0.05) and time.monotonic() < deadline:
+        if sum(1 for path in sent.iterdir() if path.stat().st_size) >= min(workers, 2):
+            stop.wait(0.2)
+            break
     with psycopg.connect(conninfo, autocommit=True) as conn:
         while len(cut) < 3 and not stop.wait(0.1):
             row = conn.execute(
@@ -223,7 +235,9 @@ def test_dropped_connections_are_survived_without_a_duplicate(pg_conninfo: str, 
         for n in range(WORKERS)
     ]
     cut: list[int] = []
-    cutter = threading.Thread(target=_drop_connections, args=(pg_conninfo, stop, cut))
+    cutter = threading.Thread(
+        target=_drop_connections, args=(pg_conninfo, stop, cut, sent, WORKERS)
+    )
     cutter.start()
     try:
         assert [0] * WORKERS == [_finish(process) for process in workers]

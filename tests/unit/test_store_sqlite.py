@@ -160,9 +160,12 @@ import json, sys, time
 from datetime import UTC, datetime, timedelta
 from recoverykit.stores import SQLiteStore
 
-path, worker, start_at = sys.argv[1], sys.argv[2], float(sys.argv[3])
+import os
+path, worker, go = sys.argv[1], sys.argv[2], sys.argv[3]
 store = SQLiteStore(path)
-while time.time() < start_at:
+print("ready", flush=True)
+deadline = time.time() + 60
+while not os.path.exists(go) and time.time() < deadline:
     time.sleep(0.001)
 now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 claimed = []
@@ -181,15 +184,21 @@ def test_two_processes_never_claim_the_same_recovery(tmp_path: Path) -> None:
     with SQLiteStore(path) as store, store.transaction() as tx:
         for index in range(total):
             tx.save(active(f"chk-{index:05d}"), expected_version=None)
-    start_at = time.time() + 2.0
+    go = tmp_path / "go"
     workers = [
         subprocess.Popen(
-            [sys.executable, "-c", _WORKER, str(path), name, str(start_at)],
+            [sys.executable, "-c", _WORKER, str(path), name, str(go)],
             stdout=subprocess.PIPE,
             text=True,
         )
         for name in ("w1", "w2")
     ]
+    # Both have opened the store before either claims: a slow start on a loaded
+    # machine cannot leave one worker all the work.
+    for worker in workers:
+        assert worker.stdout is not None
+        assert "ready" == worker.stdout.readline().strip()
+    go.touch()
     results = []
     for worker in workers:
         out, _ = worker.communicate(timeout=120)
