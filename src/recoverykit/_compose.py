@@ -494,9 +494,23 @@ def compose_notice(
         rendered = render(template, {"store_name": policy.store_name})
     except RecoveryKitError as exc:
         raise Unsendable("template", str(exc)) from None
+    return _reply_message(
+        f"customer:{customer.id}:reply:{event_id}", "", customer, channel, address, key, rendered
+    )
+
+
+def _reply_message(  # noqa: PLR0917 - a private constructor with two callers
+    idempotency_key: str,
+    checkout_id: str,
+    customer: Customer,
+    channel: Channel,
+    address: str,
+    key: str,
+    rendered: Rendered,
+) -> SendMessage:
     return SendMessage(
-        idempotency_key=f"customer:{customer.id}:reply:{event_id}",
-        checkout_id="",
+        idempotency_key=idempotency_key,
+        checkout_id=checkout_id,
         customer_id=customer.id,
         channel=channel,
         to=address,
@@ -530,15 +544,6 @@ def compose_reply(
         rendered = render(template, values)
     except RecoveryKitError as exc:
         raise Unsendable("template", str(exc)) from None
-    return SendMessage(
-        idempotency_key=f"{checkout.id}:reply:{event_id}",
-        checkout_id=checkout.id,
-        customer_id=customer.id,
-        channel=channel,
-        to=address,
-        kind=MessageKind.REPLY,
-        key=key,
-        text=rendered.text,
-        locale=customer.locale,
-        segments=rendered.segments,
+    return _reply_message(
+        f"{checkout.id}:reply:{event_id}", checkout.id, customer, channel, address, key, rendered
     )
