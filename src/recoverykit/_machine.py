@@ -61,7 +61,6 @@ from ._events import (
 )
 from ._hours import ContactHours
 from ._model import Channel, Checkout
-from ._money import Money
 from ._notes import DeferReason, Deferred, Ignored, IgnoreReason, Info, Note, Skipped
 from ._policy import Context, RecoveryPolicy
 from ._replies import Intent
@@ -69,7 +68,7 @@ from ._resolve import resolve_zones
 from ._schedule import earliest_send
 from ._sequence import LAST_TOUCH_MAX, Condition, Touch
 from ._state import TRANSITIONS, RecoveryState, RecoveryStatus, SentTouch
-from ._stock import fresh_cart, spoken_cart
+from ._stock import fresh_cart, items_total, spoken_cart
 from ._time import require_aware
 from ._zones import get_zone
 from .errors import CurrencyMismatch, TransitionError
@@ -815,11 +814,7 @@ def _cart_updated(step: _Step, event: CartUpdated) -> None:
     if not event.items:
         step.finish(FinishReason.CART_EMPTIED)
         return
-    total = event.total
-    if total is None:
-        total = Money.zero(checkout.total.currency)
-        for item in event.items:
-            total = total + item.subtotal
+    total = event.total if event.total is not None else items_total(event.items, checkout.total)
     step.update(checkout=attrs.evolve(checkout, items=event.items, total=total))
     step.note(Info("cart_updated", f"{len(event.items)} line(s), total {total}"))
 

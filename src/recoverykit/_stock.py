@@ -27,7 +27,15 @@ from ._money import Money
 from ._time import require_aware
 from .errors import CurrencyMismatch, InvalidInputError
 
-__all__ = ["StockInfo", "StockSource", "fresh_cart", "low_stock", "spoken_cart"]
+__all__ = [
+    "StockInfo",
+    "StockSource",
+    "evolve_checkout",
+    "fresh_cart",
+    "items_total",
+    "low_stock",
+    "spoken_cart",
+]
 
 
 def _aware(_inst: object, attribute: attrs.Attribute[datetime], value: datetime) -> None:
@@ -97,7 +105,7 @@ def fresh_cart(checkout: Checkout, stock: Mapping[str, StockInfo]) -> Checkout:
             )
         )
         changed = changed or price != item.unit_price
-    total = _sum(items, checkout.total) if changed else checkout.total
+    total = items_total(items, checkout.total) if changed else checkout.total
     # Each item went through LineItem's validators above and every price is in the
     # cart's currency (checked above), so the checkout needs no second validation.
     return evolve_checkout(checkout, items=tuple(items), total=total)
@@ -111,7 +119,7 @@ def spoken_cart(checkout: Checkout) -> Checkout | None:
     if len(available) == len(checkout.items):
         return checkout
     # Some of a valid cart's items and their total in its currency: still a valid cart.
-    return evolve_checkout(checkout, items=available, total=_sum(available, checkout.total))
+    return evolve_checkout(checkout, items=available, total=items_total(available, checkout.total))
 
 
 _CHECKOUT_FIELDS: Final = tuple(field.name for field in attrs.fields(Checkout))
@@ -142,7 +150,7 @@ def low_stock(item: LineItem, now: datetime, *, fresh_for: timedelta, at_most: i
     return level
 
 
-def _sum(items: tuple[LineItem, ...] | list[LineItem], like: Money) -> Money:
+def items_total(items: tuple[LineItem, ...] | list[LineItem], like: Money) -> Money:
     """The items' total in ``like``'s currency.
 
     The same Decimal sum ``Money.zero(currency) + item.subtotal + ...`` makes, and the

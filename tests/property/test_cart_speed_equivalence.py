@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from recoverykit._model import Checkout, LineItem
 from recoverykit._money import Money
-from recoverykit._stock import StockInfo, _sum, fresh_cart, spoken_cart
+from recoverykit._stock import StockInfo, fresh_cart, items_total, spoken_cart
 from recoverykit.errors import CurrencyMismatch
 from recoverykit.testing.strategies import checkouts
 
@@ -142,9 +142,9 @@ def test_sum_matches_money_arithmetic_and_its_error(checkout: Checkout, currency
         expected = exc
     if isinstance(expected, Exception):
         with pytest.raises(CurrencyMismatch) as caught:
-            _sum(checkout.items, like)
+            items_total(checkout.items, like)
         assert str(caught.value) == str(expected)
     else:
-        found = _sum(checkout.items, like)
+        found = items_total(checkout.items, like)
         assert found == expected
         assert str(found.amount) == str(expected.amount)
