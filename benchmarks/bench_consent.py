@@ -7,9 +7,9 @@ from itertools import cycle
 from typing import Any
 
 from benchmarks._timing import per_call, report
-from recoverykit._consent import ConsentAction, ConsentEvent, ConsentLedger, Purpose
-from recoverykit._model import Channel
-from recoverykit._replies import _forget, classify_reply
+from recoverykit.policies.consent import ConsentAction, ConsentEvent, ConsentLedger, Purpose
+from recoverykit.policies.replies import _forget, classify_reply
+from recoverykit.values.model import Channel
 
 #: A mix like a real inbox: keywords, digits, short chat in several languages.
 TYPICAL = [

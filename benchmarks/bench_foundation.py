@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from benchmarks._timing import per_call, report
 from recoverykit import Money, PhoneNumber
-from recoverykit._phone import _parse
+from recoverykit.values.phone import _parse
 
 NUMBERS = ["+48601234567", "+79161234567", "+12085551234", "+447911123456", "+33612345678"]
 

@@ -6,12 +6,12 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from benchmarks._timing import per_call, report
-from recoverykit._caps import DEFAULT_RECOVERY_CAPS, ContactHistory, ContactRecord
-from recoverykit._hours import ContactHours
-from recoverykit._model import Channel
-from recoverykit._phone import PhoneNumber
-from recoverykit._schedule import earliest_send
 from recoverykit.jurisdictions import rules_for
+from recoverykit.policies.caps import DEFAULT_RECOVERY_CAPS, ContactHistory, ContactRecord
+from recoverykit.policies.hours import ContactHours
+from recoverykit.policies.schedule import earliest_send
+from recoverykit.values.model import Channel
+from recoverykit.values.phone import PhoneNumber
 
 ZONE_SETS = {
     "1 zone (Warsaw)": ("Europe/Warsaw",),

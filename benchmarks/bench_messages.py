@@ -6,12 +6,12 @@ import itertools
 from datetime import UTC, datetime
 
 from benchmarks._timing import per_call, report
-from recoverykit._lint import guard
-from recoverykit._model import Channel, Checkout, Customer, LineItem
-from recoverykit._money import Money
-from recoverykit._packs import default_pack, message_context
-from recoverykit._sms import _count, sms_segments
-from recoverykit._templates import render
+from recoverykit.messages.lint import guard
+from recoverykit.messages.packs import default_pack, message_context
+from recoverykit.messages.sms import _count, sms_segments
+from recoverykit.messages.templates import render
+from recoverykit.values.model import Channel, Checkout, Customer, LineItem
+from recoverykit.values.money import Money
 
 ASCII_160 = ("Northwind Studio: your checkout is saved. " * 4)[:160]
 CYRILLIC_160 = ("Нортвинд: ваш заказ сохранён, вернуться к нему можно по ссылке. " * 3)[:160]

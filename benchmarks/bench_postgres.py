@@ -21,16 +21,16 @@ from decimal import Decimal
 
 import attrs
 
-from recoverykit._commands import SendMessage
-from recoverykit._consent import ConsentAction, ConsentEvent, Purpose
-from recoverykit._events import CheckoutAbandoned
-from recoverykit._model import Channel, Checkout, Customer, LineItem, Stage
-from recoverykit._money import Money
-from recoverykit._policy import RecoveryPolicy
+from recoverykit.engine.commands import SendMessage
+from recoverykit.engine.events import CheckoutAbandoned
+from recoverykit.engine.policy import RecoveryPolicy
+from recoverykit.policies.consent import ConsentAction, ConsentEvent, Purpose
 from recoverykit.protocols import OutboxEntry, OutboxMark, OutboxStatus, Receipt
-from recoverykit.runner import Runner
+from recoverykit.runtime.runner import Runner
 from recoverykit.testing.fakes import FakeClock
 from recoverykit.testing.store_contract import active, message
+from recoverykit.values.model import Channel, Checkout, Customer, LineItem, Stage
+from recoverykit.values.money import Money
 
 try:
     from recoverykit.protocols import batched

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from benchmarks._timing import per_call, report
 from recoverykit import Channel, Checkout, Customer, LineItem, Money, Stage, presets
-from recoverykit._consent import ConsentAction, ConsentEvent, Purpose
-from recoverykit._events import CheckoutAbandoned
-from recoverykit._policy import RecoveryPolicy
+from recoverykit.engine.events import CheckoutAbandoned
+from recoverykit.engine.policy import RecoveryPolicy
+from recoverykit.policies.consent import ConsentAction, ConsentEvent, Purpose
 from recoverykit.programs import lint_sequence, programs_for
 from recoverykit.testing._driver import EngineDriver
 

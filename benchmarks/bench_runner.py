@@ -29,16 +29,16 @@ from pathlib import Path
 
 import attrs
 
-from recoverykit._consent import ConsentAction, ConsentEvent, Purpose
-from recoverykit._events import CheckoutAbandoned
-from recoverykit._machine import decide
-from recoverykit._model import Channel, Checkout, Customer, LineItem, Stage
-from recoverykit._money import Money
-from recoverykit._notes import DeferReason, Deferred, Note
-from recoverykit._policy import Context, RecoveryPolicy
-from recoverykit.runner import Runner
+from recoverykit.engine.events import CheckoutAbandoned
+from recoverykit.engine.machine import decide
+from recoverykit.engine.notes import DeferReason, Deferred, Note
+from recoverykit.engine.policy import Context, RecoveryPolicy
+from recoverykit.policies.consent import ConsentAction, ConsentEvent, Purpose
+from recoverykit.runtime.runner import Runner
 from recoverykit.stores import SQLiteStore
 from recoverykit.testing.fakes import FakeChannel, FakeClock
+from recoverykit.values.model import Channel, Checkout, Customer, LineItem, Stage
+from recoverykit.values.money import Money
 
 T0 = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
 POLICY = RecoveryPolicy(store_name="Bench Shop")

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import attrs
 
-from recoverykit._caps import ContactRecord
-from recoverykit._model import Channel
+from recoverykit.policies.caps import ContactRecord
 from recoverykit.protocols import Claimed, LogRecord, OutboxEntry, OutboxMark, OutboxStatus, Store
 from recoverykit.stores import MemoryStore, SQLiteStore
 from recoverykit.testing.store_contract import active, grant, message, with_checkout
+from recoverykit.values.model import Channel
 
 try:
     from recoverykit.protocols import batched

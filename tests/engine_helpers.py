@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from recoverykit import Channel, Checkout, Customer, Friction, LineItem, Money, Stage
-from recoverykit._consent import ConsentAction, ConsentEvent, Purpose
+from recoverykit.policies.consent import ConsentAction, ConsentEvent, Purpose
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 

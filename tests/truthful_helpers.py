@@ -9,10 +9,10 @@ from typing import Any
 import attrs
 
 from recoverykit import Channel, Checkout, Customer, LineItem, Money, Stage, presets
-from recoverykit._discounts import DiscountPolicy
-from recoverykit._packs import MessagePack
-from recoverykit._policy import RecoveryPolicy
-from recoverykit._stock import StockInfo
+from recoverykit.engine.policy import RecoveryPolicy
+from recoverykit.messages.packs import MessagePack
+from recoverykit.policies.discounts import DiscountPolicy
+from recoverykit.policies.stock import StockInfo
 
 #: E-mail wording that names the top item, the total, and (when true) units left.
 NAMING_PACK = MessagePack.load(

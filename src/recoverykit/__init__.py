@@ -14,9 +14,9 @@ from __future__ import annotations
 import contextlib
 
 from . import presets
-from ._caps import DEFAULT_RECOVERY_CAPS, ContactHistory, ContactRecord, FrequencyCap, SendKind
-from ._clock import SystemClock
-from ._commands import (
+from ._version import __version__
+from .channels import ConsoleChannel
+from .engine.commands import (
     Finish,
     FinishReason,
     HandOff,
@@ -25,23 +25,7 @@ from ._commands import (
     ScheduleWakeup,
     SendMessage,
 )
-from ._consent import (
-    ConsentAction,
-    ConsentEvent,
-    ConsentLedger,
-    ConsentStatus,
-    Purpose,
-    revocation_for,
-)
-from ._discounts import (
-    DiscountHistory,
-    DiscountIssuer,
-    DiscountPolicy,
-    DiscountRequest,
-    IssuedDiscount,
-    StaticCode,
-)
-from ._events import (
+from .engine.events import (
     CartEmptied,
     CartUpdated,
     CheckoutAbandoned,
@@ -55,14 +39,15 @@ from ._events import (
     ReplyReceived,
     WakeupDue,
 )
-from ._hours import ContactHours
-from ._lint import GuardPolicy, Violation, guard, lint
-from ._machine import Decision, decide, explain
-from ._model import Channel, Checkout, Customer, Friction, LineItem, Stage
-from ._money import Money
-from ._notes import DeferReason, Deferred, Ignored, IgnoreReason, Info, Skipped
-from ._offer import decide_just_in_time
-from ._packs import (
+from .engine.machine import Decision, decide, explain
+from .engine.notes import DeferReason, Deferred, Ignored, IgnoreReason, Info, Skipped
+from .engine.offer import decide_just_in_time
+from .engine.policy import Context, RecoveryPolicy, TimingScale, Variant
+from .engine.state import RecoveryState, RecoveryStatus, SentTouch
+from .errors import RecoveryKitError
+from .jurisdictions import ContactRules, rules_for
+from .messages.lint import GuardPolicy, Violation, guard, lint
+from .messages.packs import (
     MessagePack,
     Segment,
     Tier,
@@ -71,25 +56,46 @@ from ._packs import (
     default_pack,
     message_context,
 )
-from ._phone import PhoneNumber
-from ._policy import Context, RecoveryPolicy, TimingScale, Variant
-from ._replies import Intent, Reply, classify_reply, normalize_reply
-from ._resolve import ZoneResolution, ZoneSource, resolve_zones
-from ._scenario import Scenario
-from ._schedule import Moved, SendTime, earliest_send
-from ._sequence import Condition, DelayWindow, Sequence, Touch, TouchPurpose
-from ._sms import smart_encode, sms_segments
-from ._state import RecoveryState, RecoveryStatus, SentTouch
-from ._stock import StockInfo, StockSource
-from ._templates import Rendered, SegmentInfo, Template, render
-from ._version import __version__
-from ._whatsapp import whatsapp_template_payload, whatsapp_text_payload
-from ._zones import get_zone
-from .channels import ConsoleChannel
-from .errors import RecoveryKitError
-from .jurisdictions import ContactRules, rules_for
-from .runner import Runner
+from .messages.sms import smart_encode, sms_segments
+from .messages.templates import Rendered, SegmentInfo, Template, render
+from .messages.whatsapp import whatsapp_template_payload, whatsapp_text_payload
+from .policies.caps import (
+    DEFAULT_RECOVERY_CAPS,
+    ContactHistory,
+    ContactRecord,
+    FrequencyCap,
+    SendKind,
+)
+from .policies.consent import (
+    ConsentAction,
+    ConsentEvent,
+    ConsentLedger,
+    ConsentStatus,
+    Purpose,
+    revocation_for,
+)
+from .policies.discounts import (
+    DiscountHistory,
+    DiscountIssuer,
+    DiscountPolicy,
+    DiscountRequest,
+    IssuedDiscount,
+    StaticCode,
+)
+from .policies.hours import ContactHours
+from .policies.replies import Intent, Reply, classify_reply, normalize_reply
+from .policies.resolve import ZoneResolution, ZoneSource, resolve_zones
+from .policies.schedule import Moved, SendTime, earliest_send
+from .policies.sequence import Condition, DelayWindow, Sequence, Touch, TouchPurpose
+from .policies.stock import StockInfo, StockSource
+from .runtime.clock import SystemClock
+from .runtime.runner import Runner
+from .runtime.scenario import Scenario
 from .stores import MemoryStore, SQLiteStore
+from .values.model import Channel, Checkout, Customer, Friction, LineItem, Stage
+from .values.money import Money
+from .values.phone import PhoneNumber
+from .values.zones import get_zone
 
 __all__ = [
     "CartEmptied",
@@ -204,10 +210,18 @@ __all__ = [
     "whatsapp_text_payload",
 ]
 
+_INTERNAL = (
+    "recoverykit._",
+    "recoverykit.values.",
+    "recoverykit.policies.",
+    "recoverykit.messages.",
+    "recoverykit.engine.",
+    "recoverykit.runtime.",
+)
 # Exported names report the public module, so reprs and docs show recoverykit.Checkout.
 for _name in __all__:
     _obj = globals()[_name]
-    if getattr(_obj, "__module__", "").startswith("recoverykit._"):
+    if getattr(_obj, "__module__", "").startswith(_INTERNAL):
         with contextlib.suppress(AttributeError, TypeError):
             _obj.__module__ = "recoverykit"
-del _name, _obj
+del _name, _obj, _INTERNAL

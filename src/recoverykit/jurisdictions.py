@@ -21,11 +21,11 @@ from typing import Final, Literal
 
 import attrs
 
-from ._caps import DEFAULT_RECOVERY_CAPS, FrequencyCap
-from ._hours import ContactHours, HolidayCalendar, StatuteDays
-from ._model import Channel
-from ._phone import PhoneNumber
-from ._zones import _zone_table
+from .policies.caps import DEFAULT_RECOVERY_CAPS, FrequencyCap
+from .policies.hours import ContactHours, HolidayCalendar, StatuteDays
+from .values.model import Channel
+from .values.phone import PhoneNumber
+from .values.zones import _zone_table
 
 __all__ = [
     "RULES",

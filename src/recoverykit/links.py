@@ -52,9 +52,8 @@ from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
 import attrs
 
-from ._model import Channel
-from ._time import require_aware
-from ._tokens import (
+from .errors import InvalidInputError
+from .messages.tokens import (
     LOCAL_HOSTS,
     MAX_CHECKOUT_ID_BYTES,
     check_base_url,
@@ -66,7 +65,8 @@ from ._tokens import (
     seal,
     utf8_id,
 )
-from .errors import InvalidInputError
+from .values.model import Channel
+from .values.time import require_aware
 
 __all__ = ["LinkProblem", "ResumeLinks", "lint_link", "utm_tags", "with_query"]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Final
 
-from ._model import Channel
-from ._sequence import Condition, DelayWindow, Sequence, Touch, TouchPurpose
+from .policies.sequence import Condition, DelayWindow, Sequence, Touch, TouchPurpose
+from .values.model import Channel
 
 __all__ = ["DEFAULT", "PRESETS", "get", "names"]
 

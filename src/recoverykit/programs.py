@@ -25,10 +25,10 @@ from typing import Final
 
 import attrs
 
-from ._consent import Purpose
-from ._model import Channel
-from ._phone import PhoneNumber
-from ._sequence import Sequence
+from .policies.consent import Purpose
+from .policies.sequence import Sequence
+from .values.model import Channel
+from .values.phone import PhoneNumber
 
 __all__ = [
     "PROGRAM_RULES",

@@ -1,6 +1,6 @@
 """The small protocols the embedding application implements: channels, stores, clocks.
 
-recoverykit's engine never performs I/O. The runner (``recoverykit.runner``) drives
+recoverykit's engine never performs I/O. The runner (``recoverykit.runtime.runner``) drives
 it through these protocols; a framework author who implements them gets the whole
 runtime (crash-safe sends, several workers, measurement) on their own database or
 provider. Each method's docstring states the contract the runner relies on.
@@ -16,11 +16,11 @@ from typing import Any, Protocol, cast, runtime_checkable
 
 import attrs
 
-from ._caps import ContactHistory, ContactRecord
-from ._commands import SendMessage
-from ._consent import ConsentEvent, ConsentLedger
-from ._model import Channel, Customer
-from ._state import RecoveryState
+from .engine.commands import SendMessage
+from .engine.state import RecoveryState
+from .policies.caps import ContactHistory, ContactRecord
+from .policies.consent import ConsentEvent, ConsentLedger
+from .values.model import Channel, Customer
 
 __all__ = [
     "BatchTransaction",

@@ -19,17 +19,17 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Final
 
-from recoverykit._commands import SendMessage
-from recoverykit._consent import ConsentAction, ConsentEvent, Purpose
-from recoverykit._events import CheckoutAbandoned
-from recoverykit._model import Channel, Checkout, Customer, LineItem, Stage
-from recoverykit._money import Money
-from recoverykit._policy import RecoveryPolicy
+from recoverykit.engine.commands import SendMessage
+from recoverykit.engine.events import CheckoutAbandoned
+from recoverykit.engine.policy import RecoveryPolicy
 from recoverykit.errors import StoreError
+from recoverykit.policies.consent import ConsentAction, ConsentEvent, Purpose
 from recoverykit.protocols import Receipt
-from recoverykit.runner import Runner
+from recoverykit.runtime.runner import Runner
 from recoverykit.stores.postgres import PostgresStore
 from recoverykit.testing.fakes import FakeClock
+from recoverykit.values.model import Channel, Checkout, Customer, LineItem, Stage
+from recoverykit.values.money import Money
 
 T0: Final = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
 #: Every recovery's first touch is due (30-60 minutes after T0).

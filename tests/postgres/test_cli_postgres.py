@@ -13,7 +13,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from recoverykit.cli import main
+from recoverykit.runtime.cli import main
 
 DEMO = Path(__file__).parents[2] / "examples" / "demo" / "scenario.json"
 

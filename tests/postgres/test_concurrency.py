@@ -23,10 +23,10 @@ from typing import Final
 
 import pytest
 
-from recoverykit._consent import ConsentAction, ConsentEvent, Purpose
-from recoverykit._model import Channel
+from recoverykit.policies.consent import ConsentAction, ConsentEvent, Purpose
 from recoverykit.protocols import OutboxStatus
 from recoverykit.stores.postgres import PostgresStore
+from recoverykit.values.model import Channel
 
 from . import pg_worker
 from .conftest import fresh_schema

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from recoverykit._model import Channel
 from recoverykit.protocols import OutboxStatus
 from recoverykit.stores import postgres as postgres_module
 from recoverykit.stores.postgres import PostgresStore
 from recoverykit.testing.store_contract import T0, outbox_entry
+from recoverykit.values.model import Channel
 
 from .conftest import fresh_schema
 

@@ -1,4 +1,4 @@
-"""Frozen pre-optimisation copy of ``guard`` and ``lint`` from ``recoverykit._lint``.
+"""Frozen pre-optimisation copy of ``guard`` and ``lint`` from ``recoverykit.messages.lint``.
 
 ``tests/property/test_guard_speed_equivalence.py`` compares the live, optimised
 ``guard`` and ``lint`` with this copy, taken verbatim before their phrase search and
@@ -11,8 +11,8 @@ come from the live module, so that findings compare with ``==``.
 
 from __future__ import annotations
 
-from recoverykit._fields import FIELDS, Reveals
-from recoverykit._lint import (
+from recoverykit.messages.fields import FIELDS, Reveals
+from recoverykit.messages.lint import (
     _CAPITAL_RUNS,
     _DEFAULT_POLICY,
     _KEYWORDS,
@@ -27,9 +27,9 @@ from recoverykit._lint import (
     _length_checks,
     phrases,
 )
-from recoverykit._model import Channel
-from recoverykit._sms import sms_segments
-from recoverykit._templates import Field, Rendered, Template, compile
+from recoverykit.messages.sms import sms_segments
+from recoverykit.messages.templates import Field, Rendered, Template, compile
+from recoverykit.values.model import Channel
 
 __all__ = ["guard", "lint"]
 

@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recoverykit._caps import ContactHistory, ContactRecord, FrequencyCap, SendKind
-from recoverykit._hours import ContactHours
-from recoverykit._model import Channel
-from recoverykit._schedule import earliest_send
 from recoverykit.jurisdictions import ContactRules
+from recoverykit.policies.caps import ContactHistory, ContactRecord, FrequencyCap, SendKind
+from recoverykit.policies.hours import ContactHours
+from recoverykit.policies.schedule import earliest_send
 from recoverykit.testing._strategies_hours import contact_histories, contact_hours
 from recoverykit.testing.strategies import zone_names
+from recoverykit.values.model import Channel
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
 

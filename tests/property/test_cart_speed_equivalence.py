@@ -19,11 +19,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recoverykit._model import Checkout, LineItem
-from recoverykit._money import Money
-from recoverykit._stock import StockInfo, fresh_cart, items_total, spoken_cart
 from recoverykit.errors import CurrencyMismatch
+from recoverykit.policies.stock import StockInfo, fresh_cart, items_total, spoken_cart
 from recoverykit.testing.strategies import checkouts
+from recoverykit.values.model import Checkout, LineItem
+from recoverykit.values.money import Money
 
 
 # -- frozen reference ---------------------------------------------------------------------

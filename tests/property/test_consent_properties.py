@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recoverykit._consent import ConsentAction, ConsentEvent, ConsentLedger, Purpose
-from recoverykit._model import Channel
+from recoverykit.policies.consent import ConsentAction, ConsentEvent, ConsentLedger, Purpose
 from recoverykit.testing._strategies_consent import consent_events, consent_ledgers
+from recoverykit.values.model import Channel
 
 BASE = datetime.fromisoformat("2026-03-01T12:00:00+00:00")
 QUESTIONS = st.tuples(

@@ -18,10 +18,10 @@ import phonenumbers
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from recoverykit._phone import PhoneNumber
 from recoverykit.errors import InvalidPhoneNumber
 from recoverykit.metrics import PriceTable, Report, country_of
 from recoverykit.protocols import LogRecord
+from recoverykit.values.phone import PhoneNumber
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 WINDOW = timedelta(hours=24)

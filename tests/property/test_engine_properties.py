@@ -11,10 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recoverykit import Channel, Checkout, Customer, LineItem, Money, Stage, presets
-from recoverykit._commands import MessageKind
-from recoverykit._compose import address_for
-from recoverykit._consent import ConsentAction, ConsentEvent, Purpose
-from recoverykit._events import (
+from recoverykit.engine.commands import MessageKind
+from recoverykit.engine.compose import address_for
+from recoverykit.engine.events import (
     CartEmptied,
     CheckoutAbandoned,
     Event,
@@ -26,10 +25,11 @@ from recoverykit._events import (
     RecoveryResumed,
     ReplyReceived,
 )
-from recoverykit._policy import RecoveryPolicy
-from recoverykit._replies import classify_reply
-from recoverykit._state import RecoveryState
+from recoverykit.engine.policy import RecoveryPolicy
+from recoverykit.engine.state import RecoveryState
 from recoverykit.jurisdictions import rules_for
+from recoverykit.policies.consent import ConsentAction, ConsentEvent, Purpose
+from recoverykit.policies.replies import classify_reply
 from recoverykit.testing._driver import EngineDriver
 
 T0 = datetime(2026, 3, 27, 12, 0, tzinfo=UTC)  # spans the EU spring-forward weekend

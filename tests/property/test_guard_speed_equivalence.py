@@ -14,8 +14,8 @@ from typing import Final
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recoverykit._fields import FIELDS, Reveals
-from recoverykit._lint import (
+from recoverykit.messages.fields import FIELDS, Reveals
+from recoverykit.messages.lint import (
     PAYMENT_BY_REPLY,
     GuardPolicy,
     _any_phrase,
@@ -25,9 +25,9 @@ from recoverykit._lint import (
     lint,
     phrases,
 )
-from recoverykit._model import Channel
-from recoverykit._sms import sms_segments
-from recoverykit._templates import Rendered, Template
+from recoverykit.messages.sms import sms_segments
+from recoverykit.messages.templates import Rendered, Template
+from recoverykit.values.model import Channel
 from tests.property import _guard_reference as reference
 
 #: Every phrase the checks know, as written (not folded), from every category.

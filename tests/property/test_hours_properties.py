@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recoverykit._hours import ContactHours
-from recoverykit._zones import get_zone
+from recoverykit.policies.hours import ContactHours
 from recoverykit.testing._strategies_hours import contact_hours
 from recoverykit.testing.strategies import instants_near_dst, zone_names
+from recoverykit.values.zones import get_zone
 
 SECOND = timedelta(seconds=1)
 HORIZON = timedelta(days=4)

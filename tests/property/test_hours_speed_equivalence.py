@@ -19,22 +19,22 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recoverykit._caps import (
+from recoverykit.errors import UnknownTimeZone
+from recoverykit.jurisdictions import ContactRules, rules_for
+from recoverykit.policies.caps import (
     DEFAULT_RECOVERY_CAPS,
     ContactHistory,
     ContactRecord,
     FrequencyCap,
     SendKind,
 )
-from recoverykit._hours import ContactHours
-from recoverykit._model import Channel
-from recoverykit._phone import PhoneNumber
-from recoverykit._schedule import Moved, SendTime, _blame, earliest_send
-from recoverykit._time import to_utc
-from recoverykit.errors import UnknownTimeZone
-from recoverykit.jurisdictions import ContactRules, rules_for
+from recoverykit.policies.hours import ContactHours
+from recoverykit.policies.schedule import Moved, SendTime, _blame, earliest_send
 from recoverykit.testing._strategies_hours import contact_hours
 from recoverykit.testing.strategies import instants_near_dst, zone_names
+from recoverykit.values.model import Channel
+from recoverykit.values.phone import PhoneNumber
+from recoverykit.values.time import to_utc
 
 ZONE_SETS = st.lists(zone_names(all_zones=True), min_size=2, max_size=6)
 TRICKY_SETS = st.lists(zone_names(), min_size=2, max_size=4)

@@ -9,17 +9,17 @@ import regex  # type: ignore[import-untyped]
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recoverykit._fields import FIELDS, Reveals
-from recoverykit._model import Channel
-from recoverykit._sms import GSM7_BASIC, GSM7_EXTENSION, smart_encode, sms_segments
-from recoverykit._templates import Field, Template, render
 from recoverykit.errors import PersonalizationError, TemplateError
+from recoverykit.messages.fields import FIELDS, Reveals
+from recoverykit.messages.sms import GSM7_BASIC, GSM7_EXTENSION, smart_encode, sms_segments
+from recoverykit.messages.templates import Field, Template, render
 from recoverykit.testing._strategies_messages import (
     message_contexts,
     sms_texts,
     template_bodies,
     templates,
 )
+from recoverykit.values.model import Channel
 
 FORBIDDEN = tuple(sorted(n for n, r in FIELDS.items() if r is Reveals.FORBIDDEN))
 
@@ -101,7 +101,7 @@ def test_render_never_leaves_a_placeholder(template: Template, context: dict[str
 
 
 def _parts(template: Template) -> tuple[str | Field, ...]:
-    from recoverykit._templates import compile as compile_body
+    from recoverykit.messages.templates import compile as compile_body
 
     return compile_body(template.body)
 

@@ -9,9 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from recoverykit import Channel, Checkout, Customer, LineItem, Money, Stage, presets
-from recoverykit._compose import address_for
-from recoverykit._consent import ConsentAction, ConsentEvent, Purpose
-from recoverykit._events import (
+from recoverykit.engine.compose import address_for
+from recoverykit.engine.events import (
     CheckoutAbandoned,
     Event,
     MessageDelivered,
@@ -20,8 +19,9 @@ from recoverykit._events import (
     OrderPlaced,
     ReplyReceived,
 )
-from recoverykit._policy import RecoveryPolicy
-from recoverykit._replies import classify_reply
+from recoverykit.engine.policy import RecoveryPolicy
+from recoverykit.policies.consent import ConsentAction, ConsentEvent, Purpose
+from recoverykit.policies.replies import classify_reply
 from recoverykit.testing._driver import EngineDriver
 
 T0 = datetime(2026, 3, 6, 15, 0, tzinfo=UTC)  # spans the US spring-forward weekend

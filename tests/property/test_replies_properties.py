@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recoverykit._keywords import KEYWORDS, Intent, Keyword
-from recoverykit._replies import Reply, classify_reply, normalize_reply
+from recoverykit.policies.keywords import KEYWORDS, Intent, Keyword
+from recoverykit.policies.replies import Reply, classify_reply, normalize_reply
 from recoverykit.testing._strategies_consent import keyword_variants, replies, reply_texts
 
 STOPPING = frozenset({Intent.OPT_OUT, Intent.OPT_OUT_ALL})

@@ -17,10 +17,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from recoverykit import Channel, Checkout, Money
-from recoverykit._commands import FinishReason
-from recoverykit._discounts import DiscountPolicy
-from recoverykit._events import CheckoutAbandoned
-from recoverykit._stock import StockInfo
+from recoverykit.engine.commands import FinishReason
+from recoverykit.engine.events import CheckoutAbandoned
+from recoverykit.policies.discounts import DiscountPolicy
+from recoverykit.policies.stock import StockInfo
 from recoverykit.testing import EngineDriver, FakeDiscountIssuer
 from tests.engine_helpers import T0, customer, grant
 from tests.truthful_helpers import cart, email_policy

@@ -20,7 +20,7 @@ def test_checkout_round_trips(checkout: Checkout) -> None:
 @given(rks.money(), rks.locales())
 def test_approximate_range_contains_the_amount(money: Money, locale: str) -> None:
     """The approximate range is never a lie: its bounds enclose the amount."""
-    from recoverykit._money import _band
+    from recoverykit.values.money import _band
 
     low, high = _band(money.amount)
     assert low <= money.amount < high

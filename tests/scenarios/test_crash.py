@@ -20,16 +20,16 @@ from pathlib import Path
 
 import pytest
 
-from recoverykit._commands import SendMessage
-from recoverykit._consent import ConsentAction, ConsentEvent, Purpose
-from recoverykit._events import CheckoutAbandoned
-from recoverykit._model import Channel, Checkout, Customer, LineItem, Stage
-from recoverykit._money import Money
-from recoverykit._policy import RecoveryPolicy
+from recoverykit.engine.commands import SendMessage
+from recoverykit.engine.events import CheckoutAbandoned
+from recoverykit.engine.policy import RecoveryPolicy
+from recoverykit.policies.consent import ConsentAction, ConsentEvent, Purpose
 from recoverykit.protocols import OutboxStatus, Receipt
-from recoverykit.runner import CRASH_STEPS, Runner
+from recoverykit.runtime.runner import CRASH_STEPS, Runner
 from recoverykit.stores import SQLiteStore
 from recoverykit.testing.fakes import FakeClock
+from recoverykit.values.model import Channel, Checkout, Customer, LineItem, Stage
+from recoverykit.values.money import Money
 
 T0 = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
 #: When the first worker runs: every recovery's touch 1 is due (30-60 min after T0).

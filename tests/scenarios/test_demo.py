@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from recoverykit._phone import PhoneNumber
-from recoverykit._resolve import resolve_zones
-from recoverykit._scenario import Scenario
-from recoverykit._zones import get_zone
-from recoverykit.cli import main
+from recoverykit.policies.resolve import resolve_zones
+from recoverykit.runtime.cli import main
+from recoverykit.runtime.scenario import Scenario
+from recoverykit.values.phone import PhoneNumber
+from recoverykit.values.zones import get_zone
 
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo" / "scenario.json"
 #: Kinds that put a message on the customer's phone or inbox.

@@ -7,15 +7,15 @@ from datetime import timedelta
 import attrs
 
 from recoverykit import Channel, presets
-from recoverykit._commands import FinishReason, MessageKind
-from recoverykit._consent import ConsentAction, ConsentEvent, Purpose
-from recoverykit._events import CheckoutAbandoned, MessageFailed, ReplyReceived
-from recoverykit._machine import explain
-from recoverykit._model import Customer
-from recoverykit._notes import DeferReason, Deferred, Info, Skipped
-from recoverykit._policy import RecoveryPolicy
-from recoverykit._replies import classify_reply
+from recoverykit.engine.commands import FinishReason, MessageKind
+from recoverykit.engine.events import CheckoutAbandoned, MessageFailed, ReplyReceived
+from recoverykit.engine.machine import explain
+from recoverykit.engine.notes import DeferReason, Deferred, Info, Skipped
+from recoverykit.engine.policy import RecoveryPolicy
+from recoverykit.policies.consent import ConsentAction, ConsentEvent, Purpose
+from recoverykit.policies.replies import classify_reply
 from recoverykit.testing._driver import EngineDriver
+from recoverykit.values.model import Customer
 from tests.engine_helpers import T0, checkout, customer, grant
 
 NEW_YORK = "+12125551234"

@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from recoverykit import Channel, Checkout, Money
-from recoverykit._commands import FinishReason
-from recoverykit._discounts import DiscountPolicy
-from recoverykit._events import CartUpdated, CheckoutAbandoned
-from recoverykit._machine import explain
-from recoverykit._model import LineItem
-from recoverykit._stock import StockInfo
-from recoverykit.runner import Runner
+from recoverykit.engine.commands import FinishReason
+from recoverykit.engine.events import CartUpdated, CheckoutAbandoned
+from recoverykit.engine.machine import explain
+from recoverykit.policies.discounts import DiscountPolicy
+from recoverykit.policies.stock import StockInfo
+from recoverykit.runtime.runner import Runner
 from recoverykit.testing import (
     EngineDriver,
     FakeChannel,
@@ -19,6 +18,7 @@ from recoverykit.testing import (
     FakeDiscountIssuer,
     MemoryStore,
 )
+from recoverykit.values.model import LineItem
 from tests.engine_helpers import T0, customer, grant
 from tests.truthful_helpers import DictStock, cart, email_policy
 

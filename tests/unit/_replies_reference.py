@@ -1,4 +1,4 @@
-"""Frozen pre-optimisation copy of ``recoverykit._replies``, kept only to check equivalence.
+"""Frozen pre-optimisation copy of ``recoverykit.policies.replies``, kept only to check equivalence.
 
 ``tests/unit/test_replies_speed_equivalence.py`` compares the live, optimised
 ``classify_reply`` and ``normalize_reply`` with this copy, taken verbatim before the
@@ -14,9 +14,9 @@ import functools
 import unicodedata
 from typing import Final, Literal
 
-from recoverykit._keywords import KEYWORDS, Intent, Keyword
-from recoverykit._model import Channel
-from recoverykit._replies import Reply
+from recoverykit.policies.keywords import KEYWORDS, Intent, Keyword
+from recoverykit.policies.replies import Reply
+from recoverykit.values.model import Channel
 
 __all__ = ["classify_reply", "normalize_reply"]
 

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from recoverykit._caps import (
+from recoverykit.errors import DefinitionError, InvalidInputError, NaiveDatetimeError
+from recoverykit.policies.caps import (
     DEFAULT_RECOVERY_CAPS,
     ContactHistory,
     ContactRecord,
@@ -14,8 +15,7 @@ from recoverykit._caps import (
     SendKind,
     caps_earliest,
 )
-from recoverykit._model import Channel
-from recoverykit.errors import DefinitionError, InvalidInputError, NaiveDatetimeError
+from recoverykit.values.model import Channel
 
 T0 = datetime(2026, 3, 2, 10, tzinfo=UTC)
 HOUR = timedelta(hours=1)

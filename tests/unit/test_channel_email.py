@@ -17,10 +17,6 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from recoverykit._commands import MessageKind, SendMessage
-from recoverykit._events import CheckoutAbandoned
-from recoverykit._model import Channel
-from recoverykit._policy import RecoveryPolicy
 from recoverykit.channels._errors import NOT_SENT, OUTCOME_UNKNOWN
 from recoverykit.channels.email import (
     OneClickUnsubscribe,
@@ -28,11 +24,15 @@ from recoverykit.channels.email import (
     UnsubscribeLinks,
     message_id,
 )
+from recoverykit.engine.commands import MessageKind, SendMessage
+from recoverykit.engine.events import CheckoutAbandoned
+from recoverykit.engine.policy import RecoveryPolicy
 from recoverykit.errors import ChannelError, InvalidInputError
 from recoverykit.protocols import ChannelAdapter, OutboxStatus
-from recoverykit.runner import Runner
+from recoverykit.runtime.runner import Runner
 from recoverykit.stores import MemoryStore
 from recoverykit.testing.fakes import FakeClock
+from recoverykit.values.model import Channel
 from recoverykit.webhooks import WebhookRequest
 from tests.engine_helpers import T0 as ENGINE_T0
 from tests.engine_helpers import checkout, customer, grant

@@ -12,10 +12,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recoverykit._commands import MessageKind, SendMessage
-from recoverykit._events import CheckoutAbandoned
-from recoverykit._model import Channel
-from recoverykit._policy import RecoveryPolicy
 from recoverykit.channels._errors import NOT_SENT, OUTCOME_UNKNOWN
 from recoverykit.channels.telegram import (
     MAX_TEXT,
@@ -23,12 +19,16 @@ from recoverykit.channels.telegram import (
     TelegramBot,
     reply_menu,
 )
+from recoverykit.engine.commands import MessageKind, SendMessage
+from recoverykit.engine.events import CheckoutAbandoned
+from recoverykit.engine.policy import RecoveryPolicy
 from recoverykit.errors import ChannelError, InvalidInputError
 from recoverykit.protocols import ChannelAdapter, OutboxStatus, Receipt
-from recoverykit.runner import Runner
+from recoverykit.runtime.runner import Runner
 from recoverykit.stores import MemoryStore
 from recoverykit.testing.channel_contract import ChannelContract, LoopbackServer, Recorded, Reply
 from recoverykit.testing.fakes import FakeClock
+from recoverykit.values.model import Channel
 from recoverykit.webhooks import InboundMessage, TelegramWebhooks, WebhookRequest
 from tests.engine_helpers import T0, checkout, customer, grant
 

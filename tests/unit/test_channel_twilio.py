@@ -11,18 +11,18 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from recoverykit._commands import MessageKind, SendMessage
-from recoverykit._events import CheckoutAbandoned
-from recoverykit._model import Channel
-from recoverykit._policy import RecoveryPolicy
 from recoverykit.channels._errors import OUTCOME_UNKNOWN, TWILIO_ERRORS
 from recoverykit.channels.twilio import KEY_PARAMETER, TwilioSMS, with_key
+from recoverykit.engine.commands import MessageKind, SendMessage
+from recoverykit.engine.events import CheckoutAbandoned
+from recoverykit.engine.policy import RecoveryPolicy
 from recoverykit.errors import ChannelError, InvalidInputError
 from recoverykit.protocols import ChannelAdapter, OutboxStatus
-from recoverykit.runner import Runner
+from recoverykit.runtime.runner import Runner
 from recoverykit.stores import MemoryStore
 from recoverykit.testing.channel_contract import ChannelContract, LoopbackServer, Recorded, Reply
 from recoverykit.testing.fakes import FakeClock
+from recoverykit.values.model import Channel
 from tests.engine_helpers import T0 as ENGINE_T0
 from tests.engine_helpers import checkout, customer, grant
 

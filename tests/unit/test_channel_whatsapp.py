@@ -17,16 +17,16 @@ import jsonschema
 import pytest
 import yaml
 
-from recoverykit._commands import MessageKind, SendMessage
-from recoverykit._model import Channel
-from recoverykit._money import Money
-from recoverykit._whatsapp import whatsapp_template_payload
 from recoverykit.channels._errors import WHATSAPP_ERRORS
 from recoverykit.channels.whatsapp import KEY_FIELD, KEY_FIELD_MAX, WhatsAppCloud
+from recoverykit.engine.commands import MessageKind, SendMessage
 from recoverykit.errors import ChannelError, InvalidInputError
+from recoverykit.messages.whatsapp import whatsapp_template_payload
 from recoverykit.protocols import ChannelAdapter
 from recoverykit.testing.channel_contract import ChannelContract, LoopbackServer, Recorded, Reply
 from recoverykit.testing.fakes import FakeClock
+from recoverykit.values.model import Channel
+from recoverykit.values.money import Money
 
 TOKEN = "EAAG-test-token"
 PHONE_ID = "106540352242922"

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from recoverykit.cli import main
+from recoverykit.runtime.cli import main
 
 SCENARIO: dict[str, Any] = {
     "store": {"name": "Fern & Co", "locale": "en"},

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from recoverykit.cli import main
+from recoverykit.runtime.cli import main
 
 ROOT = Path(__file__).parents[2]
 STORY = ROOT / "examples" / "truthful" / "scenario.json"

@@ -10,10 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recoverykit._commands import MessageKind, SendMessage
-from recoverykit._model import Channel
-from recoverykit._sms import sms_segments
+from recoverykit.engine.commands import MessageKind, SendMessage
 from recoverykit.errors import DefinitionError
+from recoverykit.messages.sms import sms_segments
 from recoverykit.protocols import LogRecord, OutboxEntry, OutboxStatus
 from recoverykit.stores._codec import (
     from_micros,
@@ -28,6 +27,7 @@ from recoverykit.stores._codec import (
     segments_to_dict,
 )
 from recoverykit.testing.strategies import aware_datetimes
+from recoverykit.values.model import Channel
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

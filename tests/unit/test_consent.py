@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from recoverykit._consent import (
+from recoverykit.errors import DefinitionError, InvalidInputError, NaiveDatetimeError
+from recoverykit.policies.consent import (
     ConsentAction,
     ConsentEvent,
     ConsentLedger,
@@ -14,9 +15,8 @@ from recoverykit._consent import (
     Purpose,
     revocation_for,
 )
-from recoverykit._model import Channel
-from recoverykit._replies import classify_reply
-from recoverykit.errors import DefinitionError, InvalidInputError, NaiveDatetimeError
+from recoverykit.policies.replies import classify_reply
+from recoverykit.values.model import Channel
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 PHONE = "+48600100200"

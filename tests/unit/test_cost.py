@@ -14,8 +14,6 @@ import phonenumbers
 import pytest
 
 from recoverykit import Money
-from recoverykit._phone import PhoneNumber
-from recoverykit.cli import main
 from recoverykit.errors import DefinitionError, InvalidInputError
 from recoverykit.metrics import (
     ChannelPrices,
@@ -28,6 +26,8 @@ from recoverykit.metrics import (
 )
 from recoverykit.metrics.cost import UsageCounter
 from recoverykit.protocols import LogRecord
+from recoverykit.runtime.cli import main
+from recoverykit.values.phone import PhoneNumber
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)

@@ -7,8 +7,6 @@ from typing import Any
 
 import pytest
 
-from recoverykit._hours import ContactHours, DateList, StatuteDays
-from recoverykit._phone import PhoneNumber
 from recoverykit.errors import (
     DefinitionError,
     InvalidInputError,
@@ -16,6 +14,8 @@ from recoverykit.errors import (
     RecoveryKitWarning,
     UnknownTimeZone,
 )
+from recoverykit.policies.hours import ContactHours, DateList, StatuteDays
+from recoverykit.values.phone import PhoneNumber
 
 NY = ("America/New_York",)
 

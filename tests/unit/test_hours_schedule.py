@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from recoverykit._caps import ContactHistory, ContactRecord
-from recoverykit._hours import ContactHours
-from recoverykit._model import Channel
-from recoverykit._phone import PhoneNumber
-from recoverykit._schedule import Moved, SendTime, earliest_send
 from recoverykit.errors import NaiveDatetimeError
 from recoverykit.jurisdictions import rules_for
+from recoverykit.policies.caps import ContactHistory, ContactRecord
+from recoverykit.policies.hours import ContactHours
+from recoverykit.policies.schedule import Moved, SendTime, earliest_send
+from recoverykit.values.model import Channel
+from recoverykit.values.phone import PhoneNumber
 
 NY = ("America/New_York",)
 HOUR = timedelta(hours=1)

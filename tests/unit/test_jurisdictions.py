@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from recoverykit._caps import DEFAULT_RECOVERY_CAPS, FrequencyCap
-from recoverykit._hours import ContactHours
-from recoverykit._model import Channel
-from recoverykit._phone import PhoneNumber
-from recoverykit._zones import get_zone
 from recoverykit.jurisdictions import RULES, US_AREA_CODES, rule, rules_for
+from recoverykit.policies.caps import DEFAULT_RECOVERY_CAPS, FrequencyCap
+from recoverykit.policies.hours import ContactHours
+from recoverykit.values.model import Channel
+from recoverykit.values.phone import PhoneNumber
+from recoverykit.values.zones import get_zone
 
 AUTHORITY_TAGS = frozenset("LRIPSD")
 ALL_DAY = ContactHours.every_day(0, 24)

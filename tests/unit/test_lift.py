@@ -9,19 +9,19 @@ from typing import Any
 
 import pytest
 
-from recoverykit._consent import ConsentAction, ConsentEvent, Purpose
-from recoverykit._events import CheckoutAbandoned, Event, OrderPlaced
-from recoverykit._model import Channel, Checkout, Customer, LineItem, Stage
-from recoverykit._money import Money
-from recoverykit._policy import RecoveryPolicy, Variant
-from recoverykit._sequence import DelayWindow, Sequence, Touch
+from recoverykit.engine.events import CheckoutAbandoned, Event, OrderPlaced
+from recoverykit.engine.policy import RecoveryPolicy, Variant
 from recoverykit.errors import ExperimentError, InvalidInputError
 from recoverykit.metrics import Lift, Scorecard, check_variants, compare_variants
+from recoverykit.policies.consent import ConsentAction, ConsentEvent, Purpose
+from recoverykit.policies.sequence import DelayWindow, Sequence, Touch
 from recoverykit.presets import get as preset
 from recoverykit.protocols import LogRecord
-from recoverykit.runner import Runner
+from recoverykit.runtime.runner import Runner
 from recoverykit.stores import MemoryStore
 from recoverykit.testing.fakes import FakeChannel, FakeClock
+from recoverykit.values.model import Channel, Checkout, Customer, LineItem, Stage
+from recoverykit.values.money import Money
 
 T0 = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)

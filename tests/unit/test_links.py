@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from recoverykit._zones import get_zone
 from recoverykit.errors import InvalidInputError, LinkExpired, LinkInvalid, NaiveDatetimeError
 from recoverykit.links import LinkProblem, ResumeLinks, lint_link, utm_tags
+from recoverykit.values.zones import get_zone
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, 250_000, tzinfo=UTC)
 OLD_SECRET = b"old-secret-0123456789abcdef"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from recoverykit._lint import CODES, GuardPolicy, guard, lint
-from recoverykit._model import Channel
-from recoverykit._templates import Template, render
+from recoverykit.messages.lint import CODES, GuardPolicy, guard, lint
+from recoverykit.messages.templates import Template, render
+from recoverykit.values.model import Channel
 
 OPTOUT = "\nReply STOP to opt out."
 

@@ -8,7 +8,7 @@ import attrs
 import pytest
 
 from recoverykit import Channel
-from recoverykit._commands import (
+from recoverykit.engine.commands import (
     Finish,
     FinishReason,
     HandOff,
@@ -17,8 +17,7 @@ from recoverykit._commands import (
     ScheduleWakeup,
     SendMessage,
 )
-from recoverykit._consent import ConsentAction
-from recoverykit._events import (
+from recoverykit.engine.events import (
     CartEmptied,
     CheckoutAbandoned,
     LinkClicked,
@@ -30,11 +29,12 @@ from recoverykit._events import (
     ReplyReceived,
     WakeupDue,
 )
-from recoverykit._machine import decide, explain
-from recoverykit._notes import Deferred, Ignored, IgnoreReason
-from recoverykit._policy import Context, RecoveryPolicy
-from recoverykit._replies import classify_reply
-from recoverykit._state import RecoveryState, RecoveryStatus
+from recoverykit.engine.machine import decide, explain
+from recoverykit.engine.notes import Deferred, Ignored, IgnoreReason
+from recoverykit.engine.policy import Context, RecoveryPolicy
+from recoverykit.engine.state import RecoveryState, RecoveryStatus
+from recoverykit.policies.consent import ConsentAction
+from recoverykit.policies.replies import classify_reply
 from recoverykit.testing._driver import EngineDriver
 from tests.engine_helpers import T0, checkout, customer, grant
 
@@ -360,7 +360,7 @@ def test_now_is_utc_aware_in_sends() -> None:
 
 def test_fast_evolve_matches_attrs_evolve() -> None:
     """The engine's copy of a state equals what attrs.evolve builds (no validators skipped)."""
-    from recoverykit._machine import _evolve
+    from recoverykit.engine.machine import _evolve
 
     driver, cid = started()
     state = driver.states[cid]

@@ -10,14 +10,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from recoverykit._compose import _tagged, channel_programs
-from recoverykit._model import Channel, Customer
-from recoverykit._money import Money
-from recoverykit._packs import _amounts, _format_hold_until, default_pack, format_hold_until
-from recoverykit._policy import RecoveryPolicy
-from recoverykit._zones import get_zone
+from recoverykit.engine.compose import _tagged, channel_programs
+from recoverykit.engine.policy import RecoveryPolicy
 from recoverykit.links import utm_tags, with_query
+from recoverykit.messages.packs import _amounts, _format_hold_until, default_pack, format_hold_until
 from recoverykit.programs import programs_for
+from recoverykit.values.model import Channel, Customer
+from recoverykit.values.money import Money
+from recoverykit.values.zones import get_zone
 
 
 def test_a_fold_hour_is_two_instants_to_the_deadline_cache() -> None:

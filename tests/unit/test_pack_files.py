@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 from recoverykit import Channel, MessagePack
-from recoverykit.cli import main
+from recoverykit.runtime.cli import main
 
-PACKS = Path(__file__).parents[2] / "src" / "recoverykit" / "packs"
+PACKS = Path(__file__).parents[2] / "src" / "recoverykit" / "messages" / "builtin"
 
 
 def test_single_language_file_loads_with_its_name_as_language() -> None:

@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 
-from recoverykit._lint import guard, lint
-from recoverykit._model import Channel, Checkout, Customer, Friction, LineItem, Stage
-from recoverykit._money import Money
-from recoverykit._packs import (
+from recoverykit.errors import DefinitionError, MessageNotFound
+from recoverykit.messages.lint import guard, lint
+from recoverykit.messages.packs import (
     BUILTIN_LANGUAGES,
     MessagePack,
     Segment,
@@ -22,8 +21,9 @@ from recoverykit._packs import (
     format_hold_until,
     message_context,
 )
-from recoverykit._templates import render
-from recoverykit.errors import DefinitionError, MessageNotFound
+from recoverykit.messages.templates import render
+from recoverykit.values.model import Channel, Checkout, Customer, Friction, LineItem, Stage
+from recoverykit.values.money import Money
 
 TOUCHES = ("remind", "help", "final")
 TOUCH_CHANNELS = (Channel.SMS, Channel.WHATSAPP, Channel.EMAIL)

@@ -10,15 +10,15 @@ import attrs
 import pytest
 
 from recoverykit import Channel, presets
-from recoverykit._consent import ConsentAction, ConsentEvent, Purpose
-from recoverykit._lint import guard, lint
-from recoverykit._packs import default_pack
-from recoverykit._policy import RecoveryPolicy
-from recoverykit._replies import Intent, classify_reply
-from recoverykit._templates import Template, render
-from recoverykit.cli import main, plan_lines
+from recoverykit.engine.policy import RecoveryPolicy
 from recoverykit.errors import InvalidInputError
+from recoverykit.messages.lint import guard, lint
+from recoverykit.messages.packs import default_pack
+from recoverykit.messages.templates import Template, render
+from recoverykit.policies.consent import ConsentAction, ConsentEvent, Purpose
+from recoverykit.policies.replies import Intent, classify_reply
 from recoverykit.programs import PROGRAM_RULES, lint_sequence, program_rule, programs_for
+from recoverykit.runtime.cli import main, plan_lines
 from tests.engine_helpers import checkout, customer
 
 NEW_YORK = "+12125551234"

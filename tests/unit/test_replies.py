@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from recoverykit._keywords import KEYWORDS, Intent
-from recoverykit._model import Channel
-from recoverykit._replies import MAX_REPLY_CHARS, Reply, classify_reply, normalize_reply
+from recoverykit.policies.keywords import KEYWORDS, Intent
+from recoverykit.policies.replies import MAX_REPLY_CHARS, Reply, classify_reply, normalize_reply
+from recoverykit.values.model import Channel
 
 FCC_WORDS = ("STOP", "QUIT", "END", "REVOKE", "OPT OUT", "CANCEL", "UNSUBSCRIBE")
 

@@ -18,9 +18,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recoverykit._keywords import KEYWORDS, Intent
-from recoverykit._model import Channel
-from recoverykit._replies import (
+from recoverykit.policies.keywords import KEYWORDS, Intent
+from recoverykit.policies.replies import (
     MAX_REPLY_CHARS,
     MatchMode,
     Reply,
@@ -29,6 +28,7 @@ from recoverykit._replies import (
     classify_reply,
     normalize_reply,
 )
+from recoverykit.values.model import Channel
 from tests.unit import _replies_reference as reference
 
 #: Every language the tables know, region-tagged spellings, and ones they do not know.

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from recoverykit.cli import main
 from recoverykit.metrics import Report, render
 from recoverykit.protocols import LogRecord
+from recoverykit.runtime.cli import main
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)

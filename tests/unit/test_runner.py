@@ -9,19 +9,19 @@ from decimal import Decimal
 import attrs
 import pytest
 
-from recoverykit._commands import MessageKind, SendMessage
-from recoverykit._consent import ConsentAction, ConsentEvent, Purpose
-from recoverykit._events import CheckoutAbandoned, OrderPlaced, ReplyReceived
-from recoverykit._model import Channel, Checkout, Customer, LineItem, Stage
-from recoverykit._money import Money
-from recoverykit._policy import RecoveryPolicy
-from recoverykit._replies import classify_reply
 from recoverykit.channels._errors import OutcomeUnknown
+from recoverykit.engine.commands import MessageKind, SendMessage
+from recoverykit.engine.events import CheckoutAbandoned, OrderPlaced, ReplyReceived
+from recoverykit.engine.policy import RecoveryPolicy
 from recoverykit.errors import ChannelError, NaiveDatetimeError
+from recoverykit.policies.consent import ConsentAction, ConsentEvent, Purpose
+from recoverykit.policies.replies import classify_reply
 from recoverykit.protocols import ChannelAdapter, OutboxEntry, OutboxStatus, Store
-from recoverykit.runner import Runner
+from recoverykit.runtime.runner import Runner
 from recoverykit.stores import MemoryStore, SQLiteStore
 from recoverykit.testing.fakes import FakeChannel, FakeClock, FakeLookupChannel
+from recoverykit.values.model import Channel, Checkout, Customer, LineItem, Stage
+from recoverykit.values.money import Money
 
 T0 = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)  # 10:00 in London: inside contact hours
 POLICY = RecoveryPolicy(store_name="Runner Test Shop")

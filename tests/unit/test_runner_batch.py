@@ -16,17 +16,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recoverykit._caps import ContactRecord, SendKind
-from recoverykit._consent import ConsentAction, ConsentEvent, Purpose
-from recoverykit._events import CheckoutAbandoned, WakeupDue
-from recoverykit._model import Channel, Checkout, Customer, LineItem, Stage
-from recoverykit._money import Money
-from recoverykit._policy import RecoveryPolicy
+from recoverykit.engine.events import CheckoutAbandoned, WakeupDue
+from recoverykit.engine.policy import RecoveryPolicy
 from recoverykit.errors import ConflictError
+from recoverykit.policies.caps import ContactRecord, SendKind
+from recoverykit.policies.consent import ConsentAction, ConsentEvent, Purpose
 from recoverykit.protocols import OutboxStatus, Store, batched
-from recoverykit.runner import Runner, _BatchWrites, _DirectWrites, _Pending, _Target
+from recoverykit.runtime.runner import Runner, _BatchWrites, _DirectWrites, _Pending, _Target
 from recoverykit.stores import MemoryStore, SQLiteStore
 from recoverykit.testing.fakes import FakeChannel, FakeClock
+from recoverykit.values.model import Channel, Checkout, Customer, LineItem, Stage
+from recoverykit.values.money import Money
 
 T0 = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)  # 10:00 in London: inside contact hours
 POLICY = RecoveryPolicy(store_name="Batch Test Shop")

@@ -19,17 +19,17 @@ from urllib.parse import urlencode
 
 import pytest
 
-from recoverykit._commands import MessageKind
-from recoverykit._consent import ConsentAction, ConsentEvent, Purpose
-from recoverykit._events import CheckoutAbandoned
-from recoverykit._machine import Decision
-from recoverykit._model import Channel, Checkout, Customer, LineItem, Stage
-from recoverykit._money import Money
-from recoverykit._policy import RecoveryPolicy
+from recoverykit.engine.commands import MessageKind
+from recoverykit.engine.events import CheckoutAbandoned
+from recoverykit.engine.machine import Decision
+from recoverykit.engine.policy import RecoveryPolicy
+from recoverykit.policies.consent import ConsentAction, ConsentEvent, Purpose
 from recoverykit.protocols import LogRecord, Store
-from recoverykit.runner import Runner
+from recoverykit.runtime.runner import Runner
 from recoverykit.stores import MemoryStore, SQLiteStore
 from recoverykit.testing.fakes import FakeChannel, FakeClock
+from recoverykit.values.model import Channel, Checkout, Customer, LineItem, Stage
+from recoverykit.values.money import Money
 from recoverykit.webhooks import (
     DeliveryStatus,
     MetaWebhooks,

@@ -10,16 +10,16 @@ from typing import Any
 
 import pytest
 
-from recoverykit._events import CheckoutAbandoned, ConsentChanged, OrderPlaced, ReplyReceived
-from recoverykit._model import Channel
-from recoverykit._replies import Intent
-from recoverykit._scenario import (
+from recoverykit.engine.events import CheckoutAbandoned, ConsentChanged, OrderPlaced, ReplyReceived
+from recoverykit.errors import DefinitionError
+from recoverykit.policies.replies import Intent
+from recoverykit.runtime.scenario import (
     DEFAULT_RUN_ON,
     DeliveryReport,
     Scenario,
     load_plan_input,
 )
-from recoverykit.errors import DefinitionError
+from recoverykit.values.model import Channel
 
 
 def minimal() -> dict[str, Any]:

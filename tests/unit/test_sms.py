@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from recoverykit._sms import is_gsm7, smart_encode, sms_segments
+from recoverykit.messages.sms import is_gsm7, smart_encode, sms_segments
 
 
 @pytest.mark.parametrize(

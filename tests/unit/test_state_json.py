@@ -17,8 +17,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recoverykit._notes import DeferReason, Deferred, Ignored, IgnoreReason, Info, Note, Skipped
-from recoverykit._state import RecoveryState
+from recoverykit.engine.notes import (
+    DeferReason,
+    Deferred,
+    Ignored,
+    IgnoreReason,
+    Info,
+    Note,
+    Skipped,
+)
+from recoverykit.engine.state import RecoveryState
 from recoverykit.stores import _codec
 from recoverykit.stores._codec import dumps, state_from_json, state_to_json
 from recoverykit.testing.store_contract import active, with_checkout

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from recoverykit._model import Channel
 from recoverykit.protocols import OutboxStatus
 from recoverykit.stores import SQLiteStore
 from recoverykit.stores import sqlite as sqlite_module
 from recoverykit.testing.store_contract import T0, outbox_entry
+from recoverykit.values.model import Channel
 
 
 def _indexes(path: Path) -> set[str]:

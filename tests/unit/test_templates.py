@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from recoverykit._model import Channel
-from recoverykit._templates import Field, Template, compile, render
 from recoverykit.errors import PersonalizationError, TemplateError
+from recoverykit.messages.templates import Field, Template, compile, render
+from recoverykit.values.model import Channel
 
 
 def _sms(body: str, fallback: str | None = None) -> Template:

@@ -9,8 +9,7 @@ import attrs
 import pytest
 
 from recoverykit import Channel, classify_reply
-from recoverykit._consent import ConsentAction, ConsentEvent, Purpose
-from recoverykit._events import (
+from recoverykit.engine.events import (
     CartEmptied,
     CartUpdated,
     CheckoutAbandoned,
@@ -25,10 +24,11 @@ from recoverykit._events import (
     ReplyReceived,
     WakeupDue,
 )
-from recoverykit._machine import decide
-from recoverykit._notes import Ignored
-from recoverykit._policy import Context, RecoveryPolicy
-from recoverykit._state import TRANSITIONS, RecoveryState, RecoveryStatus, state_diagram
+from recoverykit.engine.machine import decide
+from recoverykit.engine.notes import Ignored
+from recoverykit.engine.policy import Context, RecoveryPolicy
+from recoverykit.engine.state import TRANSITIONS, RecoveryState, RecoveryStatus, state_diagram
+from recoverykit.policies.consent import ConsentAction, ConsentEvent, Purpose
 from recoverykit.testing import EngineDriver
 from tests.engine_helpers import T0, checkout, customer, grant
 

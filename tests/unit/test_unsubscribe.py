@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recoverykit._model import Channel
 from recoverykit.channels.email import (
     MIN_UNSUBSCRIBE_TTL,
     OneClickUnsubscribe,
@@ -17,6 +16,7 @@ from recoverykit.channels.email import (
 )
 from recoverykit.errors import InvalidInputError, LinkError, LinkExpired, LinkInvalid
 from recoverykit.links import ResumeLinks
+from recoverykit.values.model import Channel
 from recoverykit.webhooks import (
     MalformedWebhook,
     SignatureMismatch,

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from recoverykit._model import Channel
 from recoverykit.errors import InvalidInputError
+from recoverykit.values.model import Channel
 from recoverykit.webhooks import (
     DeliveryStatus,
     InboundMessage,

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from recoverykit._model import Channel
 from recoverykit.errors import InvalidInputError, LinkExpired, LinkInvalid
 from recoverykit.links import ResumeLinks
+from recoverykit.values.model import Channel
 from recoverykit.webhooks import (
     ChatStarted,
     InboundMessage,

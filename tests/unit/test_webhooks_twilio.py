@@ -15,8 +15,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from recoverykit._model import Channel
 from recoverykit.errors import InvalidInputError, NaiveDatetimeError
+from recoverykit.values.model import Channel
 from recoverykit.webhooks import (
     DeliveryStatus,
     InboundMessage,

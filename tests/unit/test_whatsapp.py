@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from recoverykit._money import Money
-from recoverykit._whatsapp import whatsapp_template_payload, whatsapp_text_payload
 from recoverykit.errors import InvalidPhoneNumber, TemplateError
+from recoverykit.messages.whatsapp import whatsapp_template_payload, whatsapp_text_payload
+from recoverykit.values.money import Money
 
 
 def test_positional_template_payload() -> None:

@@ -31,11 +31,11 @@ from types import TracebackType
 from typing import Any, Final, Self, TypeAlias
 from urllib.parse import urlencode
 
-from .._clock import SystemClock
-from .._commands import SendMessage
 from .._version import __version__
+from ..engine.commands import SendMessage
 from ..errors import ChannelError, InvalidInputError
 from ..protocols import Clock, Receipt
+from ..runtime.clock import SystemClock
 from ._errors import NOT_SENT, OUTCOME_UNKNOWN, OutcomeUnknown
 
 try:

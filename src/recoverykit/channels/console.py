@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Final, TextIO
 
-from .._commands import SendMessage
-from .._model import Channel
+from ..engine.commands import SendMessage
 from ..protocols import Clock, Receipt
+from ..values.model import Channel
 
 __all__ = ["ConsoleChannel"]
 

@@ -51,11 +51,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 import attrs
 
-from .._clock import SystemClock
-from .._commands import SendMessage
-from .._model import Channel
-from .._time import require_aware
-from .._tokens import (
+from ..engine.commands import SendMessage
+from ..errors import ChannelError, InvalidInputError, LinkExpired, LinkInvalid
+from ..messages.tokens import (
     check_base_url,
     check_ttl,
     convert_keys,
@@ -66,8 +64,10 @@ from .._tokens import (
     unseal,
     utf8_id,
 )
-from ..errors import ChannelError, InvalidInputError, LinkExpired, LinkInvalid
 from ..protocols import Clock, Receipt
+from ..runtime.clock import SystemClock
+from ..values.model import Channel
+from ..values.time import require_aware
 from ..webhooks._types import (
     MalformedWebhook,
     SignatureMismatch,

@@ -37,10 +37,10 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
-from .._commands import SendMessage
-from .._model import Channel
+from ..engine.commands import SendMessage
 from ..errors import ChannelError, InvalidInputError
 from ..protocols import Clock, Receipt
+from ..values.model import Channel
 from ._errors import ErrorMeaning, OutcomeUnknown
 from ._http import Client, HttpChannel, HttpTransport, ProviderRefused
 

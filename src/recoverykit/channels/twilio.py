@@ -25,10 +25,10 @@ from datetime import timedelta
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .._commands import SendMessage
-from .._model import Channel
+from ..engine.commands import SendMessage
 from ..errors import ChannelError, InvalidInputError
 from ..protocols import Clock, Receipt
+from ..values.model import Channel
 from ._errors import twilio_error
 from ._http import Client, HttpChannel, HttpTransport, ProviderRefused
 

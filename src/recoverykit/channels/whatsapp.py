@@ -2,7 +2,7 @@
 
 A touch outside the customer's 24-hour service window must be an approved
 template (rules.md WA-1, WA-2); the engine then puts the finished template body,
-built by ``recoverykit._whatsapp.whatsapp_template_payload``, in
+built by ``recoverykit.messages.whatsapp.whatsapp_template_payload``, in
 ``SendMessage.whatsapp_payload``, and this adapter posts it as it is. Without one
 the message is a free-form text reply, allowed only inside the window. Nothing
 here sends media.
@@ -27,11 +27,11 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
-from .._commands import SendMessage
-from .._model import Channel
-from .._whatsapp import whatsapp_text_payload
+from ..engine.commands import SendMessage
 from ..errors import ChannelError, InvalidInputError, InvalidPhoneNumber, TemplateError
+from ..messages.whatsapp import whatsapp_text_payload
 from ..protocols import Clock, Receipt
+from ..values.model import Channel
 from ._errors import whatsapp_error
 from ._http import Client, HttpChannel, HttpTransport, ProviderRefused
 

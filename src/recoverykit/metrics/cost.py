@@ -38,7 +38,8 @@ from typing import Any, Final, TypeVar
 import attrs
 import phonenumbers
 
-from .._loading import (
+from ..errors import DefinitionError, InvalidInputError, Problem
+from ..values.loading import (
     Problems,
     expect_mapping,
     field,
@@ -47,9 +48,8 @@ from .._loading import (
     to_str,
     unknown_keys,
 )
-from .._model import Channel
-from .._money import Money, load_money
-from ..errors import DefinitionError, InvalidInputError, Problem
+from ..values.model import Channel
+from ..values.money import Money, load_money
 
 __all__ = [
     "UNITS",

@@ -15,9 +15,9 @@ from typing import Any
 
 import attrs
 
-from .._policy import RecoveryPolicy, Variant
-from .._sequence import Sequence
+from ..engine.policy import RecoveryPolicy, Variant
 from ..errors import ExperimentError, InvalidInputError
+from ..policies.sequence import Sequence
 from ..presets import PRESETS
 from .scorecard import NONE_LABEL, Scorecard
 from .stats import newcombe_interval, required_sample

@@ -15,8 +15,12 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, TypeVar
 
-from .._commands import MessageKind, SendMessage
-from .._loading import (
+from ..engine.commands import MessageKind, SendMessage
+from ..engine.notes import Note
+from ..engine.state import RecoveryState, RecoveryStatus
+from ..messages.sms import SegmentInfo
+from ..protocols import LogRecord, OutboxEntry, OutboxStatus
+from ..values.loading import (
     Problems,
     expect_list,
     expect_mapping,
@@ -27,12 +31,8 @@ from .._loading import (
     to_str,
     unknown_keys,
 )
-from .._model import Channel, Customer
-from .._notes import Note
-from .._sms import SegmentInfo
-from .._state import RecoveryState, RecoveryStatus
-from .._time import require_aware
-from ..protocols import LogRecord, OutboxEntry, OutboxStatus
+from ..values.model import Channel, Customer
+from ..values.time import require_aware
 
 __all__ = [
     "address_key",

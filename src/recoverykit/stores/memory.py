@@ -20,12 +20,10 @@ from typing import Any, Final
 
 import attrs
 
-from .._caps import ContactHistory, ContactRecord
-from .._consent import ConsentEvent, ConsentLedger
-from .._model import Channel, Customer
-from .._state import RecoveryState, RecoveryStatus
-from .._time import require_aware, to_utc
+from ..engine.state import RecoveryState, RecoveryStatus
 from ..errors import ConflictError, StoreError
+from ..policies.caps import ContactHistory, ContactRecord
+from ..policies.consent import ConsentEvent, ConsentLedger
 from ..protocols import (
     Claimed,
     LogRecord,
@@ -34,6 +32,8 @@ from ..protocols import (
     OutboxStatus,
     TransactionDefaults,
 )
+from ..values.model import Channel, Customer
+from ..values.time import require_aware, to_utc
 from ._codec import address_key, addresses_of, due_of, finished_of, micros, started_of
 
 __all__ = ["MemoryStore"]

@@ -42,11 +42,10 @@ from psycopg import sql
 from psycopg.types.json import Json
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from .._caps import ContactHistory, ContactRecord
-from .._consent import ConsentEvent, ConsentLedger
-from .._model import Channel, Customer
-from .._state import RecoveryState
+from ..engine.state import RecoveryState
 from ..errors import ConflictError, StoreError
+from ..policies.caps import ContactHistory, ContactRecord
+from ..policies.consent import ConsentEvent, ConsentLedger
 from ..protocols import (
     Claimed,
     LogRecord,
@@ -55,6 +54,7 @@ from ..protocols import (
     OutboxStatus,
     TransactionDefaults,
 )
+from ..values.model import Channel, Customer
 from ._codec import (
     address_key,
     addresses_of,

@@ -27,12 +27,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Final
 
-from .._caps import ContactHistory, ContactRecord
-from .._consent import ConsentEvent, ConsentLedger
-from .._model import Channel, Customer
-from .._state import RecoveryState
+from ..engine.state import RecoveryState
 from ..errors import ConflictError, StoreError
+from ..policies.caps import ContactHistory, ContactRecord
+from ..policies.consent import ConsentEvent, ConsentLedger
 from ..protocols import Claimed, LogRecord, OutboxEntry, OutboxMark, OutboxStatus
+from ..values.model import Channel, Customer
 from ._codec import (
     address_key,
     addresses_of,

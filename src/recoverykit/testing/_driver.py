@@ -14,18 +14,18 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from .._caps import ContactHistory, ContactRecord, SendKind
-from .._commands import Command, MessageKind, RecordConsent, ScheduleWakeup, SendMessage
-from .._consent import ConsentEvent, ConsentLedger
-from .._discounts import DiscountIssuer
-from .._events import CheckoutAbandoned, Event, OrderPlaced, ReplyReceived, WakeupDue
-from .._machine import Decision
-from .._model import Channel
-from .._offer import decide_just_in_time
-from .._policy import Context, RecoveryPolicy
-from .._replies import Intent
-from .._state import RecoveryState
-from .._stock import StockSource
+from ..engine.commands import Command, MessageKind, RecordConsent, ScheduleWakeup, SendMessage
+from ..engine.events import CheckoutAbandoned, Event, OrderPlaced, ReplyReceived, WakeupDue
+from ..engine.machine import Decision
+from ..engine.offer import decide_just_in_time
+from ..engine.policy import Context, RecoveryPolicy
+from ..engine.state import RecoveryState
+from ..policies.caps import ContactHistory, ContactRecord, SendKind
+from ..policies.consent import ConsentEvent, ConsentLedger
+from ..policies.discounts import DiscountIssuer
+from ..policies.replies import Intent
+from ..policies.stock import StockSource
+from ..values.model import Channel
 
 __all__ = ["EngineDriver", "Sent"]
 

@@ -12,10 +12,10 @@ from typing import Final
 
 from hypothesis import strategies as st
 
-from .._consent import ConsentAction, ConsentEvent, ConsentLedger, Purpose
-from .._keywords import KEYWORDS, Intent, Keyword
-from .._model import Channel
-from .._replies import Reply, classify_reply
+from ..policies.consent import ConsentAction, ConsentEvent, ConsentLedger, Purpose
+from ..policies.keywords import KEYWORDS, Intent, Keyword
+from ..policies.replies import Reply, classify_reply
+from ..values.model import Channel
 
 __all__ = [
     "consent_events",

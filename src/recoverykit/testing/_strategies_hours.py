@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 from hypothesis import strategies as st
 
-from .._caps import ContactHistory, ContactRecord, SendKind
-from .._hours import DAY, ContactHours, HolidayCalendar
-from .._model import Channel
+from ..policies.caps import ContactHistory, ContactRecord, SendKind
+from ..policies.hours import DAY, ContactHours, HolidayCalendar
+from ..values.model import Channel
 
 __all__ = ["contact_histories", "contact_hours"]
 

@@ -9,10 +9,10 @@ from typing import Final
 
 from hypothesis import strategies as st
 
-from .._fields import FIELDS, OPTIONAL_FIELDS, Reveals
-from .._model import Channel
-from .._sms import GSM7_BASIC, GSM7_EXTENSION
-from .._templates import Template
+from ..messages.fields import FIELDS, OPTIONAL_FIELDS, Reveals
+from ..messages.sms import GSM7_BASIC, GSM7_EXTENSION
+from ..messages.templates import Template
+from ..values.model import Channel
 
 __all__ = ["field_values", "message_contexts", "sms_texts", "template_bodies", "templates"]
 

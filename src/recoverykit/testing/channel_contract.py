@@ -56,11 +56,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .._commands import MessageKind, SendMessage
-from .._model import Channel
 from ..channels._errors import NOT_SENT, OUTCOME_UNKNOWN, ErrorMeaning
+from ..engine.commands import MessageKind, SendMessage
 from ..errors import ChannelError
 from ..protocols import ChannelAdapter, Receipt
+from ..values.model import Channel
 
 __all__ = ["ChannelContract", "LoopbackServer", "Recorded", "Reply", "loopback_server"]
 

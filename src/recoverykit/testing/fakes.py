@@ -12,12 +12,12 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from .._commands import SendMessage
-from .._discounts import DiscountRequest, IssuedDiscount
-from .._model import Channel
-from .._time import require_aware
+from ..engine.commands import SendMessage
 from ..errors import ChannelError
+from ..policies.discounts import DiscountRequest, IssuedDiscount
 from ..protocols import Receipt
+from ..values.model import Channel
+from ..values.time import require_aware
 
 __all__ = ["FakeChannel", "FakeClock", "FakeDiscountIssuer", "FakeLookupChannel"]
 

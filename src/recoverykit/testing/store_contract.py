@@ -26,13 +26,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .._caps import ContactRecord, SendKind
-from .._commands import MessageKind, SendMessage
-from .._consent import ConsentAction, ConsentEvent, Purpose
-from .._model import Channel, Checkout, Customer, LineItem, Stage
-from .._money import Money
-from .._state import RecoveryState, RecoveryStatus
+from ..engine.commands import MessageKind, SendMessage
+from ..engine.state import RecoveryState, RecoveryStatus
 from ..errors import ConflictError, StoreError
+from ..policies.caps import ContactRecord, SendKind
+from ..policies.consent import ConsentAction, ConsentEvent, Purpose
 from ..protocols import (
     BatchTransaction,
     Claimed,
@@ -44,6 +42,8 @@ from ..protocols import (
     Transaction,
     batched,
 )
+from ..values.model import Channel, Checkout, Customer, LineItem, Stage
+from ..values.money import Money
 
 __all__ = ["StoreContract"]
 

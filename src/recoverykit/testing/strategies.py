@@ -14,13 +14,13 @@ from typing import Final
 import phonenumbers
 from hypothesis import strategies as st
 
-from .._caps import ContactHistory
-from .._consent import ConsentLedger
-from .._hours import ContactHours
-from .._model import Channel, Checkout, Customer, Friction, LineItem, Stage
-from .._money import Money
-from .._phone import PhoneNumber
-from .._zones import get_zone
+from ..policies.caps import ContactHistory
+from ..policies.consent import ConsentLedger
+from ..policies.hours import ContactHours
+from ..values.model import Channel, Checkout, Customer, Friction, LineItem, Stage
+from ..values.money import Money
+from ..values.phone import PhoneNumber
+from ..values.zones import get_zone
 from ._strategies_consent import (
     consent_events,
     consent_ledgers,

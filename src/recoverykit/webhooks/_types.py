@@ -19,9 +19,9 @@ from typing import TypeAlias
 
 import attrs
 
-from .._model import Channel
-from .._time import require_aware
 from ..errors import RecoveryKitError
+from ..values.model import Channel
+from ..values.time import require_aware
 
 __all__ = [
     "ChatStarted",

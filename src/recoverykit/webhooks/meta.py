@@ -33,9 +33,9 @@ from typing import Any, Final
 
 import attrs
 
-from .._model import Channel
-from .._time import require_aware
 from ..channels._errors import whatsapp_error
+from ..values.model import Channel
+from ..values.time import require_aware
 from ._reading import (
     MAX_BODY_BYTES,
     array,

@@ -32,9 +32,8 @@ from typing import Any, Final
 
 import attrs
 
-from .._model import Channel
-from .._time import require_aware
-from .._tokens import (
+from ..errors import InvalidInputError, LinkError
+from ..messages.tokens import (
     EXPIRY_BYTES,
     MAC_BYTES,
     check_ttl,
@@ -45,7 +44,8 @@ from .._tokens import (
     seal,
     utf8_id,
 )
-from ..errors import InvalidInputError, LinkError
+from ..values.model import Channel
+from ..values.time import require_aware
 from ._reading import (
     MAX_BODY_BYTES,
     body_of,

@@ -1,0 +1,1 @@
+"""The engine: events, commands, notes, recovery state, the policy and ``decide``."""

@@ -1,0 +1,1 @@
+"""Messages: templates, fields, lint and guard, SMS segments, WhatsApp payloads and packs."""

@@ -1,0 +1,519 @@
+"""The creepiness guard: checks that keep a recovery message calm, honest and short.
+
+``lint`` reads a template before it is ever sent (with typical values for the
+length checks); ``guard`` reads the rendered text at send time, where an
+error-level violation blocks the send. Codes are stable: a store may silence a
+warning by code, and the docs list every one (``docs/reference/lint-codes.md``).
+
+Phrase lists (surveillance, guilt, urgency, pressure, discount, opt-out markers) are
+data in ``packs/phrases.json``, per language; every list is checked whatever the
+template's language, since a message may mix languages.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import json
+import re
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Final, Literal
+
+import attrs
+import regex  # type: ignore[import-untyped]
+
+from ..policies.discounts import DiscountPolicy
+from ..values.model import Channel
+from ..values.money import Money
+from .fields import FIELDS, Reveals
+from .packs import format_hold_until
+from .sms import UCS2_MULTI, UCS2_SINGLE, sms_segments
+from .templates import Field, Rendered, Template, compile, render
+
+__all__ = [
+    "CODES",
+    "PAYMENT_BY_REPLY",
+    "GuardPolicy",
+    "Violation",
+    "guard",
+    "lint",
+    "lint_discounts",
+    "phrases",
+]
+
+
+@attrs.frozen
+class Violation:
+    """One thing wrong with a message: a stable code, how bad, and what to change."""
+
+    code: str
+    level: Literal["error", "warning"]
+    message: str
+    #: The template key, when known.
+    key: str | None = None
+
+
+@attrs.frozen
+class _Code:
+    code: str
+    level: Literal["error", "warning"]
+    summary: str
+
+
+#: Every check, by name. The codes never change meaning once released.
+CODES: Final[Mapping[str, _Code]] = {
+    c.code: c
+    for c in (
+        _Code("RK101", "error", "more personal details than the policy allows in one SMS"),
+        _Code("RK102", "error", "the store is not named in the first line"),
+        _Code("RK103", "error", "an SMS without an opt-out line"),
+        _Code("RK104", "error", "urgency words without a real hold time"),
+        _Code("RK105", "error", "surveillance phrasing"),
+        _Code("RK106", "error", "guilt phrasing"),
+        _Code("RK107", "error", "a discount on the first touch"),
+        _Code("RK108", "error", "an SMS longer than the segment budget"),
+        _Code("RK109", "error", "a WhatsApp body over 1 024 characters"),
+        _Code("RK110", "error", "pressure phrasing such as 'buy now'"),
+        _Code("RK111", "warning", "an SMS link of 60 characters or more"),
+        _Code("RK112", "warning", "a word in capitals that reads as shouting"),
+        _Code("RK113", "error", "an SMS that asks for payment or card details by reply (CP-3)"),
+        _Code("RK114", "warning", "one shared discount code for everyone (StaticCode)"),
+    )
+}
+
+#: CP-3 (rules.md §9): a cart reminder by text may not take payment or card details by
+#: reply. Folded phrases per language; the link is the only way to pay.
+PAYMENT_BY_REPLY_RULE: Final = "CP-3"
+PAYMENT_BY_REPLY_SOURCE: Final = (
+    "toll-free verification guidance on shopping-cart reminders (smsblast.io, 2026-02-17)"
+)
+PAYMENT_BY_REPLY: Final[Mapping[str, tuple[str, ...]]] = {
+    "en": (
+        "reply with your card", "reply with card", "text your card", "send your card",
+        "card number", "reply yes to pay", "reply to pay", "text to pay", "reply with your cvv",
+        "cvv", "security code", "reply with your payment",
+    ),
+    "pl": ("numer karty", "odpisz, aby zapłacić", "odpisz tak, aby zapłacić", "kod cvv"),
+    "ru": ("номер карты", "ответьте, чтобы оплатить", "ответьте да, чтобы оплатить", "cvv-код"),
+    "fr": (
+        "numéro de carte", "répondez pour payer", "répondez oui pour payer",
+        "cryptogramme",
+    ),
+}  # fmt: skip
+
+
+@functools.cache
+def _payment_needles() -> tuple[tuple[str, str], ...]:
+    """Each CP-3 phrase folded once, with its spelling as written, in table order.
+
+    Cached without a key: ``PAYMENT_BY_REPLY`` is a constant of this module.
+    """
+    return tuple((_fold(phrase), phrase) for items in PAYMENT_BY_REPLY.values() for phrase in items)
+
+
+def _payment_by_reply(folded: str) -> str | None:
+    for needle, phrase in _payment_needles():
+        if needle in folded:
+            return phrase
+    return None
+
+
+#: Keys whose message is itself the way out; an opt-out line there makes no sense.
+NO_OPTOUT_KEYS: Final = frozenset({"optout_confirm", "thanks"})
+#: The first touch: never a discount (DOMAIN.md, "Discounts are not the default").
+FIRST_TOUCH_KEYS: Final = frozenset({"remind"})
+#: Fields that carry a real deadline and so license time words.
+DEADLINE_FIELDS: Final = frozenset({"hold_until", "discount_expiry"})
+WHATSAPP_BODY_MAX: Final = 1024
+
+
+def _code_set(codes: Iterable[str]) -> frozenset[str]:
+    return frozenset(codes)
+
+
+@attrs.frozen
+class GuardPolicy:
+    """The limits lint and guard apply; the defaults follow DOMAIN.md and SEAMS 12."""
+
+    max_personal_details_sms: int = 1
+    max_sms_segments: int = 2
+    require_optout_sms: bool = True
+    allow_discount_first_touch: bool = False
+    max_whatsapp_body: int = WHATSAPP_BODY_MAX
+    max_sms_link: int = 60
+    #: Codes to drop from the results (warnings a store has decided to accept).
+    ignore: frozenset[str] = attrs.field(default=frozenset(), converter=_code_set)
+
+
+_DEFAULT_POLICY: Final = GuardPolicy()
+
+
+@functools.cache
+def phrases() -> Mapping[str, Mapping[str, tuple[str, ...]]]:
+    """The phrase lists by category and language, folded for matching."""
+    raw = json.loads(
+        importlib.resources.files("recoverykit.messages.builtin")
+        .joinpath("phrases.json")
+        .read_text("utf-8")
+    )
+    return {
+        category: {lang: tuple(_fold(p) for p in items) for lang, items in by_lang.items()}
+        for category, by_lang in raw.items()
+        if not category.startswith("_")
+    }
+
+
+def _fold(text: str) -> str:
+    return text.casefold().replace("’", "'").replace("ʼ", "'").replace("ё", "е")
+
+
+@functools.cache
+def _needles(category: str) -> tuple[str, ...]:
+    """Every language's phrases of ``category`` in one tuple, in the order ``phrases()`` lists
+    them, so the first hit is the one a nested loop would find."""
+    return tuple(phrase for items in phrases()[category].values() for phrase in items)
+
+
+def _find(category: str, folded: str) -> str | None:
+    for phrase in _needles(category):
+        if phrase in folded:
+            return phrase
+    return None
+
+
+#: The categories every text is checked for; urgency and discount depend on the message.
+_CALM: Final = ("surveillance", "guilt", "pressure")
+
+
+@functools.cache
+def _any_phrase(categories: tuple[str, ...]) -> re.Pattern[str]:
+    """A pattern that matches wherever any phrase of ``categories`` occurs.
+
+    It finds a match exactly when ``_find`` would find a phrase in one of the
+    categories, in one pass over the text instead of one pass per phrase. The phrases
+    share their beginnings in a trie, so the pattern tries few branches at each
+    position; where one phrase begins another, the shorter one is enough.
+    """
+    trie: dict[str, Any] = {}
+    for category in categories:
+        for phrase in _needles(category):
+            node = trie
+            for char in phrase:
+                node = node.setdefault(char, {})
+            node[""] = {}
+    return re.compile(_trie_pattern(trie))
+
+
+def _trie_pattern(node: dict[str, Any]) -> str:
+    if "" in node:  # a phrase ends here: what follows cannot matter
+        return ""
+    branches = [re.escape(char) + _trie_pattern(child) for char, child in sorted(node.items())]
+    if not branches:  # no phrases at all: a pattern that never matches
+        return "(?!)"
+    return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+
+# -- typical values for length checks ----------------------------------------------------
+_TYPICAL_CURRENCY: Final = {"en": "USD", "pl": "PLN", "ru": "RUB", "fr": "EUR"}
+_TYPICAL_NAMES: Final = {"en": "Alexandra", "pl": "Katarzyna", "ru": "Александра", "fr": "Amélie"}
+_TYPICAL_ITEMS: Final = {
+    "en": "Merino wool scarf",
+    "pl": "Szalik z wełny merino",
+    "ru": "Шарф из мериноса",
+    "fr": "Écharpe en mérinos",
+}
+_TYPICAL_CATEGORY: Final = {"en": "scarves", "pl": "szaliki", "ru": "шарфы", "fr": "écharpes"}
+_TYPICAL_HOLD: Final = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
+
+
+def typical_context(locale: str, channel: Channel) -> dict[str, str]:
+    """Realistic values for a locale: a 16-character store name, a 44-character link."""
+    language = locale.split("_", 1)[0]
+    loc = locale if language in _TYPICAL_CURRENCY else "en"
+    lang = language if language in _TYPICAL_CURRENCY else "en"
+    plain = channel is Channel.SMS
+    total = Money(Decimal("184.00"), _TYPICAL_CURRENCY[lang])
+    return {
+        "store_name": "Northwind Studio",
+        "link": "https://nwnd.example/r/8fK2xQ7pLmZ4vB9tR3wYc1",
+        "hold_until": format_hold_until(_TYPICAL_HOLD, "Europe/Warsaw", loc, plain_spaces=plain),
+        "help_line": "Delivery is free over 150 and takes 2 days.",
+        "help_contact": "+48 22 123 45 67",
+        "discount_code": "BACK-7Q2M9X",
+        "stock_left": "2",
+        "discount_expiry": format_hold_until(_TYPICAL_HOLD, "UTC", loc, plain_spaces=plain),
+        "first_name": _TYPICAL_NAMES[lang],
+        "top_item": _TYPICAL_ITEMS[lang],
+        "item_category": _TYPICAL_CATEGORY[lang],
+        "item_count": "3",
+        "approx_total": total.approximate(loc, plain_spaces=plain),
+        "total": total.format(loc, plain_spaces=plain),
+    }
+
+
+# -- the checks ----------------------------------------------------------------------------
+class _Collector:
+    __slots__ = ("items", "key", "policy")
+
+    def __init__(self, key: str | None, policy: GuardPolicy) -> None:
+        self.items: list[Violation] = []
+        self.key = key
+        self.policy = policy
+
+    def add(self, code: str, message: str) -> None:
+        if code not in self.policy.ignore:
+            self.items.append(Violation(code, CODES[code].level, message, self.key))
+
+
+_KEYWORDS: Final = frozenset({"STOP", "START", "HELP", "INFO", "AIDE", "ARRET", "СТОП", "SMS"})
+
+
+#: Runs of two or more capitals; fewer than two runs cannot be two loud words.
+_CAPITAL_RUNS: Final = regex.compile(r"\p{Lu}{2,}")
+
+
+class _LettersOnly(dict[int, int | None]):
+    """A ``str.translate`` table that keeps letters (``str.isalpha``) and drops the rest.
+
+    Filled one code point at a time on first sight: whether a character is a letter
+    never changes, so an entry is never wrong, only absent. Bounded all the same.
+    """
+
+    def __missing__(self, code: int) -> int | None:
+        if len(self) >= _LETTERS_LIMIT:
+            self.clear()
+        kept = code if chr(code).isalpha() else None
+        self[code] = kept
+        return kept
+
+
+_LETTERS_LIMIT: Final = 8192
+_LETTERS: Final = _LettersOnly()
+
+
+def _shouting(text: str) -> str | None:
+    """Two capitalised words in a row ("BUY NOW", "LAST CHANCE"); keywords and acronyms pass."""
+    runs = _CAPITAL_RUNS.findall(text)
+    if len(runs) < 2:
+        return None
+    previous: str | None = None
+    for word in text.split():
+        letters = word.translate(_LETTERS)
+        loud = len(letters) >= 2 and letters.isupper() and letters not in _KEYWORDS
+        if loud and previous is not None:
+            return f"{previous} {word}"
+        previous = word if loud else None
+    return None
+
+
+def _text_checks(
+    out: _Collector,
+    literal_text: str,
+    *,
+    where: str,
+    has_deadline: bool,
+    first_touch: bool,
+    has_discount_field: bool,
+    folded: str | None = None,
+) -> None:
+    """The phrase checks shared by lint (on literal text) and guard (on the whole text).
+
+    ``folded`` is ``_fold(literal_text)`` when the caller has it already.
+    """
+    if folded is None:
+        folded = _fold(literal_text)
+    no_discount = first_touch and not out.policy.allow_discount_first_touch
+    categories = (
+        _CALM + (() if has_deadline else ("urgency",)) + (("discount",) if no_discount else ())
+    )
+    # Most texts hold none of the phrases: one pass says so, and only a text that holds
+    # one is searched list by list for the first phrase of each category.
+    some = _any_phrase(categories).search(folded) is not None
+    if some and (phrase := _find("surveillance", folded)) is not None:
+        out.add(
+            "RK105", f"{where} says {phrase!r}, which reads as being watched; talk about the cart"
+        )
+    if some and (phrase := _find("guilt", folded)) is not None:
+        out.add(
+            "RK106", f"{where} says {phrase!r}, which blames the customer; say the cart is saved"
+        )
+    if some and (phrase := _find("pressure", folded)) is not None:
+        out.add("RK110", f"{where} says {phrase!r}; offer the link calmly instead")
+    if some and not has_deadline and (phrase := _find("urgency", folded)) is not None:
+        out.add(
+            "RK104",
+            f"{where} says {phrase!r} without a real deadline; use {{hold_until}} or drop the word",
+        )
+    if no_discount:
+        phrase = _find("discount", folded) if some else None
+        if has_discount_field or phrase is not None:
+            what = repr(phrase) if phrase is not None else "a discount code"
+            out.add("RK107", f"{where} offers {what} on the first touch; keep discounts for later")
+    if (word := _shouting(literal_text)) is not None:
+        out.add("RK112", f"{where} has {word!r} in capitals; write it in sentence case")
+
+
+def lint(
+    template: Template, policy: GuardPolicy = _DEFAULT_POLICY, *, touch_index: int | None = None
+) -> list[Violation]:
+    """Every violation in ``template`` (body and fallback), errors and warnings alike.
+
+    >>> [v.code for v in lint(Template("remind", "sms", "en", "We saw you looked!"))]
+    ['RK102', 'RK103', 'RK105']
+    """
+    out = _Collector(template.key, policy)
+    first_touch = template.key in FIRST_TOUCH_KEYS or touch_index == 1
+    bodies: list[tuple[str, str]] = [("body", template.body)]
+    if template.fallback is not None:
+        bodies.append(("fallback", template.fallback))
+    for where, body in bodies:
+        parts = compile(body, what=template.label)
+        names = [p.name for p in parts if isinstance(p, Field)]
+        literal = "\u2060".join(p for p in parts if isinstance(p, str))
+        first_line = body.split("\n", 1)[0]
+        personal = list(dict.fromkeys(n for n in names if FIELDS[n] is Reveals.PERSONAL))
+        if template.channel is Channel.SMS and len(personal) > policy.max_personal_details_sms:
+            out.add(
+                "RK101",
+                f"{where} uses {len(personal)} personal details ({', '.join(personal)}); "
+                f"an SMS carries at most {policy.max_personal_details_sms}",
+            )
+        if "{store_name}" not in first_line:
+            out.add("RK102", f"{where}: put {{store_name}} in the first line")
+        if (
+            template.channel is Channel.SMS
+            and policy.require_optout_sms
+            and template.key not in NO_OPTOUT_KEYS
+            and _find("optout", _fold(literal)) is None
+        ):
+            out.add("RK103", f"{where}: add an opt-out line, e.g. 'Reply STOP to opt out.'")
+        if template.channel is Channel.SMS and (phrase := _payment_by_reply(_fold(literal))):
+            out.add(
+                "RK113",
+                f"{where} says {phrase!r}: a cart reminder by text may not take payment or "
+                f"card details by reply ({PAYMENT_BY_REPLY_RULE}); let the link do it",
+            )
+        _text_checks(
+            out,
+            literal,
+            where=where,
+            has_deadline=bool(DEADLINE_FIELDS.intersection(names)),
+            first_touch=first_touch,
+            has_discount_field="discount_code" in names,
+        )
+    _length_checks(out, template, policy)
+    return out.items
+
+
+def _length_checks(out: _Collector, template: Template, policy: GuardPolicy) -> None:
+    context = typical_context(template.locale, template.channel)
+    variants = [("body", template)]
+    if template.fallback is not None:
+        variants.append(("fallback", attrs.evolve(template, body=template.fallback, fallback=None)))
+    for where, variant in variants:
+        text = render(variant, context).text
+        if template.channel is Channel.SMS:
+            info = sms_segments(text)
+            segments, encoding, units = info.segments, info.encoding, info.units
+            if encoding == "GSM-7" and any(FIELDS[n] is Reveals.PERSONAL for n in variant.fields):
+                # A name or an item the customer typed may hold any letter: count as UCS-2.
+                units = len(text.encode("utf-16-le")) // 2
+                segments = 1 if units <= UCS2_SINGLE else -(-units // UCS2_MULTI)
+                encoding = "UCS-2"
+            if segments > policy.max_sms_segments:
+                out.add(
+                    "RK108",
+                    f"{where} takes {segments} {encoding} segments with typical values "
+                    f"({units} units); the budget is {policy.max_sms_segments}",
+                )
+        if template.channel is Channel.WHATSAPP and len(text) > policy.max_whatsapp_body:
+            out.add(
+                "RK109",
+                f"{where} is {len(text)} characters with typical values; "
+                f"WhatsApp allows {policy.max_whatsapp_body}",
+            )
+
+
+def guard(
+    rendered: Rendered,
+    policy: GuardPolicy = _DEFAULT_POLICY,
+    *,
+    store_name: str | None = None,
+    hold_until_known: bool = False,
+) -> list[Violation]:
+    """Check a rendered message just before it is sent; an error blocks the send."""
+    out = _Collector(rendered.key, policy)
+    text = rendered.text
+    sms = rendered.channel is Channel.SMS
+    if sms and len(rendered.details) > policy.max_personal_details_sms:
+        out.add(
+            "RK101",
+            f"the message uses {len(rendered.details)} personal details "
+            f"({', '.join(rendered.details)}); an SMS carries at most "
+            f"{policy.max_personal_details_sms}",
+        )
+    if store_name is not None:
+        first_line = text.split("\n", 1)[0]
+        if _fold(store_name) not in _fold(first_line):
+            out.add("RK102", f"the first line does not name {store_name!r}")
+    folded = _fold(text)
+    if (
+        sms
+        and policy.require_optout_sms
+        and rendered.key not in NO_OPTOUT_KEYS
+        and _find("optout", folded) is None
+    ):
+        out.add("RK103", "the SMS has no opt-out line; add 'Reply STOP to opt out.'")
+    if sms and (phrase := _payment_by_reply(folded)):
+        out.add(
+            "RK113",
+            f"the SMS says {phrase!r}: payment and card details never go by reply "
+            f"({PAYMENT_BY_REPLY_RULE}); let the link do it",
+        )
+    _text_checks(
+        out,
+        text,
+        where="the message",
+        has_deadline=hold_until_known,
+        first_touch=rendered.key in FIRST_TOUCH_KEYS,
+        has_discount_field=False,
+        folded=folded,
+    )
+    if sms:
+        info = rendered.segments or sms_segments(text)
+        if info.segments > policy.max_sms_segments:
+            out.add(
+                "RK108",
+                f"the SMS takes {info.segments} {info.encoding} segments ({info.units} units); "
+                f"the budget is {policy.max_sms_segments}",
+            )
+        for word in text.split():
+            if word.startswith(("http://", "https://")) and len(word) >= policy.max_sms_link:
+                out.add(
+                    "RK111",
+                    f"the link {word[:40]!r}... is {len(word)} characters; "
+                    f"keep SMS links under {policy.max_sms_link}",
+                )
+    if rendered.channel is Channel.WHATSAPP and len(text) > policy.max_whatsapp_body:
+        out.add(
+            "RK109",
+            f"the body is {len(text)} characters; WhatsApp allows {policy.max_whatsapp_body}",
+        )
+    return out.items
+
+
+def lint_discounts(policy: DiscountPolicy | None) -> list[Violation]:
+    """Findings about how a policy hands out discount codes (RK114)."""
+    if policy is None or policy.static_code is None:
+        return []
+    code = policy.static_code.code
+    return [
+        Violation(
+            "RK114",
+            "warning",
+            f"discounts use the shared code {code!r}: shared codes end up on coupon sites and "
+            "teach customers to abandon; issue single-use codes with a DiscountIssuer",
+        )
+    ]

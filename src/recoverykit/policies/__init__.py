@@ -1,0 +1,1 @@
+"""Policies: consent, contact hours, caps, schedules, replies, sequences, discounts and stock."""

@@ -1,0 +1,1 @@
+"""The runtime: the runner, scenarios, the clock and the command line."""

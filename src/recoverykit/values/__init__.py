@@ -1,0 +1,1 @@
+"""Values: money, customers and checkouts, phone numbers, zones, aware time and loaders."""

@@ -1,0 +1,145 @@
+"""Loading JSON-shaped documents into values, collecting every problem with its path.
+
+Each loader takes ``(data, path, problems)`` and returns the value or ``None`` after
+appending what went wrong; the public ``from_dict`` raises one ``DefinitionError``
+with all of them, so a user fixes a whole file in one pass.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, Final, TypeVar
+
+from ..errors import DefinitionError, Problem, RecoveryKitError
+
+T = TypeVar("T")
+E = TypeVar("E", bound=enum.StrEnum)
+
+MISSING: Final = object()
+
+
+class Problems:
+    """An ordered collection of problems found while loading one document."""
+
+    __slots__ = ("items",)
+
+    def __init__(self) -> None:
+        self.items: list[Problem] = []
+
+    def add(self, path: str, message: str) -> None:
+        self.items.append(Problem(path, message))
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def raise_if_any(self, what: str) -> None:
+        if self.items:
+            raise DefinitionError(what, self.items)
+
+
+def load_or_raise(loader: Callable[[Any, str, Problems], T | None], data: Any, what: str) -> T:
+    """Run a ``(data, path, problems)`` loader at ``$``; raise every problem at once."""
+    problems = Problems()
+    value = loader(data, "$", problems)
+    problems.raise_if_any(what)
+    assert value is not None
+    return value
+
+
+def expect_mapping(data: object, path: str, problems: Problems) -> Mapping[str, Any] | None:
+    if isinstance(data, Mapping):
+        return data
+    problems.add(path, f"expected an object, got {type(data).__name__} {data!r:.60}")
+    return None
+
+
+def expect_list(data: object, path: str, problems: Problems) -> list[Any] | None:
+    if isinstance(data, list | tuple):
+        return list(data)
+    problems.add(path, f"expected a list, got {type(data).__name__} {data!r:.60}")
+    return None
+
+
+def unknown_keys(
+    data: Mapping[str, Any], allowed: frozenset[str], path: str, problems: Problems
+) -> None:
+    """Report keys a loader does not know: a typo must not be silently ignored."""
+    for key in data:
+        if key not in allowed:
+            choices = ", ".join(sorted(allowed))
+            problems.add(f"{path}.{key}", f"unknown key {key!r} (known keys: {choices})")
+
+
+def field(
+    data: Mapping[str, Any],
+    key: str,
+    path: str,
+    problems: Problems,
+    convert: Callable[[Any], T],
+    *,
+    default: Any = MISSING,
+) -> T | None:
+    """Read ``data[key]`` through ``convert``; record a problem instead of raising."""
+    here = f"{path}.{key}"
+    if key not in data or data[key] is None:
+        if default is MISSING:
+            problems.add(here, "is required")
+            return None
+        return default  # type: ignore[no-any-return]
+    try:
+        return convert(data[key])
+    except (RecoveryKitError, ValueError, TypeError, ArithmeticError) as exc:
+        problems.add(here, str(exc))
+        return None
+
+
+def to_str(value: Any) -> str:
+    if not isinstance(value, str):
+        msg = f"expected a string, got {type(value).__name__} {value!r:.60}"
+        raise TypeError(msg)
+    return value
+
+
+def to_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        msg = f"expected a whole number, got {value!r:.60}"
+        raise TypeError(msg)
+    return value
+
+
+def to_bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        msg = f"expected true or false, got {value!r:.60}"
+        raise TypeError(msg)
+    return value
+
+
+def to_enum(cls: type[E]) -> Callable[[Any], E]:
+    """A converter to the string enum ``cls`` whose error lists the choices."""
+
+    def convert(value: Any) -> E:
+        try:
+            return cls(value)
+        except ValueError:
+            choices = ", ".join(repr(member.value) for member in cls)
+            noun = re.sub(r"(?<!^)(?=[A-Z])", " ", cls.__name__).lower()
+            msg = f"unknown {noun} {value!r} (choose one of {choices})"
+            raise ValueError(msg) from None
+
+    return convert
+
+
+def to_datetime(value: Any) -> datetime:
+    """Parse an ISO 8601 instant; an offset (or ``Z``) is required."""
+    from .time import require_aware  # noqa: PLC0415 - keeps this module import-light
+
+    text = to_str(value)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        msg = f"not an ISO 8601 date-time: {text!r} (use e.g. '2026-03-01T18:30:00+01:00')"
+        raise ValueError(msg) from None
+    return require_aware(parsed, "date-time")

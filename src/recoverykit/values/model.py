@@ -1,0 +1,465 @@
+"""The values every layer speaks: channels, stages, customers, carts and checkouts.
+
+Values are frozen and validated when built; after that the rest of the library
+trusts them. ``from_dict`` is the loading boundary: it reports every problem in a
+document at once, each with its JSON path.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any, Final
+
+import attrs
+
+from ..errors import CurrencyMismatch, InvalidInputError
+from .loading import (
+    Problems,
+    expect_list,
+    expect_mapping,
+    field,
+    load_or_raise,
+    to_bool,
+    to_datetime,
+    to_enum,
+    to_int,
+    to_str,
+    unknown_keys,
+)
+from .money import Money, get_locale, load_money
+from .phone import PhoneNumber
+from .time import require_aware
+from .zones import get_zone
+
+__all__ = ["Channel", "Checkout", "Customer", "Friction", "LineItem", "Stage"]
+
+
+class Channel(enum.StrEnum):
+    """Where a message can go."""
+
+    #: Plain text messages; reach every phone, need a mobile line.
+    SMS = "sms"
+    #: WhatsApp Business; templates outside the 24 h service window.
+    WHATSAPP = "whatsapp"
+    #: A Telegram bot chat the customer started.
+    TELEGRAM = "telegram"
+    #: A Viber bot chat or business message.
+    VIBER = "viber"
+    #: E-mail; never counted against the personal-channel cap.
+    EMAIL = "email"
+
+    @property
+    def personal(self) -> bool:
+        """True for the channels that land on the customer's phone as a chat."""
+        return self is not Channel.EMAIL
+
+
+class Stage(enum.StrEnum):
+    """How far the customer got before leaving; it says which help fits."""
+
+    CART = "cart"
+    CONTACT = "contact"
+    SHIPPING = "shipping"
+    PAYMENT = "payment"
+
+
+class Friction(enum.StrEnum):
+    """Why the customer probably left, when the store knows or can guess."""
+
+    SHIPPING_COST = "shipping_cost"
+    PAYMENT_FAILED = "payment_failed"
+    DELIVERY_TIME = "delivery_time"
+    RETURNS = "returns"
+    TRUST = "trust"
+    SIZING = "sizing"
+    COMPARISON = "comparison"
+    DISTRACTION = "distraction"
+    POSTPONING = "postponing"
+
+
+# -- validators --------------------------------------------------------------------------
+def _nonempty_id(_inst: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        msg = f"{attribute.name} must be a non-empty string (got {value!r})"
+        raise InvalidInputError(msg)
+    if len(value) > 200:
+        msg = f"{attribute.name} is longer than 200 characters (got {value[:40]!r}...)"
+        raise InvalidInputError(msg)
+
+
+def _aware(_inst: object, attribute: attrs.Attribute[Any], value: datetime | None) -> None:
+    if value is not None:
+        require_aware(value, attribute.name)
+
+
+def _positive_quantity(_inst: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        msg = f"{attribute.name} must be a whole number of at least 1 (got {value!r})"
+        raise InvalidInputError(msg)
+
+
+def _non_negative(_inst: object, attribute: attrs.Attribute[Any], value: int | None) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        msg = f"{attribute.name} must be a whole number of at least 0 (got {value!r})"
+        raise InvalidInputError(msg)
+
+
+def _phone(value: str | PhoneNumber | None) -> str | None:
+    if value is None or isinstance(value, PhoneNumber):
+        return None if value is None else value.e164
+    return PhoneNumber.parse(value).e164
+
+
+_EMAIL: Final = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def _email(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _EMAIL.fullmatch(value) or len(value) > 254:
+        msg = f"Invalid e-mail address: {value!r}; expected name@example.com"
+        raise InvalidInputError(msg)
+    return value
+
+
+def _locale(value: str) -> str:
+    get_locale(value)
+    return value.replace("-", "_")
+
+
+def _timezone(value: str | None) -> str | None:
+    if value is not None:
+        get_zone(value)
+    return value
+
+
+def _country(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z]{2}", value):
+        msg = f"Invalid country: {value!r}; use an ISO 3166 alpha-2 code such as 'PL'"
+        raise InvalidInputError(msg)
+    return value.upper()
+
+
+_LINK: Final = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+
+
+def _link(_inst: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str) or not _LINK.match(value):
+        msg = f"{attribute.name} must be an http(s) URL (got {value!r})"
+        raise InvalidInputError(msg)
+
+
+def _items(value: Iterable[LineItem]) -> tuple[LineItem, ...]:
+    items = tuple(value)
+    for index, item in enumerate(items):
+        if not isinstance(item, LineItem):
+            msg = f"items[{index}] must be a LineItem (got {type(item).__name__})"
+            raise TypeError(msg)
+    return items
+
+
+# -- values ------------------------------------------------------------------------------
+@attrs.frozen
+class LineItem:
+    """One line of a cart: what, how many, at what unit price, and whether it is in stock."""
+
+    sku: str = attrs.field(validator=_nonempty_id)
+    name: str = attrs.field(validator=_nonempty_id)
+    quantity: int = attrs.field(validator=_positive_quantity)
+    unit_price: Money = attrs.field(validator=attrs.validators.instance_of(Money))
+    category: str | None = None
+    #: False when the item cannot be bought now; a sold-out item is never named.
+    in_stock: bool = True
+    #: Units left, when the store knows; only shown when fresh and allowed.
+    stock_level: int | None = attrs.field(default=None, validator=_non_negative)
+    #: When ``in_stock`` and ``stock_level`` were true.
+    stock_as_of: datetime | None = attrs.field(default=None, validator=_aware)
+
+    @property
+    def subtotal(self) -> Money:
+        return self.unit_price * self.quantity
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "sku": self.sku,
+            "name": self.name,
+            "quantity": self.quantity,
+            "unit_price": self.unit_price.to_dict(),
+        }
+        if self.category is not None:
+            data["category"] = self.category
+        if not self.in_stock:
+            data["in_stock"] = False
+        if self.stock_level is not None:
+            data["stock_level"] = self.stock_level
+        if self.stock_as_of is not None:
+            data["stock_as_of"] = self.stock_as_of.isoformat()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Any) -> LineItem:
+        return load_or_raise(load_line_item, data, "Invalid line item")
+
+
+@attrs.frozen
+class Customer:
+    """A shopper as the store knows them from checkout, and nothing more.
+
+    ``phone`` is kept as E.164 text; any format ``PhoneNumber.parse`` accepts in
+    international form is normalized on construction.
+    """
+
+    id: str = attrs.field(validator=_nonempty_id)
+    first_name: str | None = None
+    phone: str | None = attrs.field(default=None, converter=_phone)
+    email: str | None = attrs.field(default=None, converter=_email)
+    locale: str = attrs.field(default="en", converter=_locale)
+    #: IANA zone the store knows for certain (browser or shipping address).
+    timezone: str | None = attrs.field(default=None, converter=_timezone)
+    #: ISO 3166 alpha-2 country, e.g. of the shipping address.
+    country: str | None = attrs.field(default=None, converter=_country)
+    #: Orders placed before; 0 means a new customer.
+    orders_count: int = attrs.field(default=0, validator=_non_negative)
+    telegram_chat_id: str | None = None
+    viber_id: str | None = None
+
+    @property
+    def phone_number(self) -> PhoneNumber | None:
+        """The parsed phone (cached; free after the first call for a number)."""
+        return None if self.phone is None else PhoneNumber.parse(self.phone)
+
+    @property
+    def returning(self) -> bool:
+        return self.orders_count > 0
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": self.id}
+        for key in ("first_name", "phone", "email"):
+            value = getattr(self, key)
+            if value is not None:
+                data[key] = value
+        data["locale"] = self.locale
+        for key in ("timezone", "country"):
+            value = getattr(self, key)
+            if value is not None:
+                data[key] = value
+        data["orders_count"] = self.orders_count
+        for key in ("telegram_chat_id", "viber_id"):
+            value = getattr(self, key)
+            if value is not None:
+                data[key] = value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Customer:
+        return load_or_raise(load_customer, data, "Invalid customer")
+
+
+@attrs.frozen
+class Checkout:
+    """An abandoned checkout: who, what, how far they got, when they left, and the way back."""
+
+    id: str = attrs.field(validator=_nonempty_id)
+    customer: Customer = attrs.field(validator=attrs.validators.instance_of(Customer))
+    items: tuple[LineItem, ...] = attrs.field(converter=_items)
+    total: Money = attrs.field(validator=attrs.validators.instance_of(Money))
+    stage: Stage = attrs.field(converter=Stage)
+    abandoned_at: datetime = attrs.field(validator=_aware)
+    #: Where the customer picks up: a cart link, never a login link.
+    link: str = attrs.field(validator=_link)
+    friction: Friction | None = attrs.field(
+        default=None, converter=attrs.converters.optional(Friction)
+    )
+    #: A real reservation deadline the store will honour; the only urgency allowed.
+    hold_until: datetime | None = attrs.field(default=None, validator=_aware)
+
+    def __attrs_post_init__(self) -> None:
+        for index, item in enumerate(self.items):
+            if item.unit_price.currency != self.total.currency:
+                msg = (
+                    f"items[{index}] is priced in {item.unit_price.currency} but the total is in "
+                    f"{self.total.currency}; one checkout has one currency"
+                )
+                raise CurrencyMismatch(msg)
+        if self.hold_until is not None and self.hold_until <= self.abandoned_at:
+            msg = (
+                f"hold_until ({self.hold_until.isoformat()}) must be after abandoned_at "
+                f"({self.abandoned_at.isoformat()})"
+            )
+            raise InvalidInputError(msg)
+
+    @property
+    def item_count(self) -> int:
+        return sum(item.quantity for item in self.items)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id,
+            "customer": self.customer.to_dict(),
+            "items": [item.to_dict() for item in self.items],
+            "total": self.total.to_dict(),
+            "stage": self.stage.value,
+            "abandoned_at": self.abandoned_at.isoformat(),
+            "link": self.link,
+        }
+        if self.friction is not None:
+            data["friction"] = self.friction.value
+        if self.hold_until is not None:
+            data["hold_until"] = self.hold_until.isoformat()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Any, *, customers: Mapping[str, Customer] | None = None) -> Checkout:
+        """Load a checkout; ``customer`` is an embedded object or, with ``customers``, an id."""
+        problems = Problems()
+        checkout = load_checkout(data, "$", problems, customers=customers)
+        problems.raise_if_any("Invalid checkout")
+        assert checkout is not None
+        return checkout
+
+
+# -- loaders -----------------------------------------------------------------------------
+_ITEM_KEYS: Final = frozenset(
+    {"sku", "name", "quantity", "unit_price", "category", "in_stock", "stock_level", "stock_as_of"}
+)
+_CUSTOMER_KEYS: Final = frozenset(
+    {
+        "id",
+        "first_name",
+        "phone",
+        "email",
+        "locale",
+        "timezone",
+        "country",
+        "orders_count",
+        "telegram_chat_id",
+        "viber_id",
+        "consent",
+    }
+)
+_CHECKOUT_KEYS: Final = frozenset(
+    {
+        "id",
+        "customer",
+        "items",
+        "total",
+        "stage",
+        "abandoned_at",
+        "link",
+        "friction",
+        "hold_until",
+    }
+)
+
+
+def _build(cls: Any, path: str, problems: Problems, **kwargs: Any) -> Any:
+    """Construct ``cls`` and record, rather than raise, a cross-field problem."""
+    try:
+        return cls(**kwargs)
+    except (InvalidInputError, ValueError, TypeError) as exc:
+        problems.add(path, str(exc))
+        return None
+
+
+def _money_at(data: Mapping[str, Any], key: str, path: str, problems: Problems) -> Money | None:
+    if key not in data:
+        problems.add(f"{path}.{key}", "is required")
+        return None
+    return load_money(data[key], f"{path}.{key}", problems)
+
+
+def load_line_item(data: Any, path: str, problems: Problems) -> LineItem | None:
+    mapping = expect_mapping(data, path, problems)
+    if mapping is None:
+        return None
+    unknown_keys(mapping, _ITEM_KEYS, path, problems)
+    before = len(problems.items)
+    values = {
+        "sku": field(mapping, "sku", path, problems, to_str),
+        "name": field(mapping, "name", path, problems, to_str),
+        "quantity": field(mapping, "quantity", path, problems, to_int),
+        "unit_price": _money_at(mapping, "unit_price", path, problems),
+        "category": field(mapping, "category", path, problems, to_str, default=None),
+        "in_stock": field(mapping, "in_stock", path, problems, to_bool, default=True),
+        "stock_level": field(mapping, "stock_level", path, problems, to_int, default=None),
+        "stock_as_of": field(mapping, "stock_as_of", path, problems, to_datetime, default=None),
+    }
+    if len(problems.items) > before:
+        return None
+    return _build(LineItem, path, problems, **values)  # type: ignore[no-any-return]
+
+
+def load_customer(data: Any, path: str, problems: Problems) -> Customer | None:
+    mapping = expect_mapping(data, path, problems)
+    if mapping is None:
+        return None
+    unknown_keys(mapping, _CUSTOMER_KEYS, path, problems)
+    before = len(problems.items)
+    values = {
+        "id": field(mapping, "id", path, problems, to_str),
+        "first_name": field(mapping, "first_name", path, problems, to_str, default=None),
+        "phone": field(mapping, "phone", path, problems, _phone, default=None),
+        "email": field(mapping, "email", path, problems, _email, default=None),
+        "locale": field(mapping, "locale", path, problems, _locale, default="en"),
+        "timezone": field(mapping, "timezone", path, problems, _timezone, default=None),
+        "country": field(mapping, "country", path, problems, _country, default=None),
+        "orders_count": field(mapping, "orders_count", path, problems, to_int, default=0),
+        "telegram_chat_id": field(
+            mapping, "telegram_chat_id", path, problems, to_str, default=None
+        ),
+        "viber_id": field(mapping, "viber_id", path, problems, to_str, default=None),
+    }
+    if len(problems.items) > before:
+        return None
+    return _build(Customer, path, problems, **values)  # type: ignore[no-any-return]
+
+
+def load_checkout(
+    data: Any,
+    path: str,
+    problems: Problems,
+    *,
+    customers: Mapping[str, Customer] | None = None,
+) -> Checkout | None:
+    mapping = expect_mapping(data, path, problems)
+    if mapping is None:
+        return None
+    unknown_keys(mapping, _CHECKOUT_KEYS, path, problems)
+    before = len(problems.items)
+    customer: Customer | None = None
+    raw_customer = mapping.get("customer")
+    if raw_customer is None:
+        problems.add(f"{path}.customer", "is required")
+    elif isinstance(raw_customer, str):
+        if customers is None or raw_customer not in customers:
+            problems.add(f"{path}.customer", f"no customer with id {raw_customer!r}")
+        else:
+            customer = customers[raw_customer]
+    else:
+        customer = load_customer(raw_customer, f"{path}.customer", problems)
+    items: list[LineItem] = []
+    raw_items = field(mapping, "items", path, problems, lambda v: v, default=[])
+    listed = expect_list(raw_items, f"{path}.items", problems) or []
+    for index, raw in enumerate(listed):
+        item = load_line_item(raw, f"{path}.items[{index}]", problems)
+        if item is not None:
+            items.append(item)
+    values = {
+        "id": field(mapping, "id", path, problems, to_str),
+        "total": _money_at(mapping, "total", path, problems),
+        "stage": field(mapping, "stage", path, problems, to_enum(Stage), default=Stage.PAYMENT),
+        "abandoned_at": field(mapping, "abandoned_at", path, problems, to_datetime),
+        "link": field(mapping, "link", path, problems, to_str),
+        "friction": field(mapping, "friction", path, problems, to_enum(Friction), default=None),
+        "hold_until": field(mapping, "hold_until", path, problems, to_datetime, default=None),
+    }
+    if len(problems.items) > before or customer is None:
+        return None
+    return _build(  # type: ignore[no-any-return]
+        Checkout, path, problems, customer=customer, items=tuple(items), **values
+    )
