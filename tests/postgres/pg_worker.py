@@ -1,8 +1,8 @@
 """A worker process for the PostgreSQL concurrency tests (and its preparation step).
 
 ``python -m tests.postgres.pg_worker run CONNINFO SCHEMA SENT_DIR CLOCK [--name N]
-[--limit N] [--reconcile]`` runs a ``Runner`` until nothing is due, with a channel that
-appends each delivered idempotency key to ``SENT_DIR/<name>.log`` (flushed and fsynced
+[--limit N] [--reconcile] [--latency S]`` runs a ``Runner`` until nothing is due, with a
+channel that appends each delivered idempotency key to ``SENT_DIR/<name>.log`` (flushed and fsynced
 before answering, like a provider that has accepted the message).
 ``python -m tests.postgres.pg_worker prepare CONNINFO SCHEMA START COUNT`` abandons
 checkouts ``START .. START+COUNT-1``, each for its own consenting customer.
@@ -42,12 +42,15 @@ POLICY: Final = RecoveryPolicy(store_name="Postgres Test Shop")
 class FileChannel:
     """Delivers by appending the key to this worker's own file, durably."""
 
-    def __init__(self, path: Path, *, clock: FakeClock) -> None:
+    def __init__(self, path: Path, *, clock: FakeClock, latency: float = 0.0) -> None:
         self.channel = Channel.SMS
         self.path = path
         self.clock = clock
+        self.latency = latency
 
     def send(self, message: SendMessage) -> Receipt:
+        if self.latency:
+            time.sleep(self.latency)  # a provider's round trip
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(f"{message.idempotency_key} {message.customer_id}\n")
             handle.flush()
@@ -92,7 +95,11 @@ def run(store: PostgresStore, sent: Path, clock: FakeClock, args: argparse.Names
     still due is claimed by someone else, perhaps a killed worker whose lease runs on).
     """
     runner = Runner(
-        POLICY, store, {Channel.SMS: FileChannel(sent, clock=clock)}, clock, worker=args.name
+        POLICY,
+        store,
+        {Channel.SMS: FileChannel(sent, clock=clock, latency=args.latency)},
+        clock,
+        worker=args.name,
     )
     if args.reconcile:
         runner.reconcile()
@@ -120,6 +127,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--name", default="worker-1")
     parser.add_argument("--limit", type=int, default=200)
     parser.add_argument("--reconcile", action="store_true")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds per send")
     args = parser.parse_args(argv)
     with PostgresStore(args.conninfo, schema=args.schema, max_size=2) as store:
         if args.command == "prepare":

@@ -231,7 +231,10 @@ def test_dropped_connections_are_survived_without_a_duplicate(pg_conninfo: str, 
     schema = prepare(pg_conninfo, count)
     stop = threading.Event()
     workers = [
-        spawn_worker(pg_conninfo, schema, sent, WORK_AT, f"w-{n}", "--limit", "50")
+        # 20 ms a send keeps the run going for seconds, long enough for three cuts
+        spawn_worker(
+            pg_conninfo, schema, sent, WORK_AT, f"w-{n}", "--limit", "50", "--latency", "0.02"
+        )
         for n in range(WORKERS)
     ]
     cut: list[int] = []
