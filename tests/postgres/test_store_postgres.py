@@ -92,7 +92,7 @@ def test_a_broken_transaction_reports_a_conflict_at_its_end(pg_conninfo: str) ->
         with pytest.raises(StoreError, match="PostgreSQL failed"):  # noqa: PT012, SIM117
             with store.transaction() as tx:
                 tx.save(active("chk-1"), expected_version=None)
-                bad = (lambda: tx._run("SELECT nope FROM recoveries"), lambda: tx.load("x"))
+                bad = (lambda: tx._execute("SELECT nope FROM recoveries"), lambda: tx.load("x"))
                 for attempt in bad:
                     try:
                         attempt()

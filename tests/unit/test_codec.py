@@ -6,15 +6,21 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from recoverykit.engine.commands import MessageKind, SendMessage
 from recoverykit.errors import DefinitionError
-from recoverykit.messages.sms import sms_segments
+from recoverykit.messages.sms import SegmentInfo, sms_segments
 from recoverykit.protocols import LogRecord, OutboxEntry, OutboxStatus
-from recoverykit.stores._codec import (
+from recoverykit.stores.codec import (
+    LOG_RECORDS,
+    MESSAGES,
+    OUTBOX_ENTRIES,
+    SEGMENTS,
+    RecordCodec,
     from_micros,
     log_record_from_dict,
     log_record_to_dict,
@@ -26,6 +32,7 @@ from recoverykit.stores._codec import (
     segments_from_dict,
     segments_to_dict,
 )
+from recoverykit.testing.store_contract import every_field_samples
 from recoverykit.testing.strategies import aware_datetimes
 from recoverykit.values.model import Channel
 
@@ -55,6 +62,7 @@ def messages(draw: st.DrawFn) -> SendMessage:
         segments=sms_segments(text) if channel is Channel.SMS else None,
         whatsapp_payload=draw(st.none() | st.just({"name": "cart_reminder", "language": "pl"})),
         subject=draw(st.none() | st.text(max_size=40)),
+        discount_code=draw(st.none() | st.text(min_size=1, max_size=12)),
     )
 
 
@@ -187,3 +195,49 @@ def test_micros_ignore_the_zone_the_instant_was_written_in() -> None:
     """Two spellings of one instant encode to the same number."""
     warsaw_winter = timezone(timedelta(hours=1))
     assert micros(T0) == micros(T0.astimezone(warsaw_winter))
+
+
+def test_a_discount_code_survives_the_outbox_codec() -> None:
+    """Regression: ``message_to_dict`` dropped ``discount_code``, so SQLite and PostgreSQL
+    outboxes lost the code a final touch carried while ``MemoryStore`` kept it."""
+    message = every_field_samples()["message"]
+    assert message.discount_code == "SAVE10"
+    stored = _through_json(outbox_entry_to_dict(OutboxEntry("k1", message, T0)))
+    assert stored["message"]["discount_code"] == "SAVE10"
+    assert message == outbox_entry_from_dict(stored).message
+
+
+@pytest.mark.parametrize(
+    ("codec", "cls"),
+    [
+        (MESSAGES, SendMessage),
+        (OUTBOX_ENTRIES, OutboxEntry),
+        (LOG_RECORDS, LogRecord),
+        (SEGMENTS, SegmentInfo),
+    ],
+)
+def test_every_field_is_a_stored_key(codec: RecordCodec[Any], cls: type) -> None:
+    """The stored keys are the class's fields, so a new field is stored from day one."""
+    assert {item.name for item in attrs.fields(cls)} == codec.keys
+    sample = next(v for v in every_field_samples().values() if isinstance(v, cls))
+    assert codec.keys == set(codec.to_dict(sample))
+
+
+def test_a_type_the_codec_cannot_store_fails_when_the_codec_is_built() -> None:
+    """A field of an unknown type is refused at import time, naming the field."""
+
+    @attrs.frozen
+    class Odd:
+        amount: complex
+
+    with pytest.raises(TypeError, match=r"Odd\.amount"):
+        RecordCodec(Odd, "Invalid odd")
+
+
+def test_a_missing_nullable_field_without_default_loads_as_none() -> None:
+    """A log line written without ids loads with ``None`` ids; a missing ``at`` is required."""
+    record = log_record_from_dict({"at": T0.isoformat(), "kind": "event"})
+    assert LogRecord(T0, "event", None, None) == record
+    with pytest.raises(DefinitionError) as caught:
+        log_record_from_dict({"kind": "event", "data": []})
+    assert sorted(p.path for p in caught.value.problems) == ["$.at", "$.data"]

@@ -27,8 +27,8 @@ from recoverykit.engine.notes import (
     Skipped,
 )
 from recoverykit.engine.state import RecoveryState
-from recoverykit.stores import _codec
-from recoverykit.stores._codec import dumps, state_from_json, state_to_json
+from recoverykit.stores import codec
+from recoverykit.stores.codec import dumps, state_from_json, state_to_json
 from recoverykit.testing.store_contract import active, with_checkout
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -57,9 +57,9 @@ _NOTES: st.SearchStrategy[Note] = st.one_of(
 @pytest.fixture(autouse=True)
 def _forget_notes() -> Iterator[None]:
     """Each test starts with no notes text remembered."""
-    _codec._notes_seen.clear()
+    codec._notes_seen.clear()
     yield
-    _codec._notes_seen.clear()
+    codec._notes_seen.clear()
 
 
 def state(notes: Sequence[Note], *, checkout: bool = True) -> RecoveryState:
@@ -76,7 +76,7 @@ def test_a_state_round_trips_and_is_the_same_json_object(notes: list[Note], chec
     saved = state(notes, checkout=checkout)
     text = state_to_json(saved)
     assert json.loads(text) == saved.to_dict()
-    _codec._notes_seen.clear()
+    codec._notes_seen.clear()
     assert saved == state_from_json(text)
     assert saved == state_from_json(dumps(saved.to_dict()))
 
@@ -90,7 +90,7 @@ def test_reused_notes_text_is_what_encoding_afresh_gives(
     loaded = state_from_json(state_to_json(state(first)))
     grown = attrs.evolve(loaded, notes=(*loaded.notes, *added), wakeup_at=T0 + timedelta(days=1))
     reused = state_to_json(grown)
-    _codec._notes_seen.clear()
+    codec._notes_seen.clear()
     assert state_to_json(grown) == reused
     assert grown == state_from_json(reused)
 
@@ -114,7 +114,7 @@ def test_notes_read_from_the_store_are_not_encoded_again(
     monkeypatch.setattr(Info, "to_dict", counting)
     text = state_to_json(grown)
     assert encoded == [new]
-    _codec._notes_seen.clear()
+    codec._notes_seen.clear()
     encoded.clear()
     assert state_to_json(grown) == text
     assert encoded == list(grown.notes)

@@ -21,7 +21,6 @@ from typing import Any, Final
 import attrs
 
 from ..engine.state import RecoveryState, RecoveryStatus
-from ..errors import ConflictError, StoreError
 from ..policies.caps import ContactHistory, ContactRecord
 from ..policies.consent import ConsentEvent, ConsentLedger
 from ..protocols import (
@@ -34,7 +33,8 @@ from ..protocols import (
 )
 from ..values.model import Channel, Customer
 from ..values.time import require_aware, to_utc
-from ._codec import address_key, addresses_of, due_of, finished_of, micros, started_of
+from ._refusals import TransactionGuard, recovery_exists, unknown_outbox_key, version_conflict
+from .codec import address_key, addresses_of, due_of, finished_of, micros, started_of
 
 __all__ = ["MemoryStore"]
 
@@ -92,7 +92,7 @@ class _Tables:
         self.counter = itertools.count(1)
 
 
-class MemoryTransaction(TransactionDefaults):
+class MemoryTransaction(TransactionGuard, TransactionDefaults):
     """A ``Transaction`` on a ``MemoryStore``: valid only inside its ``with`` block.
 
     Its batch methods (``BatchTransaction``) are the defaults: a dictionary lookup
@@ -100,14 +100,12 @@ class MemoryTransaction(TransactionDefaults):
     """
 
     def __init__(self, tables: _Tables) -> None:
+        super().__init__()
         self._tables = tables
         self._undo: list[Callable[[], None]] = []
-        self._open = True
 
     def _data(self) -> _Tables:
-        if not self._open:
-            msg = "This transaction has ended; open a new one with store.transaction()"
-            raise StoreError(msg)
+        self._check_open()
         return self._tables
 
     def _set(self, mapping: dict[Any, Any], key: Any, value: Any) -> None:
@@ -155,24 +153,12 @@ class MemoryTransaction(TransactionDefaults):
         current = tables.recoveries.get(state.checkout_id)
         if expected_version is None:
             if current is not None:
-                msg = (
-                    f"Recovery {state.checkout_id!r} already exists; load it and save with "
-                    "its expected_version to change it"
-                )
-                raise ConflictError(msg)
+                raise recovery_exists(state.checkout_id)
             row = _Row(state, 1, next(tables.counter))
         else:
             if current is None or current.version != expected_version:
-                found = (
-                    "it is not stored"
-                    if current is None
-                    else f"the stored version is {current.version}"
-                )
-                msg = (
-                    f"Recovery {state.checkout_id!r} was expected at version {expected_version} "
-                    f"but {found}; load it again and redo the decision"
-                )
-                raise ConflictError(msg)
+                stored = None if current is None else current.version
+                raise version_conflict(state.checkout_id, expected_version, stored)
             row = _Row(state, expected_version + 1, current.seq)
         self._set(tables.recoveries, state.checkout_id, row)
         return row.version
@@ -283,7 +269,7 @@ class MemoryStore:
                 tx._rollback()
                 raise
             finally:
-                tx._open = False
+                tx._end()
 
     # -- scheduling ----------------------------------------------------------------------
     def claim_due(
@@ -338,8 +324,7 @@ class MemoryStore:
             outbox = self._tables.outbox
             for mark in marks:
                 if mark.key not in outbox:
-                    msg = f"No outbox entry with key {mark.key!r}; add it with add_outbox first"
-                    raise StoreError(msg)
+                    raise unknown_outbox_key(mark.key)
             for mark in marks:
                 row = outbox[mark.key]
                 entry = attrs.evolve(

@@ -44,28 +44,10 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..engine.state import RecoveryState
 from ..errors import ConflictError, StoreError
-from ..policies.caps import ContactHistory, ContactRecord
-from ..policies.consent import ConsentEvent, ConsentLedger
-from ..protocols import (
-    Claimed,
-    LogRecord,
-    OutboxEntry,
-    OutboxMark,
-    OutboxStatus,
-    TransactionDefaults,
-)
-from ..values.model import Channel, Customer
-from ._codec import (
-    address_key,
-    addresses_of,
-    due_of,
-    dumps,
-    finished_of,
-    message_from_dict,
-    message_to_dict,
-    started_of,
-    state_to_json,
-)
+from ..protocols import Claimed, LogRecord, OutboxEntry, OutboxMark, OutboxStatus
+from ._refusals import unknown_outbox_key
+from ._sql import Dialect, SQLTransaction, Statements, apply_migrations, purge
+from .codec import dumps, state_to_json
 
 __all__ = ["MIGRATIONS", "PostgresStore", "PostgresTransaction"]
 
@@ -172,20 +154,6 @@ MIGRATIONS: Final[tuple[LiteralString, ...]] = (
 
 #: Rows per round trip when streaming the log or the states through a server-side cursor.
 _CHUNK: Final = 500
-#: Retention deletes, each taking (before, how many at most). Outbox entries go only once
-#: settled for good; pending and uncertain ones wait for the runner or a person.
-_PURGES: Final[tuple[LiteralString, ...]] = (
-    (
-        "DELETE FROM recoveries WHERE checkout_id IN (SELECT checkout_id FROM recoveries"
-        " WHERE finished IS NOT NULL AND finished < %s LIMIT %s)"
-    ),
-    "DELETE FROM log WHERE seq IN (SELECT seq FROM log WHERE at < %s ORDER BY at LIMIT %s)",
-    "DELETE FROM contacts WHERE seq IN (SELECT seq FROM contacts WHERE at < %s LIMIT %s)",
-    (
-        "DELETE FROM outbox WHERE key IN (SELECT key FROM outbox WHERE created_at < %s"
-        " AND status IN ('sent', 'failed', 'cancelled') LIMIT %s)"
-    ),
-)
 _CLAIM: Final = """
     WITH due AS (
         SELECT checkout_id FROM recoveries
@@ -217,41 +185,30 @@ _CONTENTION: Final = (
 )
 
 
-_ADD_CONTACT: Final = (
-    "INSERT INTO contacts (customer_id, at, channel, checkout_id, kind) VALUES (%s, %s, %s, %s, %s)"
-)
-_ADD_LOG: Final = (
-    "INSERT INTO log (at, kind, checkout_id, customer_id, data) VALUES (%s, %s, %s, %s, %s)"
-)
-
-
 def _json(data: Any) -> Json:
     return Json(data, dumps=dumps)
 
 
-def _contact_row(customer_id: str, record: ContactRecord) -> tuple[Any, ...]:
-    return (customer_id, record.at, record.channel.value, record.checkout_id, record.kind.value)
+def _same(value: Any) -> Any:
+    return value
 
 
-def _log_row(record: LogRecord) -> tuple[Any, ...]:
-    return (record.at, record.kind, record.checkout_id, record.customer_id, _json(record.data))
-
-
-def _state(data: Any) -> RecoveryState:
-    return RecoveryState.from_dict(data)
-
-
-def _outbox_entry(row: tuple[Any, ...]) -> OutboxEntry:
-    key, status, created_at, message, provider_id, detail, attempted_at = row
-    return OutboxEntry(
-        key=key,
-        message=message_from_dict(message),
-        created_at=created_at,
-        status=OutboxStatus(status),
-        provider_id=provider_id,
-        detail=detail,
-        attempted_at=attempted_at,
-    )
+#: psycopg binds and reads ``timestamptz`` as aware datetimes and ``json`` as Python data.
+DIALECT: Final = Dialect(
+    param="%s",
+    insertion="seq",
+    in_list="= ANY(?)",
+    greatest="greatest",
+    message_channel="message->>'channel'",
+    time_in=_same,
+    time_out=_same,
+    json_in=_json,
+    json_out=_same,
+    state_in=lambda state: Json(state, dumps=state_to_json),
+    state_out=RecoveryState.from_dict,
+    ids=list,
+)
+_Q: Final = Statements(DIALECT)
 
 
 def _failure(exc: psycopg.Error, doing: str) -> StoreError:
@@ -269,31 +226,30 @@ def _failure(exc: psycopg.Error, doing: str) -> StoreError:
     return StoreError(msg)
 
 
-class PostgresTransaction(TransactionDefaults):
+class PostgresTransaction(SQLTransaction):
     """A ``Transaction`` on a ``PostgresStore``: valid only inside its ``with`` block.
 
     It locks each customer's row the first time it touches their consent, contact
     history, service windows, outbox or recoveries, and keeps the lock until it ends.
     """
 
-    __slots__ = ("_conn", "_failed", "_locked", "_open")
+    __slots__ = ("_conn", "_failed", "_locked")
+    _q = _Q
 
     def __init__(self, conn: psycopg.Connection[tuple[Any, ...]]) -> None:
+        super().__init__()
         self._conn = conn
-        self._open = True
         self._failed: StoreError | None = None
         self._locked: set[str] = set()
 
     def _usable(self) -> psycopg.Connection[tuple[Any, ...]]:
-        if not self._open:
-            msg = "This transaction has ended; open a new one with store.transaction()"
-            raise StoreError(msg)
+        self._check_open()
         if self._failed is not None:
             msg = f"This transaction already failed and will be rolled back: {self._failed}"
             raise type(self._failed)(msg)
         return self._conn
 
-    def _run(self, sql: LiteralString, params: tuple[Any, ...] = ()) -> psycopg.Cursor[Any]:
+    def _execute(self, sql: LiteralString, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
         """Execute one statement; a database error ends the transaction for good."""
         conn = self._usable()
         try:
@@ -302,8 +258,8 @@ class PostgresTransaction(TransactionDefaults):
             self._failed = _failure(exc, "a statement of a transaction")
             raise self._failed from exc
 
-    def _run_many(self, sql: LiteralString, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Execute one statement per row (psycopg pipelines them); errors as ``_run``."""
+    def _execute_many(self, sql: LiteralString, rows: Sequence[Sequence[Any]]) -> None:
+        """Execute one statement per row (psycopg pipelines them); errors as ``_execute``."""
         if not rows:
             return
         conn = self._usable()
@@ -320,15 +276,15 @@ class PostgresTransaction(TransactionDefaults):
         if not wanted:
             return
         select: LiteralString = "SELECT id FROM customers WHERE id = ANY(%s) ORDER BY id FOR UPDATE"
-        found = {row[0] for row in self._run(select, (wanted,)).fetchall()}
+        found = {row[0] for row in self._execute(select, (wanted,)).fetchall()}
         missing = [customer_id for customer_id in wanted if customer_id not in found]
         if missing:
-            self._run(
+            self._execute(
                 "INSERT INTO customers (id) SELECT unnest(%s::text[]) ON CONFLICT (id) DO NOTHING",
                 (missing,),
             )
             # Rows another transaction created meanwhile were skipped: wait for their lock.
-            self._run(select, (missing,))
+            self._execute(select, (missing,))
         self._locked.update(wanted)
 
     def _lock(self, customer_id: str) -> None:
@@ -336,237 +292,14 @@ class PostgresTransaction(TransactionDefaults):
         if customer_id in self._locked:
             return
         select: LiteralString = "SELECT 1 FROM customers WHERE id = %s FOR UPDATE"
-        if self._run(select, (customer_id,)).fetchone() is None:
-            inserted = self._run(
+        if self._execute(select, (customer_id,)).fetchone() is None:
+            inserted = self._execute(
                 "INSERT INTO customers (id) VALUES (%s) ON CONFLICT (id) DO NOTHING",
                 (customer_id,),
             ).rowcount
             if inserted == 0:  # someone else created it meanwhile: wait for their lock
-                self._run(select, (customer_id,))
+                self._execute(select, (customer_id,))
         self._locked.add(customer_id)
-
-    # -- recoveries ----------------------------------------------------------------------
-    def load(self, checkout_id: str) -> Claimed | None:
-        row = self._run(
-            "SELECT version, state FROM recoveries WHERE checkout_id = %s", (checkout_id,)
-        ).fetchone()
-        return None if row is None else Claimed(_state(row[1]), row[0])
-
-    def open_recoveries(self, customer_id: str) -> list[Claimed]:
-        self._lock(customer_id)
-        rows = self._run(
-            "SELECT version, state FROM recoveries"
-            " WHERE customer_id = %s AND status <> 'finished'"
-            " ORDER BY started IS NULL, started DESC, seq DESC",
-            (customer_id,),
-        ).fetchall()
-        return [Claimed(_state(state), version) for version, state in rows]
-
-    def customer_recoveries(self, customer_id: str, *, since: datetime) -> list[RecoveryState]:
-        rows = self._run(
-            "SELECT state FROM recoveries"
-            " WHERE customer_id = %s AND (started IS NULL OR started >= %s)",
-            (customer_id, since),
-        ).fetchall()
-        return [_state(state) for (state,) in rows]
-
-    def save(self, state: RecoveryState, *, expected_version: int | None) -> int:
-        values = (
-            state.customer_id,
-            state.status.value,
-            due_of(state),
-            started_of(state),
-            finished_of(state),
-            Json(state, dumps=state_to_json),
-        )
-        if expected_version is None:
-            inserted = self._run(
-                "INSERT INTO recoveries (customer_id, status, due, started, finished, state,"
-                " checkout_id, version) VALUES (%s, %s, %s, %s, %s, %s, %s, 1)"
-                " ON CONFLICT (checkout_id) DO NOTHING",
-                (*values, state.checkout_id),
-            ).rowcount
-            if inserted == 0:
-                msg = (
-                    f"Recovery {state.checkout_id!r} already exists; load it and save with "
-                    "its expected_version to change it"
-                )
-                raise ConflictError(msg)
-            return 1
-        updated = self._run(
-            "UPDATE recoveries SET customer_id = %s, status = %s, due = %s, started = %s,"
-            " finished = %s, state = %s, version = version + 1, claimed_by = NULL,"
-            " lease_until = NULL WHERE checkout_id = %s AND version = %s",
-            (*values, state.checkout_id, expected_version),
-        ).rowcount
-        if updated == 0:
-            row = self._run(
-                "SELECT version FROM recoveries WHERE checkout_id = %s", (state.checkout_id,)
-            ).fetchone()
-            found = "it is not stored" if row is None else f"the stored version is {row[0]}"
-            msg = (
-                f"Recovery {state.checkout_id!r} was expected at version {expected_version} "
-                f"but {found}; load it again and redo the decision"
-            )
-            raise ConflictError(msg)
-        return expected_version + 1
-
-    # -- customers ----------------------------------------------------------------------
-    def save_customer(self, customer: Customer) -> None:
-        self._lock(customer.id)
-        self._run(
-            "UPDATE customers SET data = %s WHERE id = %s",
-            (_json(customer.to_dict()), customer.id),
-        )
-        self._run("DELETE FROM addresses WHERE customer_id = %s", (customer.id,))
-        for channel, address in addresses_of(customer):
-            self._run(
-                "INSERT INTO addresses (channel, address, customer_id) VALUES (%s, %s, %s)"
-                " ON CONFLICT (channel, address) DO UPDATE SET customer_id = excluded.customer_id",
-                (channel.value, address, customer.id),
-            )
-
-    def customer_for(self, channel: Channel, address: str) -> str | None:
-        row = self._run(
-            "SELECT customer_id FROM addresses WHERE channel = %s AND address = %s",
-            (channel.value, address_key(channel, address)),
-        ).fetchone()
-        return None if row is None else str(row[0])
-
-    def customer(self, customer_id: str) -> Customer | None:
-        row = self._run("SELECT data FROM customers WHERE id = %s", (customer_id,)).fetchone()
-        return None if row is None or row[0] is None else Customer.from_dict(row[0])
-
-    # -- consent and contact history ---------------------------------------------------------
-    def ledger(self, customer_id: str) -> ConsentLedger:
-        self._lock(customer_id)
-        rows = self._run(
-            "SELECT event FROM consent WHERE customer_id = %s ORDER BY seq", (customer_id,)
-        ).fetchall()
-        return ConsentLedger(ConsentEvent.from_dict(data) for (data,) in rows)
-
-    def append_consent(self, event: ConsentEvent) -> None:
-        self._lock(event.customer_id)
-        self._run(
-            "INSERT INTO consent (customer_id, event) VALUES (%s, %s)",
-            (event.customer_id, _json(event.to_dict())),
-        )
-
-    def history(self, customer_id: str, *, since: datetime) -> ContactHistory:
-        self._lock(customer_id)
-        rows = self._run(
-            "SELECT at, channel, checkout_id, kind FROM contacts"
-            " WHERE customer_id = %s AND at >= %s ORDER BY at, seq",
-            (customer_id, since),
-        ).fetchall()
-        return ContactHistory(
-            tuple(
-                ContactRecord(at, channel, checkout_id, kind)
-                for at, channel, checkout_id, kind in rows
-            )
-        )
-
-    def add_contact(self, customer_id: str, record: ContactRecord) -> None:
-        self._lock(customer_id)
-        self._run(_ADD_CONTACT, _contact_row(customer_id, record))
-
-    def service_window(self, customer_id: str, channel: Channel) -> datetime | None:
-        row = self._run(
-            "SELECT until FROM windows WHERE customer_id = %s AND channel = %s",
-            (customer_id, channel.value),
-        ).fetchone()
-        return None if row is None else row[0]
-
-    def open_service_window(self, customer_id: str, channel: Channel, until: datetime) -> None:
-        self._lock(customer_id)
-        self._run(
-            "INSERT INTO windows (customer_id, channel, until) VALUES (%s, %s, %s)"
-            " ON CONFLICT (customer_id, channel)"
-            " DO UPDATE SET until = greatest(windows.until, excluded.until)",
-            (customer_id, channel.value, until),
-        )
-
-    # -- outbox, dedup, log --------------------------------------------------------------------
-    def add_outbox(self, entry: OutboxEntry) -> bool:
-        self._lock(entry.message.customer_id)
-        inserted = self._run(
-            "INSERT INTO outbox (key, status, created_at, message, provider_id, detail,"
-            " attempted_at) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (key) DO NOTHING",
-            (
-                entry.key,
-                entry.status.value,
-                entry.created_at,
-                _json(message_to_dict(entry.message)),
-                entry.provider_id,
-                entry.detail,
-                entry.attempted_at,
-            ),
-        ).rowcount
-        return inserted == 1
-
-    def sent_message(self, channel: Channel, provider_id: str) -> OutboxEntry | None:
-        row = self._run(
-            "SELECT key, status, created_at, message, provider_id, detail, attempted_at"
-            " FROM outbox WHERE provider_id = %s AND message->>'channel' = %s"
-            " ORDER BY created_at DESC, seq DESC LIMIT 1",
-            (provider_id, channel.value),
-        ).fetchone()
-        return None if row is None else _outbox_entry(row)
-
-    def mark_seen(self, event_id: str) -> bool:
-        inserted = self._run(
-            "INSERT INTO seen (event_id) VALUES (%s) ON CONFLICT (event_id) DO NOTHING",
-            (event_id,),
-        ).rowcount
-        return inserted == 1
-
-    def log(self, record: LogRecord) -> None:
-        self._run(_ADD_LOG, _log_row(record))
-
-    # -- a whole batch at once (BatchTransaction) -------------------------------------------------
-    def ledgers(self, customer_ids: Collection[str]) -> dict[str, ConsentLedger]:
-        """Every customer locked (in id order), then every ledger in one query."""
-        events: dict[str, list[ConsentEvent]] = {customer_id: [] for customer_id in customer_ids}
-        self._lock_many(events)
-        rows = self._run(
-            "SELECT customer_id, event FROM consent WHERE customer_id = ANY(%s) ORDER BY seq",
-            (list(events),),
-        ).fetchall()
-        for customer_id, data in rows:
-            events[customer_id].append(ConsentEvent.from_dict(data))
-        return {customer_id: ConsentLedger(found) for customer_id, found in events.items()}
-
-    def histories(
-        self, customer_ids: Collection[str], *, since: datetime
-    ) -> dict[str, ContactHistory]:
-        """Every customer locked (in id order), then every history in one query."""
-        records: dict[str, list[ContactRecord]] = {customer_id: [] for customer_id in customer_ids}
-        self._lock_many(records)
-        rows = self._run(
-            "SELECT customer_id, at, channel, checkout_id, kind FROM contacts"
-            " WHERE customer_id = ANY(%s) AND at >= %s ORDER BY at, seq",
-            (list(records), since),
-        ).fetchall()
-        for customer_id, at, channel, checkout_id, kind in rows:
-            records[customer_id].append(ContactRecord(at, channel, checkout_id, kind))
-        return {customer_id: ContactHistory(found) for customer_id, found in records.items()}
-
-    def service_windows(self, customer_ids: Collection[str]) -> dict[str, dict[Channel, datetime]]:
-        found: dict[str, dict[Channel, datetime]] = {}
-        rows = self._run(
-            "SELECT customer_id, channel, until FROM windows WHERE customer_id = ANY(%s)",
-            (list(customer_ids),),
-        ).fetchall()
-        for customer_id, channel, until in rows:
-            found.setdefault(customer_id, {})[Channel(channel)] = until
-        return found
-
-    def add_contacts(self, contacts: Sequence[tuple[str, ContactRecord]]) -> None:
-        self._lock_many([customer_id for customer_id, _record in contacts])
-        self._run_many(_ADD_CONTACT, [_contact_row(*pair) for pair in contacts])
-
-    def log_many(self, records: Sequence[LogRecord]) -> None:
-        self._run_many(_ADD_LOG, [_log_row(record) for record in records])
 
 
 class PostgresStore:
@@ -641,7 +374,6 @@ class PostgresStore:
         return 0 if row is None else int(row[0])
 
     def _migrate(self) -> None:
-        migrations = MIGRATIONS
         with self._connection("migrating the schema") as conn, conn.transaction():
             if self.schema is not None:
                 create = sql.SQL("CREATE SCHEMA IF NOT EXISTS {}")
@@ -650,23 +382,7 @@ class PostgresStore:
             conn.execute(
                 "SELECT pg_advisory_xact_lock(hashtext('recoverykit:' || current_schema()))"
             )
-            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)")
-            row = conn.execute("SELECT version FROM schema_version").fetchone()
-            if row is None:
-                conn.execute("INSERT INTO schema_version (version) VALUES (0)")
-                current = 0
-            else:
-                current = int(row[0])
-            if current > len(migrations):
-                msg = (
-                    f"The database has recoverykit schema version {current}, but this "
-                    f"release knows versions up to {len(migrations)}; upgrade recoverykit "
-                    "to open it"
-                )
-                raise StoreError(msg)
-            for number, script in enumerate(migrations[current:], start=current + 1):
-                conn.execute(script)
-                conn.execute("UPDATE schema_version SET version = %s", (number,))
+            apply_migrations(_Q, conn.execute, conn.execute, MIGRATIONS, where="The database")
 
     # -- connections and transactions ------------------------------------------------------
     @contextmanager
@@ -689,7 +405,7 @@ class PostgresStore:
                     if tx._failed is not None:
                         raise tx._failed
             finally:
-                tx._open = False
+                tx._end()
 
     # -- scheduling ----------------------------------------------------------------------
     def claim_due(
@@ -699,11 +415,13 @@ class PostgresStore:
         with self._connection("claiming due recoveries") as conn, conn.transaction():
             rows = conn.execute(_CLAIM, params).fetchall()
         rows.sort(key=lambda row: (row[0], row[1]))
-        return [Claimed(_state(state), version) for _due, _id, version, state in rows]
+        return [
+            Claimed(RecoveryState.from_dict(state), version) for _due, _id, version, state in rows
+        ]
 
     def next_due(self) -> datetime | None:
         with self._connection("reading the next due time") as conn:
-            row = conn.execute("SELECT min(due) FROM recoveries WHERE due IS NOT NULL").fetchone()
+            row = conn.execute(_Q.next_due).fetchone()
         return None if row is None else row[0]
 
     # -- outbox ----------------------------------------------------------------------------
@@ -711,12 +429,8 @@ class PostgresStore:
         self, *, status: OutboxStatus = OutboxStatus.PENDING, limit: int = 1000
     ) -> list[OutboxEntry]:
         with self._connection("listing the outbox") as conn:
-            rows = conn.execute(
-                "SELECT key, status, created_at, message, provider_id, detail, attempted_at"
-                " FROM outbox WHERE status = %s ORDER BY created_at, seq LIMIT %s",
-                (OutboxStatus(status).value, limit),
-            ).fetchall()
-        return [_outbox_entry(row) for row in rows]
+            rows = conn.execute(_Q.outbox, (OutboxStatus(status).value, limit)).fetchall()
+        return [DIALECT.outbox_entry(row) for row in rows]
 
     def mark_outbox(
         self,
@@ -742,8 +456,7 @@ class PostgresStore:
             found = {row[0] for row in conn.execute(_MARK_MANY, (at, *columns)).fetchall()}
             missing = [mark.key for mark in marks if mark.key not in found]
             if missing:
-                msg = f"No outbox entry with key {missing[0]!r}; add it with add_outbox first"
-                raise StoreError(msg)
+                raise unknown_outbox_key(missing[0])
 
     def mark_attempted(
         self,
@@ -802,20 +515,15 @@ class PostgresStore:
             cursor.itersize = _CHUNK
             cursor.execute("SELECT state FROM recoveries ORDER BY checkout_id")
             for (state,) in cursor:
-                yield _state(state)
+                yield RecoveryState.from_dict(state)
 
     # -- retention ---------------------------------------------------------------------------
     def purge(self, before: datetime, *, limit: int = 1000) -> int:
         """Delete up to ``limit`` expired rows: finished recoveries, log lines, contact
         records and settled outbox entries older than ``before``. Consent stays.
         """
-        removed = 0
         with self._connection("purging old rows") as conn, conn.transaction():
-            for statement in _PURGES:
-                if removed >= limit:
-                    break
-                removed += conn.execute(statement, (before, limit - removed)).rowcount
-        return removed
+            return purge(_Q, conn.execute, before, limit)
 
     def close(self) -> None:
         """Close the pool this store opened (a pool passed in stays open)."""

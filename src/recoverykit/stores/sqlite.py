@@ -25,28 +25,14 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from ..engine.state import RecoveryState
-from ..errors import ConflictError, StoreError
-from ..policies.caps import ContactHistory, ContactRecord
-from ..policies.consent import ConsentEvent, ConsentLedger
+from ..errors import StoreError
 from ..protocols import Claimed, LogRecord, OutboxEntry, OutboxMark, OutboxStatus
-from ..values.model import Channel, Customer
-from ._codec import (
-    address_key,
-    addresses_of,
-    due_of,
-    dumps,
-    finished_of,
-    from_micros,
-    message_from_dict,
-    message_to_dict,
-    micros,
-    started_of,
-    state_from_json,
-    state_to_json,
-)
+from ._refusals import unknown_outbox_key
+from ._sql import Dialect, SQLTransaction, Statements, apply_migrations, purge
+from .codec import dumps, from_micros, micros, state_from_json, state_to_json
 
 __all__ = ["MIGRATIONS", "SQLiteStore"]
 
@@ -150,30 +136,38 @@ _MARK: Final = (
 )
 #: Rows fetched per round trip when streaming the log or the states.
 _CHUNK: Final = 500
-_ADD_CONTACT: Final = (
-    "INSERT INTO contacts (customer_id, at, channel, checkout_id, kind) VALUES (?, ?, ?, ?, ?)"
-)
-_ADD_LOG: Final = (
-    "INSERT INTO log (at, kind, checkout_id, customer_id, data) VALUES (?, ?, ?, ?, ?)"
-)
-#: Retention deletes, each taking (before, how many at most). Outbox entries go only once
-#: settled for good; pending and uncertain ones wait for the runner or a person.
-_PURGES: Final = (
-    (
-        "DELETE FROM recoveries WHERE rowid IN (SELECT rowid FROM recoveries"
-        " WHERE finished IS NOT NULL AND finished < ? LIMIT ?)"
-    ),
-    "DELETE FROM log WHERE seq IN (SELECT seq FROM log WHERE at < ? ORDER BY at LIMIT ?)",
-    "DELETE FROM contacts WHERE seq IN (SELECT seq FROM contacts WHERE at < ? LIMIT ?)",
-    (
-        "DELETE FROM outbox WHERE rowid IN (SELECT rowid FROM outbox WHERE created_at < ?"
-        " AND status IN ('sent', 'failed', 'cancelled') LIMIT ?)"
-    ),
-)
 
 
-def _maybe_micros(moment: datetime | None) -> int | None:
-    return None if moment is None else micros(moment)
+def _each(values: Collection[str]) -> str:
+    """Values bound as one JSON array parameter, read back with ``json_each(?)``: one
+    statement for a batch of any length (SQLite caps how many ``?`` a statement has)."""
+    return dumps(list(values))
+
+
+#: Instants as whole microseconds since 1970 UTC; JSON as compact text.
+DIALECT: Final = Dialect(
+    param="?",
+    insertion="rowid",
+    in_list="IN (SELECT value FROM json_each(?))",
+    greatest="max",
+    message_channel="json_extract(message, '$.channel')",
+    time_in=micros,
+    time_out=from_micros,
+    json_in=dumps,
+    json_out=json.loads,
+    state_in=state_to_json,
+    state_out=state_from_json,
+    ids=_each,
+)
+_Q: Final = Statements(DIALECT)
+#: Most saves change only the due time and the JSON. SQLite re-indexes every column a
+#: SET names, changed or not, so ``save`` first tries this narrow form, which the WHERE
+#: allows only when the other indexed columns already hold these values.
+_NARROW_UPDATE: Final = (
+    "UPDATE recoveries SET due = ?, state = ?, version = version + 1,"
+    " claimed_by = NULL, lease_until = NULL WHERE checkout_id = ? AND version = ?"
+    " AND customer_id = ? AND status = ? AND started IS ? AND finished IS ?"
+)
 
 
 def _maybe_datetime(value: int | None) -> datetime | None:
@@ -194,288 +188,36 @@ def _statements(script: str) -> Iterator[str]:
         raise StoreError(msg)
 
 
-def _each(values: Collection[str]) -> str:
-    """Values bound as one JSON array parameter, read back with ``json_each(?)``: one
-    statement for a batch of any length (SQLite caps how many ``?`` a statement has)."""
-    return dumps(list(values))
+class SQLiteTransaction(SQLTransaction):
+    """A ``Transaction`` on an ``SQLiteStore``: valid only inside its ``with`` block.
 
+    SQLite has one writer, so no customer row needs locking: the shared SQL runs as is.
+    """
 
-def _contact_row(customer_id: str, record: ContactRecord) -> tuple[str, int, str, str, str]:
-    return (customer_id, micros(record.at), record.channel.value, record.checkout_id,
-            record.kind.value)  # fmt: skip
-
-
-def _log_row(record: LogRecord) -> tuple[int, str, str | None, str | None, str]:
-    return (micros(record.at), record.kind, record.checkout_id, record.customer_id,
-            dumps(record.data))  # fmt: skip
-
-
-def _outbox_entry(row: sqlite3.Row) -> OutboxEntry:
-    return OutboxEntry(
-        key=row["key"],
-        message=message_from_dict(json.loads(row["message"])),
-        created_at=from_micros(row["created_at"]),
-        status=OutboxStatus(row["status"]),
-        provider_id=row["provider_id"],
-        detail=row["detail"],
-        attempted_at=_maybe_datetime(row["attempted_at"]),
-    )
-
-
-class SQLiteTransaction:
-    """A ``Transaction`` on an ``SQLiteStore``: valid only inside its ``with`` block."""
-
-    __slots__ = ("_conn", "_open")
+    __slots__ = ("_conn",)
+    _q = _Q
 
     def __init__(self, conn: sqlite3.Connection) -> None:
+        super().__init__()
         self._conn = conn
-        self._open = True
 
-    def _db(self) -> sqlite3.Connection:
-        if not self._open:
-            msg = "This transaction has ended; open a new one with store.transaction()"
-            raise StoreError(msg)
-        return self._conn
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        self._check_open()
+        return self._conn.execute(sql, params)
 
-    # -- recoveries ----------------------------------------------------------------------
-    def load(self, checkout_id: str) -> Claimed | None:
-        row = (
-            self._db()
-            .execute("SELECT version, state FROM recoveries WHERE checkout_id = ?", (checkout_id,))
-            .fetchone()
-        )
-        return None if row is None else Claimed(state_from_json(row[1]), row[0])
+    def _execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._check_open()
+        self._conn.executemany(sql, rows)
 
-    def open_recoveries(self, customer_id: str) -> list[Claimed]:
-        rows = self._db().execute(
-            "SELECT version, state FROM recoveries"
-            " WHERE customer_id = ? AND status != 'finished'"
-            " ORDER BY started IS NULL, started DESC, rowid DESC",
-            (customer_id,),
-        )
-        return [Claimed(state_from_json(state), version) for version, state in rows]
-
-    def customer_recoveries(self, customer_id: str, *, since: datetime) -> list[RecoveryState]:
-        rows = self._db().execute(
-            "SELECT state FROM recoveries"
-            " WHERE customer_id = ? AND (started IS NULL OR started >= ?)",
-            (customer_id, _maybe_micros(since)),
-        )
-        return [state_from_json(state) for (state,) in rows]
-
-    def save(self, state: RecoveryState, *, expected_version: int | None) -> int:
-        db = self._db()
-        values = (
-            state.customer_id,
-            state.status.value,
-            _maybe_micros(due_of(state)),
-            _maybe_micros(started_of(state)),
-            _maybe_micros(finished_of(state)),
-            state_to_json(state),
-        )
-        if expected_version is None:
-            try:
-                db.execute(
-                    "INSERT INTO recoveries (customer_id, status, due, started, finished, state,"
-                    " checkout_id, version) VALUES (?, ?, ?, ?, ?, ?, ?, 1)",
-                    (*values, state.checkout_id),
-                )
-            except sqlite3.IntegrityError:
-                msg = (
-                    f"Recovery {state.checkout_id!r} already exists; load it and save with "
-                    "its expected_version to change it"
-                )
-                raise ConflictError(msg) from None
-            return 1
+    def _update_recovery(
+        self, state: RecoveryState, values: tuple[Any, ...], expected_version: int
+    ) -> bool:
         customer_id, status, due, started, finished, text = values
-        # Most saves change only the due time and the JSON. SQLite re-indexes every column
-        # a SET names, changed or not, so first try the narrow form, which the WHERE
-        # allows only when the other indexed columns already hold these values.
-        cursor = db.execute(
-            "UPDATE recoveries SET due = ?, state = ?, version = version + 1,"
-            " claimed_by = NULL, lease_until = NULL WHERE checkout_id = ? AND version = ?"
-            " AND customer_id = ? AND status = ? AND started IS ? AND finished IS ?",
-            (due, text, state.checkout_id, expected_version, customer_id, status, started,
-             finished),
-        )  # fmt: skip
-        if cursor.rowcount == 1:
-            return expected_version + 1
-        cursor = db.execute(
-            "UPDATE recoveries SET customer_id = ?, status = ?, due = ?, started = ?,"
-            " finished = ?, state = ?, version = version + 1, claimed_by = NULL,"
-            " lease_until = NULL WHERE checkout_id = ? AND version = ?",
-            (*values, state.checkout_id, expected_version),
-        )
-        if cursor.rowcount == 0:
-            row = db.execute(
-                "SELECT version FROM recoveries WHERE checkout_id = ?", (state.checkout_id,)
-            ).fetchone()
-            found = "it is not stored" if row is None else f"the stored version is {row[0]}"
-            msg = (
-                f"Recovery {state.checkout_id!r} was expected at version {expected_version} "
-                f"but {found}; load it again and redo the decision"
-            )
-            raise ConflictError(msg)
-        return expected_version + 1
-
-    # -- customers ----------------------------------------------------------------------
-    def save_customer(self, customer: Customer) -> None:
-        db = self._db()
-        db.execute(
-            "INSERT INTO customers (id, data) VALUES (?, ?)"
-            " ON CONFLICT (id) DO UPDATE SET data = excluded.data",
-            (customer.id, dumps(customer.to_dict())),
-        )
-        db.execute("DELETE FROM addresses WHERE customer_id = ?", (customer.id,))
-        db.executemany(
-            "INSERT OR REPLACE INTO addresses (channel, address, customer_id) VALUES (?, ?, ?)",
-            [(channel.value, address, customer.id) for channel, address in addresses_of(customer)],
-        )
-
-    def customer_for(self, channel: Channel, address: str) -> str | None:
-        row = (
-            self._db()
-            .execute(
-                "SELECT customer_id FROM addresses WHERE channel = ? AND address = ?",
-                (channel.value, address_key(channel, address)),
-            )
-            .fetchone()
-        )
-        return None if row is None else str(row[0])
-
-    def customer(self, customer_id: str) -> Customer | None:
-        row = (
-            self._db().execute("SELECT data FROM customers WHERE id = ?", (customer_id,)).fetchone()
-        )
-        return None if row is None else Customer.from_dict(json.loads(row[0]))
-
-    # -- consent and contact history ---------------------------------------------------------
-    def ledger(self, customer_id: str) -> ConsentLedger:
-        rows = self._db().execute(
-            "SELECT event FROM consent WHERE customer_id = ? ORDER BY seq", (customer_id,)
-        )
-        return ConsentLedger(ConsentEvent.from_dict(json.loads(text)) for (text,) in rows)
-
-    def append_consent(self, event: ConsentEvent) -> None:
-        self._db().execute(
-            "INSERT INTO consent (customer_id, event) VALUES (?, ?)",
-            (event.customer_id, dumps(event.to_dict())),
-        )
-
-    def history(self, customer_id: str, *, since: datetime) -> ContactHistory:
-        rows = self._db().execute(
-            "SELECT at, channel, checkout_id, kind FROM contacts"
-            " WHERE customer_id = ? AND at >= ? ORDER BY at, seq",
-            (customer_id, micros(since)),
-        )
-        return ContactHistory(
-            tuple(
-                ContactRecord(from_micros(at), channel, checkout_id, kind)
-                for at, channel, checkout_id, kind in rows
-            )
-        )
-
-    def add_contact(self, customer_id: str, record: ContactRecord) -> None:
-        self._db().execute(_ADD_CONTACT, _contact_row(customer_id, record))
-
-    def service_window(self, customer_id: str, channel: Channel) -> datetime | None:
-        row = (
-            self._db()
-            .execute(
-                "SELECT until FROM windows WHERE customer_id = ? AND channel = ?",
-                (customer_id, channel.value),
-            )
-            .fetchone()
-        )
-        return None if row is None else from_micros(row[0])
-
-    def open_service_window(self, customer_id: str, channel: Channel, until: datetime) -> None:
-        self._db().execute(
-            "INSERT INTO windows (customer_id, channel, until) VALUES (?, ?, ?)"
-            " ON CONFLICT (customer_id, channel) DO UPDATE SET until = max(until, excluded.until)",
-            (customer_id, channel.value, micros(until)),
-        )
-
-    # -- outbox, dedup, log --------------------------------------------------------------------
-    def add_outbox(self, entry: OutboxEntry) -> bool:
-        cursor = self._db().execute(
-            "INSERT OR IGNORE INTO outbox (key, status, created_at, message, provider_id, detail,"
-            " attempted_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                entry.key,
-                entry.status.value,
-                micros(entry.created_at),
-                dumps(message_to_dict(entry.message)),
-                entry.provider_id,
-                entry.detail,
-                _maybe_micros(entry.attempted_at),
-            ),
-        )
-        return cursor.rowcount == 1
-
-    def sent_message(self, channel: Channel, provider_id: str) -> OutboxEntry | None:
-        row = (
-            self._db()
-            .execute(
-                "SELECT * FROM outbox WHERE provider_id = ?"
-                " AND json_extract(message, '$.channel') = ? ORDER BY created_at DESC LIMIT 1",
-                (provider_id, channel.value),
-            )
-            .fetchone()
-        )
-        return None if row is None else _outbox_entry(row)
-
-    def mark_seen(self, event_id: str) -> bool:
-        cursor = self._db().execute("INSERT OR IGNORE INTO seen (event_id) VALUES (?)", (event_id,))
-        return cursor.rowcount == 1
-
-    def log(self, record: LogRecord) -> None:
-        self._db().execute(_ADD_LOG, _log_row(record))
-
-    # -- a whole batch at once (BatchTransaction) -------------------------------------------------
-    def ledgers(self, customer_ids: Collection[str]) -> dict[str, ConsentLedger]:
-        """Every ledger in one query; each customer's events in the order appended."""
-        events: dict[str, list[ConsentEvent]] = {customer_id: [] for customer_id in customer_ids}
-        rows = self._db().execute(
-            "SELECT customer_id, event FROM consent"
-            " WHERE customer_id IN (SELECT value FROM json_each(?)) ORDER BY seq",
-            (_each(events),),
-        )
-        for customer_id, text in rows:
-            events[customer_id].append(ConsentEvent.from_dict(json.loads(text)))
-        return {customer_id: ConsentLedger(found) for customer_id, found in events.items()}
-
-    def histories(
-        self, customer_ids: Collection[str], *, since: datetime
-    ) -> dict[str, ContactHistory]:
-        """Every history in one query, each oldest first."""
-        records: dict[str, list[ContactRecord]] = {customer_id: [] for customer_id in customer_ids}
-        rows = self._db().execute(
-            "SELECT customer_id, at, channel, checkout_id, kind FROM contacts"
-            " WHERE customer_id IN (SELECT value FROM json_each(?)) AND at >= ? ORDER BY at, seq",
-            (_each(records), micros(since)),
-        )
-        for customer_id, at, channel, checkout_id, kind in rows:
-            records[customer_id].append(ContactRecord(from_micros(at), channel, checkout_id, kind))
-        return {customer_id: ContactHistory(found) for customer_id, found in records.items()}
-
-    def service_windows(self, customer_ids: Collection[str]) -> dict[str, dict[Channel, datetime]]:
-        """Every stored window of these customers in one query."""
-        found: dict[str, dict[Channel, datetime]] = {}
-        rows = self._db().execute(
-            "SELECT customer_id, channel, until FROM windows"
-            " WHERE customer_id IN (SELECT value FROM json_each(?))",
-            (_each(customer_ids),),
-        )
-        for customer_id, channel, until in rows:
-            found.setdefault(customer_id, {})[Channel(channel)] = from_micros(until)
-        return found
-
-    def add_contacts(self, contacts: Sequence[tuple[str, ContactRecord]]) -> None:
-        self._db().executemany(_ADD_CONTACT, [_contact_row(*pair) for pair in contacts])
-
-    def log_many(self, records: Sequence[LogRecord]) -> None:
-        self._db().executemany(_ADD_LOG, [_log_row(record) for record in records])
+        narrow = (due, text, state.checkout_id, expected_version, customer_id, status, started,
+                  finished)  # fmt: skip
+        if self._execute(_NARROW_UPDATE, narrow).rowcount == 1:
+            return True
+        return super()._update_recovery(state, values, expected_version)
 
 
 class SQLiteStore:
@@ -514,26 +256,13 @@ class SQLiteStore:
         return 0 if row is None else int(row[0])
 
     def _migrate(self) -> None:
-        migrations = MIGRATIONS
         with self._write() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            row = db.execute("SELECT version FROM schema_version").fetchone()
-            if row is None:
-                db.execute("INSERT INTO schema_version (version) VALUES (0)")
-                current = 0
-            else:
-                current = int(row[0])
-            if current > len(migrations):
-                msg = (
-                    f"{self.path!r} has schema version {current}, but this release of "
-                    f"recoverykit knows versions up to {len(migrations)}; upgrade recoverykit "
-                    "to open it"
-                )
-                raise StoreError(msg)
-            for number, script in enumerate(migrations[current:], start=current + 1):
+
+            def run_script(script: str) -> None:
                 for statement in _statements(script):
                     db.execute(statement)
-                db.execute("UPDATE schema_version SET version = ?", (number,))
+
+            apply_migrations(_Q, db.execute, run_script, MIGRATIONS, where=repr(self.path))
 
     # -- transactions ------------------------------------------------------------------
     @contextmanager
@@ -566,7 +295,7 @@ class SQLiteStore:
             try:
                 yield tx
             finally:
-                tx._open = False
+                tx._end()
 
     # -- scheduling ----------------------------------------------------------------------
     def claim_due(
@@ -590,9 +319,7 @@ class SQLiteStore:
 
     def next_due(self) -> datetime | None:
         with self._lock:
-            row = self._conn.execute(
-                "SELECT min(due) FROM recoveries WHERE due IS NOT NULL"
-            ).fetchone()
+            row = self._conn.execute(_Q.next_due).fetchone()
         return _maybe_datetime(row[0])
 
     # -- outbox ----------------------------------------------------------------------------
@@ -600,11 +327,8 @@ class SQLiteStore:
         self, *, status: OutboxStatus = OutboxStatus.PENDING, limit: int = 1000
     ) -> list[OutboxEntry]:
         with self._lock:
-            rows = self._conn.execute(
-                "SELECT * FROM outbox WHERE status = ? ORDER BY created_at, rowid LIMIT ?",
-                (OutboxStatus(status).value, limit),
-            ).fetchall()
-        return [_outbox_entry(row) for row in rows]
+            rows = self._conn.execute(_Q.outbox, (OutboxStatus(status).value, limit)).fetchall()
+        return [DIALECT.outbox_entry(row) for row in rows]
 
     def mark_outbox(
         self,
@@ -620,8 +344,7 @@ class SQLiteStore:
                 _MARK, (OutboxStatus(status).value, micros(at), provider_id, detail, key)
             )
             if cursor.rowcount == 0:
-                msg = f"No outbox entry with key {key!r}; add it with add_outbox first"
-                raise StoreError(msg)
+                raise unknown_outbox_key(key)
 
     def mark_outbox_many(self, marks: list[OutboxMark], *, at: datetime) -> None:
         moment = micros(at)
@@ -636,9 +359,7 @@ class SQLiteStore:
                     (_each(keys),),
                 )
                 known = {key for (key,) in found}
-                missing = next(key for key in keys if key not in known)
-                msg = f"No outbox entry with key {missing!r}; add it with add_outbox first"
-                raise StoreError(msg)
+                raise unknown_outbox_key(next(key for key in keys if key not in known))
 
     def mark_attempted(
         self,
@@ -665,7 +386,7 @@ class SQLiteStore:
             claimed = [
                 key
                 for key in wanted
-                if key in current and current[key] == _maybe_micros(seen.get(key))
+                if key in current and current[key] == DIALECT.maybe_time_in(seen.get(key))
             ]
             db.execute(
                 "UPDATE outbox SET attempted_at = ? WHERE key IN (SELECT value FROM json_each(?))",
@@ -719,14 +440,8 @@ class SQLiteStore:
         """Delete up to ``limit`` expired rows: finished recoveries, log lines, contact
         records and settled outbox entries older than ``before``. Consent stays.
         """
-        moment = micros(before)
-        removed = 0
         with self._write() as db:
-            for sql in _PURGES:
-                if removed >= limit:
-                    break
-                removed += db.execute(sql, (moment, limit - removed)).rowcount
-        return removed
+            return purge(_Q, db.execute, before, limit)
 
     def close(self) -> None:
         """Close the connection; the store object cannot be used afterwards."""

@@ -45,7 +45,7 @@ from ..protocols import (
 from ..values.model import Channel, Checkout, Customer, LineItem, Stage
 from ..values.money import Money
 
-__all__ = ["StoreContract"]
+__all__ = ["StoreContract", "assert_every_field_set", "every_field_samples"]
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -135,6 +135,151 @@ def revoke_all(customer_id: str, at: datetime) -> ConsentEvent:
         source="keyword",
         text="STOP",
     )
+
+
+def assert_every_field_set(value: Any) -> None:
+    """Fail unless each attrs field of ``value`` holds something other than its default
+    (and other than ``None``): a round trip of such a value checks every field, and a
+    field added later fails here until the sample sets it."""
+    for item in attrs.fields(type(value)):
+        held = getattr(value, item.name)
+        default = item.default
+        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            default = default.factory()
+        assert held is not None, f"{type(value).__name__}.{item.name} is None"
+        assert held != default, f"{type(value).__name__}.{item.name} keeps its default {held!r}"
+        if default is attrs.NOTHING and isinstance(held, tuple | frozenset):
+            assert held, f"{type(value).__name__}.{item.name} is empty"
+
+
+def every_field_samples() -> dict[str, Any]:
+    """One value of each type a store keeps, every field set (``assert_every_field_set``)."""
+    from ..engine.notes import DeferReason, Deferred  # noqa: PLC0415 - only this sample
+    from ..engine.state import SentTouch  # noqa: PLC0415
+    from ..messages.sms import sms_segments  # noqa: PLC0415
+    from ..values.model import Friction  # noqa: PLC0415
+    from ..engine.commands import FinishReason  # noqa: PLC0415
+
+    price = Money(Decimal("42.00"), "EUR")
+    customer = Customer(
+        id="cus-1",
+        first_name="Ada",
+        phone="+48601234567",
+        email="ada@example.com",
+        locale="pl",
+        timezone="Europe/Warsaw",
+        country="PL",
+        orders_count=2,
+        telegram_chat_id="777",
+        viber_id="vb-1",
+    )
+    checkout = Checkout(
+        id="chk-1",
+        customer=customer,
+        items=(
+            LineItem(
+                sku="sku-1",
+                name="Kettle",
+                quantity=2,
+                unit_price=price,
+                category="home",
+                in_stock=False,
+                stock_level=3,
+                stock_as_of=T0 - HOUR,
+            ),
+        ),
+        total=Money(Decimal("84.00"), "EUR"),
+        stage=Stage.PAYMENT,
+        abandoned_at=T0,
+        link="https://shop.example/c/1",
+        friction=Friction.SHIPPING_COST,
+        hold_until=T0 + 24 * HOUR,
+    )
+    sent = SentTouch(
+        touch=1,
+        channel=Channel.SMS,
+        at=T0 + HOUR,
+        key="remind",
+        attempt=1,
+        delivered=True,
+        read=True,
+        failed=True,
+        discount_code="SAVE10",
+    )
+    state = RecoveryState(
+        checkout_id="chk-1",
+        customer_id="cus-1",
+        status=RecoveryStatus.FINISHED,
+        checkout=checkout,
+        sequence="default",
+        sequence_version="3",
+        variant="b",
+        zones=("Europe/Warsaw",),
+        zone_source="customer",
+        channel=Channel.SMS,
+        failed_channels=frozenset({Channel.WHATSAPP}),
+        next_touch=1,
+        attempt=2,
+        wakeup_at=T0 + 2 * HOUR,
+        sent=(sent,),
+        replies_sent=1,
+        clicked=True,
+        finish_reason=FinishReason.SEQUENCE_DONE,
+        finished_at=T0 + 3 * HOUR,
+        seen=("evt-1",),
+        notes=(Deferred(1, DeferReason.CONTACT_HOURS, "polite", T0, T0 + HOUR, "Europe/Warsaw"),),
+        updated_at=T0 + 3 * HOUR,
+    )
+    text = "Shop: use SAVE10 at https://shop.example/c/1 STOP to opt out"
+    message = SendMessage(
+        idempotency_key="chk-1:1:1",
+        checkout_id="chk-1",
+        customer_id="cus-1",
+        channel=Channel.EMAIL,
+        to="ada@example.com",
+        kind=MessageKind.REPLY,
+        key="final",
+        text=text,
+        locale="pl",
+        touch=3,
+        attempt=1,
+        segments=sms_segments(text + " ż"),
+        whatsapp_payload={"name": "cart_final", "language": {"code": "pl"}},
+        subject="Your cart",
+        discount_code="SAVE10",
+    )
+    entry = OutboxEntry(
+        key=message.idempotency_key,
+        message=message,
+        created_at=T0,
+        status=OutboxStatus.UNCERTAIN,
+        provider_id="SM1",
+        detail="timed out",
+        attempted_at=T0 + timedelta(seconds=1),
+    )
+    return {
+        "customer": customer,
+        "checkout": checkout,
+        "line item": checkout.items[0],
+        "sent touch": sent,
+        "state": state,
+        "message": message,
+        "segments": message.segments,
+        "outbox entry": entry,
+        "consent": ConsentEvent(
+            customer_id="cus-1",
+            channel=Channel.SMS,
+            purpose=Purpose.MARKETING,
+            action=ConsentAction.CONFIRMED,
+            at=T0,
+            source="keyword",
+            text="YES",
+            version="v3",
+            address="+48601234567",
+        ),
+        "contact": ContactRecord(T0, Channel.EMAIL, "chk-1", SendKind.REPLY),
+        "log record": LogRecord(T0, "send", "chk-1", "cus-1", {"touch": 1, "ok": [None]}),
+    }
 
 
 #: Property tests build a fresh store per example, so they run fewer examples than the
@@ -919,6 +1064,38 @@ class StoreContract:
         assert [entry.attempted_at for entry in store.outbox()] == [None, None]
         assert store.mark_attempted(["k2", "k1", "k2"], at=T0 + HOUR) == ["k2", "k1"]
         assert [entry.attempted_at for entry in store.outbox()] == [T0 + HOUR, T0 + HOUR]
+
+    # -- every field of every stored type ------------------------------------------------------
+    def test_every_field_of_every_stored_type_round_trips(self, store: Store) -> None:
+        """A customer, a state (checkout, sent touches and notes inside), a consent event,
+        a contact record, an outbox entry (its message with segments, WhatsApp payload,
+        subject and discount code) and a log line, each with every field set, come back
+        equal: no store may drop a field."""
+        samples = every_field_samples()
+        for value in samples.values():
+            assert_every_field_set(value)
+        entry: OutboxEntry = samples["outbox entry"]
+        with store.transaction() as tx:
+            tx.save_customer(samples["customer"])
+            tx.save(samples["state"], expected_version=None)
+            tx.append_consent(samples["consent"])
+            tx.add_contact("cus-1", samples["contact"])
+            tx.open_service_window("cus-1", Channel.WHATSAPP, T0 + 24 * HOUR)
+            assert tx.add_outbox(entry)
+            tx.log(samples["log record"])
+        with store.transaction() as tx:
+            assert samples["customer"] == tx.customer("cus-1")
+            assert Claimed(samples["state"], 1) == tx.load("chk-1")
+            assert (samples["consent"],) == tx.ledger("cus-1").events
+            assert (samples["contact"],) == tx.history("cus-1", since=T0).records
+            assert T0 + 24 * HOUR == tx.service_window("cus-1", Channel.WHATSAPP)
+            found = tx.sent_message(Channel.EMAIL, "SM1")
+        (listed,) = store.outbox(status=OutboxStatus.UNCERTAIN)
+        for loaded in (listed, found):
+            assert entry == loaded
+            assert loaded is not None
+            assert entry.message.whatsapp_payload == loaded.message.whatsapp_payload
+        assert [samples["log record"]] == list(store.events())
 
     # -- retention ---------------------------------------------------------------------------
     def test_purge_is_bounded_and_never_touches_consent(self, store: Store) -> None:
