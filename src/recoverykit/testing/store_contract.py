@@ -154,11 +154,11 @@ def assert_every_field_set(value: Any) -> None:
 
 def every_field_samples() -> dict[str, Any]:
     """One value of each type a store keeps, every field set (``assert_every_field_set``)."""
+    from ..engine.commands import FinishReason  # noqa: PLC0415
     from ..engine.notes import DeferReason, Deferred  # noqa: PLC0415 - only this sample
     from ..engine.state import SentTouch  # noqa: PLC0415
     from ..messages.sms import sms_segments  # noqa: PLC0415
     from ..values.model import Friction  # noqa: PLC0415
-    from ..engine.commands import FinishReason  # noqa: PLC0415
 
     price = Money(Decimal("42.00"), "EUR")
     customer = Customer(
@@ -1088,7 +1088,7 @@ class StoreContract:
             assert Claimed(samples["state"], 1) == tx.load("chk-1")
             assert (samples["consent"],) == tx.ledger("cus-1").events
             assert (samples["contact"],) == tx.history("cus-1", since=T0).records
-            assert T0 + 24 * HOUR == tx.service_window("cus-1", Channel.WHATSAPP)
+            assert tx.service_window("cus-1", Channel.WHATSAPP) == T0 + 24 * HOUR
             found = tx.sent_message(Channel.EMAIL, "SM1")
         (listed,) = store.outbox(status=OutboxStatus.UNCERTAIN)
         for loaded in (listed, found):
