@@ -72,6 +72,7 @@ from .policies.consent import (
     ConsentLedger,
     ConsentStatus,
     Purpose,
+    grant_for,
     revocation_for,
 )
 from .policies.discounts import (
@@ -195,6 +196,7 @@ __all__ = [
     "earliest_send",
     "explain",
     "get_zone",
+    "grant_for",
     "guard",
     "lint",
     "message_context",

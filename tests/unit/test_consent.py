@@ -13,6 +13,7 @@ from recoverykit.policies.consent import (
     ConsentLedger,
     ConsentStatus,
     Purpose,
+    grant_for,
     revocation_for,
 )
 from recoverykit.policies.replies import classify_reply
@@ -302,3 +303,22 @@ def test_revocation_for_ignores_other_intents() -> None:
     """Only OPT_OUT and OPT_OUT_ALL revoke; a question or a yes records nothing."""
     for text in ("yes", "when does it ship?", "too expensive", "START"):
         assert revocation_for(classify_reply(text), "cus-1", Channel.SMS, T0) is None
+
+
+def test_grant_for_start_grants_recovery_on_that_channel_only() -> None:
+    """SEAMS 8: START (and UNSTOP) re-grant recovery on the channel they came in on,
+    the reply kept as evidence; every other reply grants nothing."""
+    grant = grant_for(classify_reply("START"), "cus-1", Channel.SMS, T0, address=PHONE)
+    expected = ConsentEvent(
+        customer_id="cus-1",
+        channel=Channel.SMS,
+        purpose=Purpose.RECOVERY,
+        action=ConsentAction.GRANTED,
+        at=T0,
+        source="keyword",
+        text="START",
+        address=PHONE,
+    )
+    assert expected == grant
+    for text in ("yes", "STOP", "when does it ship?"):
+        assert grant_for(classify_reply(text), "cus-1", Channel.SMS, T0) is None

@@ -33,7 +33,7 @@ from recoverykit.engine.machine import decide, explain
 from recoverykit.engine.notes import Deferred, Ignored, IgnoreReason
 from recoverykit.engine.policy import Context, RecoveryPolicy
 from recoverykit.engine.state import RecoveryState, RecoveryStatus
-from recoverykit.policies.consent import ConsentAction
+from recoverykit.policies.consent import ConsentAction, Purpose
 from recoverykit.policies.replies import classify_reply
 from recoverykit.testing._driver import EngineDriver
 from tests.engine_helpers import T0, checkout, customer, grant
@@ -154,6 +154,24 @@ def test_late_stop_after_finish_still_gets_its_confirmation() -> None:
     driver.feed(ReplyReceived("c1", Channel.SMS, classify_reply("STOP"), at))
     assert 1 == len(driver.replies(cid))
     assert driver.ledger.opted_out("c1", Channel.SMS, at)
+
+
+def test_start_after_stop_regrants_on_the_finished_recovery() -> None:
+    """SEAMS 8: the STOP finished the recovery; the START routed to it still records a
+    recovery grant on that channel and address, and sends nothing."""
+    driver, cid = started()
+    driver.run_until(T0 + timedelta(hours=2))
+    stop_at = T0 + timedelta(hours=3)
+    driver.feed(ReplyReceived("c1", Channel.SMS, classify_reply("STOP"), stop_at))
+    assert RecoveryStatus.FINISHED == driver.states[cid].status
+    start_at = stop_at + timedelta(hours=1)
+    decisions = driver.feed(ReplyReceived("c1", Channel.SMS, classify_reply("START"), start_at))
+    grants = [c.event for c in decisions[0].commands if isinstance(c, RecordConsent)]
+    assert [(ConsentAction.GRANTED, Channel.SMS, "+48601234567")] == [
+        (g.action, g.channel, g.address) for g in grants
+    ]
+    assert not [c for c in decisions[0].commands if isinstance(c, SendMessage)]
+    assert driver.ledger.allows("c1", Channel.SMS, Purpose.RECOVERY, start_at)
 
 
 def test_duplicate_and_finished_events_are_ignored() -> None:

@@ -19,7 +19,13 @@ import attrs
 from ..errors import CurrencyMismatch, TransitionError
 from ..jurisdictions import ContactRules, rules_for
 from ..policies.caps import ContactHistory
-from ..policies.consent import ConsentAction, ConsentEvent, Purpose, revocation_for
+from ..policies.consent import (
+    ConsentAction,
+    ConsentEvent,
+    Purpose,
+    grant_for,
+    revocation_for,
+)
 from ..policies.discounts import (
     DiscountPolicy,
     DiscountRequest,
@@ -827,6 +833,11 @@ def _reply(step: _Step, event: ReplyReceived) -> None:
     if intent in (Intent.OPT_OUT, Intent.OPT_OUT_ALL):
         _opt_out(step, event)
         return
+    if intent is Intent.OPT_IN:
+        # Like a STOP, a START changes the ledger whatever the recovery's status: the
+        # STOP that preceded it usually finished the recovery it is routed to (SEAMS 8).
+        _opt_in(step, event)
+        return
     if state.status is _S.FINISHED:
         step.ignore(IgnoreReason.FINISHED, event, f"a {intent.value} reply after the end")
         return
@@ -862,12 +873,9 @@ def _reply(step: _Step, event: ReplyReceived) -> None:
         case Intent.ALREADY_PURCHASED | Intent.NOT_INTERESTED:
             _answer(step, event, "thanks")
             step.finish(FinishReason.REFUSED)
-        case Intent.OPT_IN:
-            step.emit(_recovery_consent(state, event, ConsentAction.GRANTED, "keyword"))
-            step.note(Info("opt_in", f"{event.channel.value} re-granted by {reply.text!r}"))
         case Intent.UNKNOWN:
             step.note(Info("reply", f"not understood, plan unchanged: {reply.text[:80]!r}"))
-        case Intent.OPT_OUT | Intent.OPT_OUT_ALL:  # pragma: no cover - handled above
+        case Intent.OPT_OUT | Intent.OPT_OUT_ALL | Intent.OPT_IN:  # pragma: no cover - above
             pass
         case _:  # pragma: no cover
             assert_never(intent)
@@ -902,20 +910,29 @@ def _address(state: RecoveryState, channel: Channel) -> str | None:
     return None if state.checkout is None else address_for(state.checkout.customer, channel)
 
 
-def _opt_out(step: _Step, event: ReplyReceived) -> None:
+def _ledger_change(step: _Step, event: ReplyReceived) -> ConsentEvent | None:
+    """The ledger event a STOP or a START stands for, bound to this recovery's address."""
     state = step.state
-    revocation = revocation_for(
-        event.reply,
-        state.customer_id,
-        event.channel,
-        event.at,
-        address=_address(state, event.channel),
-    )
+    address = _address(state, event.channel)
+    args = (event.reply, state.customer_id, event.channel, event.at)
+    return revocation_for(*args, address=address) or grant_for(*args, address=address)
+
+
+def _opt_out(step: _Step, event: ReplyReceived) -> None:
+    revocation = _ledger_change(step, event)
     if revocation is not None:
         step.emit(RecordConsent(revocation))
     _answer(step, event, "optout_confirm")
-    if state.status is not _S.FINISHED:
+    if step.state.status is not _S.FINISHED:
         step.finish(FinishReason.OPTED_OUT)
+
+
+def _opt_in(step: _Step, event: ReplyReceived) -> None:
+    """Record the grant a START asks for; the plan of an open recovery is unchanged."""
+    grant = _ledger_change(step, event)
+    assert grant is not None
+    step.emit(RecordConsent(grant))
+    step.note(Info("opt_in", f"{event.channel.value} re-granted by {event.reply.text!r}"))
 
 
 def _answer(step: _Step, event: ReplyReceived, key: str) -> None:

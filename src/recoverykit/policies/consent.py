@@ -51,6 +51,7 @@ __all__ = [
     "ConsentLedger",
     "ConsentStatus",
     "Purpose",
+    "grant_for",
     "revocation_for",
 ]
 
@@ -460,6 +461,34 @@ def revocation_for(
         action=ConsentAction.REVOKED,
         at=at,
         source="reply" if reply.needs_review else "keyword",
+        text=reply.text[:MAX_EVIDENCE_CHARS],
+        address=address,
+    )
+
+
+def grant_for(
+    reply: Reply,
+    customer_id: str,
+    channel: Channel,
+    at: datetime,
+    *,
+    address: str | None = None,
+) -> ConsentEvent | None:
+    """The recovery grant a START (or UNSTOP) asks for, with the reply as evidence.
+
+    ``None`` for any other reply. After an opt-out only these words re-grant (SEAMS 8),
+    and only on the channel they came in on. The grant is not a double opt-in: where a
+    program needs one (US texts, CP-2), the customer is asked again.
+    """
+    if reply.intent is not Intent.OPT_IN:
+        return None
+    return ConsentEvent(
+        customer_id=customer_id,
+        channel=Channel(channel),
+        purpose=Purpose.RECOVERY,
+        action=ConsentAction.GRANTED,
+        at=at,
+        source="keyword",
         text=reply.text[:MAX_EVIDENCE_CHARS],
         address=address,
     )

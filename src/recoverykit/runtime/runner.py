@@ -36,7 +36,7 @@ from ..engine.commands import (
     ScheduleWakeup,
     SendMessage,
 )
-from ..engine.compose import Unsendable, compose_notice
+from ..engine.compose import Unsendable, address_for, compose_notice
 from ..engine.events import (
     CheckoutAbandoned,
     ConsentChanged,
@@ -58,7 +58,14 @@ from ..errors import ChannelError, ConflictError
 from ..messages.packs import cart_tier
 from ..messages.sms import sms_segments
 from ..policies.caps import ContactHistory, ContactRecord, SendKind
-from ..policies.consent import ConsentAction, ConsentEvent, ConsentLedger, Purpose, revocation_for
+from ..policies.consent import (
+    ConsentAction,
+    ConsentEvent,
+    ConsentLedger,
+    Purpose,
+    grant_for,
+    revocation_for,
+)
 from ..policies.discounts import DiscountIssuer
 from ..policies.replies import Intent, Reply, classify_reply
 from ..policies.stock import StockSource
@@ -202,6 +209,18 @@ class Runner:
         if isinstance(event, CheckoutAbandoned):
             data.update(_arm_data(self.policy, event.checkout.id))
         tx.log(LogRecord(now, "event", checkout_id, customer_id, data))
+        if not targets and isinstance(event, ReplyReceived):
+            # A STOP or START with no recovery to route to still changes the ledger.
+            customer = tx.customer(event.customer_id)
+            address = None if customer is None else address_for(customer, event.channel)
+            change = _consent_change(
+                event.reply, event.customer_id, event.channel, event.at, address
+            )
+            if change is not None:
+                tx.append_consent(change)
+                detail = {"what": "consent", "detail": _consent_detail(change)}
+                tx.log(LogRecord(now, "info", checkout_id, customer_id, detail))
+                return []
         if not targets and not isinstance(event, ConsentChanged):
             tx.log(
                 LogRecord(
@@ -336,16 +355,15 @@ class Runner:
                 id=_inbound_id("reply", message.channel, message.provider_id),
             )
             notice: SendMessage | None = None
-            if reply.intent in _STOPPING and not self._answerable(tx, customer_id, now):
-                # No recovery can answer (SEAMS 2 routing finds none): the opt-out
-                # must not be lost with it, so it goes in as a consent change, and
-                # the runner confirms it itself (FCC-4).
-                revocation = revocation_for(
-                    reply, customer_id, message.channel, message.at, address=message.address
-                )
-                assert revocation is not None
-                event = ConsentChanged(revocation, id=event.id)
-                notice = self._opt_out_notice(tx, customer_id, message, event.id)
+            change = _consent_change(reply, customer_id, message.channel, message.at,
+                                     message.address)  # fmt: skip
+            if change is not None and not self._answerable(tx, customer_id, now):
+                # No recovery can answer (SEAMS 2 routing finds none): the STOP or
+                # START must not be lost with it, so it goes in as a consent change;
+                # a STOP the runner confirms itself (FCC-4).
+                event = ConsentChanged(change, id=event.id)
+                if reply.intent in _STOPPING:
+                    notice = self._opt_out_notice(tx, customer_id, message, event.id)
         decisions = self.handle(event)
         if notice is not None:
             self._send_notice(notice)
@@ -1137,6 +1155,20 @@ def _log_status(
         address=message.to,
     )
     return ConsentChanged(revocation, id=_inbound_id("revoked", update.channel, status_id))
+
+
+def _consent_change(
+    reply: Reply, customer_id: str, channel: Channel, at: datetime, address: str | None
+) -> ConsentEvent | None:
+    """The ledger event a STOP or a START stands for (``None`` for any other reply)."""
+    return revocation_for(reply, customer_id, channel, at, address=address) or grant_for(
+        reply, customer_id, channel, at, address=address
+    )
+
+
+def _consent_detail(change: ConsentEvent) -> str:
+    channel = "every channel" if change.channel is None else change.channel.value
+    return f"{change.action.value} on {channel} with no recovery to route to"
 
 
 def _with_address(customer: Customer, channel: Channel, address: str) -> Customer:

@@ -1,0 +1,173 @@
+"""Engine rules that once held only in ``decide``, checked where users run them.
+
+Each test drives the real ``Runner`` over a real ``SQLiteStore`` file, feeds it what
+a webhook parser or the shop would, moves a fake clock, and looks at what reached
+the fake channels and what the store kept (issue 18, items 4 and 9-13).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from recoverykit.engine.commands import SendMessage
+from recoverykit.engine.events import CheckoutAbandoned, ReplyReceived
+from recoverykit.engine.policy import RecoveryPolicy
+from recoverykit.policies.consent import ConsentAction, ConsentEvent, Purpose
+from recoverykit.policies.replies import classify_reply
+from recoverykit.runtime.runner import Runner
+from recoverykit.stores import SQLiteStore
+from recoverykit.testing.fakes import FakeChannel, FakeClock
+from recoverykit.values.model import Channel, Checkout, Customer, LineItem, Stage
+from recoverykit.values.money import Money
+from recoverykit.webhooks import InboundMessage
+
+T0 = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)  # 10:00 in London: inside contact hours
+LONDON_PHONE = "+447400123451"
+
+
+class Shop:
+    """A runner over an SQLite file, with a fake channel per channel and a fake clock."""
+
+    def __init__(self, path: Path, policy: RecoveryPolicy, customer: Customer) -> None:
+        self.store = SQLiteStore(path)
+        self.clock = FakeClock(T0)
+        self.channels = {channel: FakeChannel(channel, clock=self.clock) for channel in Channel}
+        self.policy = policy
+        self.runner = Runner(policy, self.store, self.channels, self.clock)
+        self.customer = customer
+        with self.store.transaction() as tx:
+            tx.save_customer(customer)
+
+    def consent(
+        self,
+        channel: Channel,
+        action: ConsentAction = ConsentAction.GRANTED,
+        *,
+        purpose: Purpose | None = Purpose.RECOVERY,
+        at: datetime = T0 - timedelta(days=1),
+        address: str | None = None,
+    ) -> None:
+        with self.store.transaction() as tx:
+            tx.append_consent(
+                ConsentEvent(
+                    customer_id=self.customer.id,
+                    channel=channel,
+                    purpose=purpose,
+                    action=action,
+                    at=at,
+                    source="checkout_checkbox" if action is ConsentAction.GRANTED else "api",
+                    text="Send me a reminder about my checkout.",
+                    address=address,
+                )
+            )
+
+    def abandon(self, checkout_id: str = "co-1", at: datetime | None = None) -> None:
+        at = self.clock.now() if at is None else at
+        price = Money(Decimal("40.00"), "USD" if self.customer.country == "US" else "GBP")
+        checkout = Checkout(
+            id=checkout_id,
+            customer=self.customer,
+            items=(LineItem("SKU-1", "Teapot", 1, price),),
+            total=price,
+            stage=Stage.PAYMENT,
+            abandoned_at=at,
+            link=f"https://shop.example/r/{checkout_id}",
+        )
+        self.runner.handle(CheckoutAbandoned(checkout, at))
+
+    def run_until(self, end: datetime) -> None:
+        """Tick at every due moment up to ``end``, like a scheduler would."""
+        while True:
+            due = self.store.next_due()
+            if due is None or due > end:
+                break
+            self.clock.set(max(due, self.clock.now()))
+            self.runner.run_due()
+        self.clock.set(max(end, self.clock.now()))
+
+    def text_in(self, text: str, provider_id: str, channel: Channel = Channel.SMS) -> None:
+        """The customer writes ``text`` from their number (as a parser would report it)."""
+        address = self.customer.phone
+        assert address is not None
+        self.runner.receive(
+            InboundMessage(channel, address, text, provider_id, at=self.clock.now())
+        )
+
+    def sent(self, channel: Channel | None = None) -> list[SendMessage]:
+        chosen = [channel] if channel is not None else list(Channel)
+        return [message for c in chosen for message in self.channels[c].sent]
+
+    def touches(self) -> list[SendMessage]:
+        return [m for m in self.sent() if m.touch is not None]
+
+    def allows(self, channel: Channel, at: datetime) -> bool:
+        with self.store.transaction() as tx:
+            ledger = tx.ledger(self.customer.id)
+        return ledger.allows(
+            self.customer.id, channel, Purpose.RECOVERY, at, address=self.customer.phone
+        )
+
+
+@pytest.fixture
+def london(tmp_path: Path) -> Iterator[Shop]:
+    customer = Customer(
+        id="cus-1",
+        first_name="Sam",
+        phone=LONDON_PHONE,
+        locale="en",
+        timezone="Europe/London",
+        country="GB",
+    )
+    shop = Shop(tmp_path / "shop.db", RecoveryPolicy(store_name="Teapot Shop"), customer)
+    yield shop
+    shop.store.close()
+
+
+# -- item 11: START after STOP -------------------------------------------------------------
+def test_start_after_stop_regrants_though_the_stop_finished_the_recovery(london: Shop) -> None:
+    """SEAMS 8: a START re-grants even when the STOP before it finished every recovery,
+    and the next abandonment is messaged again."""
+    london.consent(Channel.SMS)
+    london.abandon()
+    london.run_until(T0 + timedelta(hours=1))
+    assert [1] == [m.touch for m in london.touches()]
+    london.text_in("STOP", "in-1")
+    assert not london.allows(Channel.SMS, london.clock.now())
+    london.clock.advance(timedelta(hours=1))
+    london.text_in("START", "in-2")
+    assert london.allows(Channel.SMS, london.clock.now())
+    with london.store.transaction() as tx:
+        trail = tx.ledger("cus-1").audit("cus-1")
+    assert [ConsentAction.GRANTED, ConsentAction.REVOKED, ConsentAction.GRANTED] == [
+        event.action for event in trail
+    ]
+    assert ("keyword", "START", LONDON_PHONE) == (
+        trail[-1].source,
+        trail[-1].text,
+        trail[-1].address,
+    )
+    london.clock.advance(timedelta(days=1))
+    london.abandon("co-2")
+    london.run_until(london.clock.now() + timedelta(hours=2))
+    assert ["co-1", "co-2"] == [m.checkout_id for m in london.touches()]
+
+
+def test_start_with_nothing_ever_open_is_recorded(london: Shop) -> None:
+    """A START from a known number with no recovery to route to still reaches the ledger."""
+    london.consent(Channel.SMS, ConsentAction.REVOKED, purpose=None, at=T0 - timedelta(days=90))
+    assert not london.allows(Channel.SMS, T0)
+    london.text_in("UNSTOP", "in-1")
+    assert london.allows(Channel.SMS, T0)
+    assert [] == london.sent()  # a START is not answered with a marketing message
+
+
+def test_start_through_handle_with_nothing_open_is_recorded(london: Shop) -> None:
+    """The same through ``Runner.handle`` (an application that classifies replies itself)."""
+    london.consent(Channel.SMS, ConsentAction.REVOKED, purpose=None, at=T0 - timedelta(days=90))
+    london.runner.handle(ReplyReceived("cus-1", Channel.SMS, classify_reply("START"), T0))
+    assert london.allows(Channel.SMS, T0)
