@@ -9,7 +9,8 @@ The tree, so a caller can catch as broadly or narrowly as it needs::
     │   ├── NaiveDatetimeError                a datetime without tzinfo
     │   ├── InvalidMoney                      negative, NaN or unknown currency
     │   ├── CurrencyMismatch                  arithmetic across two currencies
-    │   └── InvalidLocale                     babel does not know the locale
+    │   ├── InvalidLocale                     babel does not know the locale
+    │   └── InvalidPolicy                     a policy value no store could really run
     ├── DefinitionError(ValueError)           a document (sequence, scenario, pack) with
     │                                         one or more problems, each with its JSON path
     ├── TemplateError(ValueError)             a template that cannot be compiled or rendered
@@ -45,6 +46,7 @@ __all__ = [
     "InvalidLocale",
     "InvalidMoney",
     "InvalidPhoneNumber",
+    "InvalidPolicy",
     "LinkError",
     "LinkExpired",
     "LinkInvalid",
@@ -124,6 +126,18 @@ class CurrencyMismatch(InvalidInputError):
 
 class InvalidLocale(InvalidInputError):
     """A locale identifier that babel does not know."""
+
+
+class InvalidPolicy(InvalidInputError):
+    """A policy value that no store could really run: a negative or NaN factor, a limit
+    below one, an empty window, a cap or a retention that makes a touch impossible.
+
+    Raised when the value is built, so a policy that exists is one that works.
+
+    >>> raise InvalidPolicy("TimingScale.low_factor must be a finite number above 0 (got -1)")
+    Traceback (most recent call last):
+    recoverykit.errors.InvalidPolicy: TimingScale.low_factor must be a finite number above 0 ...
+    """
 
 
 @attrs.frozen

@@ -298,7 +298,7 @@ def test_holdout_is_tracked_but_never_messaged() -> None:
 
 def test_retention_expiry_drops_personal_data() -> None:
     """After retention the recovery finishes as expired and forgets the checkout's details."""
-    policy = attrs.evolve(POLICY, retention=timedelta(days=2))
+    policy = attrs.evolve(POLICY, retention=timedelta(days=5))
     driver, cid = started(policy)
     driver.feed(
         ReplyReceived(
@@ -308,7 +308,7 @@ def test_retention_expiry_drops_personal_data() -> None:
             T0 + timedelta(hours=1),
         )
     )
-    driver.run_until(T0 + timedelta(days=3))
+    driver.run_until(T0 + timedelta(days=6))
     state = driver.states[cid]
     assert FinishReason.EXPIRED == state.finish_reason
     assert state.checkout is None

@@ -7,23 +7,25 @@ knows about the customer beyond this checkout at the moment of the decision.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import attrs
 
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, InvalidPolicy
 from ..messages.packs import MessagePack, default_pack
 from ..policies.caps import DEFAULT_RECOVERY_CAPS, ContactHistory, FrequencyCap
 from ..policies.consent import ConsentLedger
 from ..policies.discounts import DiscountHistory, DiscountPolicy, IssuedDiscount
 from ..policies.hours import ContactHours
-from ..policies.sequence import Sequence
+from ..policies.sequence import FIRST_TOUCH_MIN, LAST_TOUCH_MAX, Sequence
 from ..policies.stock import StockInfo
 from ..presets import get as get_preset
 from ..programs import PROGRAM_RULES
+from ..values import checks
 from ..values.model import Channel
 from ..values.money import Money
 
@@ -63,11 +65,28 @@ def _known_rules(
         raise InvalidInputError(msg)
 
 
+def _low_thresholds(value: Mapping[str, Any]) -> Mapping[str, Decimal]:
+    return dict(checks.threshold("TimingScale", "low_below", c, a) for c, a in dict(value).items())
+
+
+def _high_thresholds(value: Mapping[str, Any]) -> Mapping[str, Decimal]:
+    return dict(checks.threshold("TimingScale", "high_above", c, a) for c, a in dict(value).items())
+
+
+#: The fastest and slowest a cart's value may make the plan: beyond these the
+#: sequence's own limits (5 minutes first, 7 days last) decide the timing instead.
+MIN_TIMING_FACTOR: Final = 0.25
+MAX_TIMING_FACTOR: Final = 4.0
+
+
 @attrs.frozen
 class TimingScale:
     """Shorter gaps for cheap impulse carts, longer ones for considered purchases.
 
     Thresholds are per currency; a currency without thresholds keeps the plan as is.
+    ``low_factor`` shortens (a share between 0.25 and 1), ``high_factor`` lengthens
+    (1 to 4); a cheap threshold above the expensive one in a currency is refused,
+    since a cart could then be both.
     """
 
     low_below: Mapping[str, Decimal] = attrs.field(
@@ -78,7 +97,8 @@ class TimingScale:
             "PLN": Decimal(120),
             "RUB": Decimal(2500),
             "KZT": Decimal(15000),
-        }
+        },
+        converter=_low_thresholds,
     )
     high_above: Mapping[str, Decimal] = attrs.field(
         factory=lambda: {
@@ -88,10 +108,33 @@ class TimingScale:
             "PLN": Decimal(2000),
             "RUB": Decimal(40000),
             "KZT": Decimal(250000),
-        }
+        },
+        converter=_high_thresholds,
     )
     low_factor: float = 0.75
     high_factor: float = 1.5
+
+    def __attrs_post_init__(self) -> None:
+        low = checks.factor(
+            "TimingScale", "low_factor", self.low_factor, low=MIN_TIMING_FACTOR, high=1.0
+        )
+        high = checks.factor(
+            "TimingScale", "high_factor", self.high_factor, low=1.0, high=MAX_TIMING_FACTOR
+        )
+        object.__setattr__(self, "low_factor", low)
+        object.__setattr__(self, "high_factor", high)
+        for currency in sorted(set(self.low_below) & set(self.high_above)):
+            if self.low_below[currency] > self.high_above[currency]:
+                msg = (
+                    f"TimingScale.low_below[{currency!r}]={self.low_below[currency]} is above "
+                    f"high_above[{currency!r}]={self.high_above[currency]}: a cart could be "
+                    "both cheap and expensive; keep the cheap threshold at or under the other"
+                )
+                raise InvalidPolicy(msg)
+
+    def factors(self) -> tuple[float, ...]:
+        """Every factor this scale can apply, 1.0 (the plan as written) included."""
+        return tuple(sorted({1.0, self.low_factor, self.high_factor}))
 
     def factor(self, total: Money) -> float:
         low = self.low_below.get(total.currency)
@@ -103,12 +146,23 @@ class TimingScale:
         return 1.0
 
 
+def _weight(_inst: object, _attribute: attrs.Attribute[float], value: float) -> None:
+    checks.factor("Variant", "weight", value, low=0.0, high=1e6)
+    if value == 0:
+        msg = "Variant.weight must be above 0 (got 0); leave the variant out instead"
+        raise InvalidPolicy(msg)
+
+
+def _name(_inst: object, attribute: attrs.Attribute[str], value: str) -> None:
+    checks.text(type(_inst).__name__, attribute.name, value)
+
+
 @attrs.frozen
 class Variant:
     """One arm of an experiment: it replaces the sequence or the pack, nothing else."""
 
-    name: str
-    weight: float = 1.0
+    name: str = attrs.field(validator=_name)
+    weight: float = attrs.field(default=1.0, validator=_weight)
     sequence: Sequence | None = None
     pack: MessagePack | None = None
 
@@ -117,7 +171,7 @@ class Variant:
 class RecoveryPolicy:
     """How a store recovers checkouts. Every field has a considerate default."""
 
-    store_name: str
+    store_name: str = attrs.field(validator=_name)
     sequence: Sequence = attrs.field(factory=lambda: get_preset("three-touch"))
     pack: MessagePack = attrs.field(factory=default_pack)
     contact_hours: ContactHours = attrs.field(factory=lambda: ContactHours.preset("polite"))
@@ -144,7 +198,7 @@ class RecoveryPolicy:
     holdout: float = attrs.field(default=0.0, validator=_share)
     variants: tuple[Variant, ...] = ()
     #: Names the experiment: assignment is stable for a checkout while this stays the same.
-    experiment: str = "default"
+    experiment: str = attrs.field(default="default", validator=_name)
     #: Program rule ids (e.g. ``"CP-1"``) the store has chosen to switch off.
     disabled_rules: frozenset[str] = attrs.field(
         default=frozenset(), converter=_rule_ids, validator=_known_rules
@@ -165,6 +219,9 @@ class RecoveryPolicy:
     #: ``utm_campaign`` for links in e-mail and messenger touches (``None``: no UTM
     #: tags). SMS links stay short (SEAMS 12) and carry none.
     utm_campaign: str | None = "checkout-recovery"
+
+    def __attrs_post_init__(self) -> None:
+        _check_policy(self)
 
     def channel_order(self, region: str | None) -> tuple[Channel, ...]:
         if region is not None and region in self.channels_by_region:
@@ -196,6 +253,114 @@ class RecoveryPolicy:
             if candidate.name == variant and candidate.pack is not None:
                 return candidate.pack
         return self.pack
+
+
+def _check_policy(policy: RecoveryPolicy) -> None:
+    """Refuse a policy no store could run; each message names the field and the fix."""
+    owner = "RecoveryPolicy"
+    if policy.jurisdiction not in ("auto", "off"):
+        msg = f"{owner}.jurisdiction must be 'auto' or 'off' (got {policy.jurisdiction!r})"
+        raise InvalidPolicy(msg)
+    _check_order(f"{owner}.channels", policy.channels)
+    for region, order in policy.channels_by_region.items():
+        if not isinstance(region, str) or len(region) != 2 or not region.isalpha():
+            msg = (
+                f"{owner}.channels_by_region keys must be ISO 3166 regions such as 'PL' "
+                f"(got {region!r})"
+            )
+            raise InvalidPolicy(msg)
+        if region != region.upper():
+            msg = (
+                f"{owner}.channels_by_region[{region!r}] is never used: phone regions are "
+                f"upper case; write {region.upper()!r}"
+            )
+            raise InvalidPolicy(msg)
+        _check_order(f"{owner}.channels_by_region[{region!r}]", order)
+    if not any(policy.contact_hours.week):
+        msg = (
+            f"{owner}.contact_hours allow no time on any day, so nothing could ever be sent; "
+            "give at least one weekday a window such as ContactHours.every_day(9, 20)"
+        )
+        raise InvalidPolicy(msg)
+    for index, cap in enumerate(policy.caps):
+        if not isinstance(cap, FrequencyCap):
+            msg = f"{owner}.caps[{index}] must be a FrequencyCap (got {cap!r})"
+            raise InvalidPolicy(msg)
+    checks.positive_duration(owner, "retention", policy.retention)
+    checks.positive_duration(owner, "grace", policy.grace, zero_ok=True)
+    for index, delay in enumerate(policy.retry_backoff):
+        checks.positive_duration(owner, f"retry_backoff[{index}]", delay)
+    checks.positive_duration(owner, "stock_fresh_for", policy.stock_fresh_for)
+    checks.non_negative_int(owner, "low_stock_at_most", policy.low_stock_at_most)
+    if policy.utm_campaign is not None:
+        checks.text(owner, "utm_campaign", policy.utm_campaign)
+    names = [variant.name for variant in policy.variants]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        msg = f"{owner}.variants name {twice} more than once; give every variant its own name"
+        raise InvalidPolicy(msg)
+    sequences = [policy.sequence, *(v.sequence for v in policy.variants if v.sequence)]
+    factors = policy.timing.factors() if policy.timing is not None else (1.0,)
+    for sequence in sequences:
+        _check_reachable(policy, sequence, factors)
+
+
+def _check_order(what: str, order: tuple[Channel, ...]) -> None:
+    if not order:
+        msg = f"{what} is empty, so no channel could ever be chosen; list at least one"
+        raise InvalidPolicy(msg)
+    for channel in order:
+        if not isinstance(channel, Channel):
+            msg = f"{what} must hold Channel values (got {channel!r})"
+            raise InvalidPolicy(msg)
+    if len(set(order)) != len(order):
+        msg = f"{what} names a channel twice ({', '.join(order)}); list each channel once"
+        raise InvalidPolicy(msg)
+
+
+def _clamped(delay: timedelta) -> timedelta:
+    return max(FIRST_TOUCH_MIN, min(delay, LAST_TOUCH_MAX))
+
+
+def _check_reachable(
+    policy: RecoveryPolicy, sequence: Sequence, factors: tuple[float, ...]
+) -> None:
+    """Every touch of ``sequence`` must be reachable: timing, retention and caps allow it."""
+    owner = "RecoveryPolicy"
+    touches = sequence.touches
+    for factor in factors:
+        for number, (before, after) in enumerate(itertools.pairwise(touches), start=2):
+            if _clamped(after.delay.earliest * factor) <= _clamped(before.delay.latest * factor):
+                msg = (
+                    f"{owner}.timing scales {sequence.name!r} by {factor:g}, which puts touch "
+                    f"{number} ({after.delay}) no later than touch {number - 1} "
+                    f"({before.delay}) once clamped to 7 days; use a smaller high_factor or "
+                    "an earlier touch"
+                )
+                raise InvalidPolicy(msg)
+    last = max(_clamped(t.delay.latest * f) for t in touches for f in factors)
+    if policy.retention <= last:
+        msg = (
+            f"{owner}.retention ({policy.retention}) ends the recovery before the last touch "
+            f"of {sequence.name!r} can go out (up to {last} after abandonment); "
+            "keep retention longer than the sequence"
+        )
+        raise InvalidPolicy(msg)
+    span = LAST_TOUCH_MAX - FIRST_TOUCH_MIN
+    for index, cap in enumerate(policy.caps):
+        counted = sum(
+            1
+            for touch in touches
+            if cap.channels is None or (touch.channel is not None and touch.channel in cap.channels)
+        )
+        room = cap.limit * (span // cap.per + 1)
+        if counted > room:
+            msg = (
+                f"{owner}.caps[{index}] ({cap.limit} per {cap.per}) lets at most {room} of the "
+                f"{counted} touches of {sequence.name!r} out within the 7 days a recovery "
+                "lasts; raise the limit, shorten the period, or drop touches"
+            )
+            raise InvalidPolicy(msg)
 
 
 def _unit(seed: str) -> float:

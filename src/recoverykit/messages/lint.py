@@ -16,7 +16,7 @@ import functools
 import importlib.resources
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Final, Literal
@@ -24,7 +24,9 @@ from typing import Any, Final, Literal
 import attrs
 import regex  # type: ignore[import-untyped]
 
+from ..errors import InvalidPolicy
 from ..policies.discounts import DiscountPolicy
+from ..values import checks
 from ..values.model import Channel
 from ..values.money import Money
 from .fields import FIELDS, Reveals
@@ -130,19 +132,49 @@ WHATSAPP_BODY_MAX: Final = 1024
 
 
 def _code_set(codes: Iterable[str]) -> frozenset[str]:
-    return frozenset(codes)
+    found = frozenset(codes)
+    unknown = sorted(code for code in found if code not in CODES)
+    if unknown:
+        msg = (
+            f"GuardPolicy.ignore names unknown lint code(s) {unknown}; "
+            f"use codes from docs/reference/lint-codes.md: {', '.join(CODES)}"
+        )
+        raise InvalidPolicy(msg)
+    return found
+
+
+def _count(at_least: int, at_most: int | None = None) -> Callable[[Any, Any, int], None]:
+    """An attrs validator: a whole number in ``[at_least, at_most]``."""
+
+    def check(_inst: Any, attribute: Any, value: int) -> None:
+        if at_least == 0:
+            number = checks.non_negative_int("GuardPolicy", attribute.name, value)
+        else:
+            number = checks.positive_int("GuardPolicy", attribute.name, value)
+        if at_most is not None and number > at_most:
+            msg = f"GuardPolicy.{attribute.name} must be at most {at_most} (got {value!r})"
+            raise InvalidPolicy(msg)
+
+    return check
 
 
 @attrs.frozen
 class GuardPolicy:
-    """The limits lint and guard apply; the defaults follow DOMAIN.md and SEAMS 12."""
+    """The limits lint and guard apply; the defaults follow DOMAIN.md and SEAMS 12.
 
-    max_personal_details_sms: int = 1
-    max_sms_segments: int = 2
+    Every limit is checked when built: a negative detail count, a zero segment
+    budget or a WhatsApp body longer than WhatsApp accepts is refused with
+    ``InvalidPolicy``, and ``ignore`` may name only codes lint knows.
+    """
+
+    max_personal_details_sms: int = attrs.field(default=1, validator=_count(0))
+    max_sms_segments: int = attrs.field(default=2, validator=_count(1, 10))
     require_optout_sms: bool = True
     allow_discount_first_touch: bool = False
-    max_whatsapp_body: int = WHATSAPP_BODY_MAX
-    max_sms_link: int = 60
+    max_whatsapp_body: int = attrs.field(
+        default=WHATSAPP_BODY_MAX, validator=_count(1, WHATSAPP_BODY_MAX)
+    )
+    max_sms_link: int = attrs.field(default=60, validator=_count(1))
     #: Codes to drop from the results (warnings a store has decided to accept).
     ignore: frozenset[str] = attrs.field(default=frozenset(), converter=_code_set)
 

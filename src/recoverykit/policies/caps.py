@@ -15,7 +15,8 @@ from typing import Any, Final
 
 import attrs
 
-from ..errors import InvalidInputError
+from ..errors import InvalidPolicy
+from ..values import checks
 from ..values.loading import (
     Problems,
     expect_list,
@@ -32,6 +33,7 @@ __all__ = [
     "DEFAULT_RECOVERY_CAPS",
     "ContactHistory",
     "ContactRecord",
+    "MAX_CAP_PERIOD",
     "FrequencyCap",
     "SendKind",
     "caps_earliest",
@@ -142,22 +144,35 @@ def _to_kind(value: Any) -> SendKind:
         raise ValueError(msg) from None
 
 
+#: The longest window a cap may count over: a year. Longer ones overflow date
+#: arithmetic long before they mean anything to a customer.
+MAX_CAP_PERIOD: Final = timedelta(days=366)
+
+
 def _positive_limit(_inst: object, _attribute: attrs.Attribute[int], value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        msg = f"FrequencyCap.limit must be a whole number of at least 1 (got {value!r})"
-        raise InvalidInputError(msg)
+    checks.positive_int("FrequencyCap", "limit", value)
 
 
 def _positive_period(
     _inst: object, _attribute: attrs.Attribute[timedelta], value: timedelta
 ) -> None:
-    if not isinstance(value, timedelta) or value <= timedelta(0):
-        msg = f"FrequencyCap.per must be a positive timedelta (got {value!r})"
-        raise InvalidInputError(msg)
+    checks.positive_duration("FrequencyCap", "per", value)
+    if value > MAX_CAP_PERIOD:
+        msg = f"FrequencyCap.per must be at most 366 days (got {value!r})"
+        raise InvalidPolicy(msg)
 
 
 def _channel_set(value: Any) -> frozenset[Channel] | None:
-    return None if value is None else frozenset(Channel(channel) for channel in value)
+    if value is None:
+        return None
+    found = frozenset(Channel(channel) for channel in value)
+    if not found:
+        msg = (
+            "FrequencyCap.channels is empty, so the cap would count nothing; "
+            "name the channels it counts, or pass None for every channel"
+        )
+        raise InvalidPolicy(msg)
+    return found
 
 
 @attrs.frozen

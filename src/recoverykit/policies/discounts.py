@@ -21,12 +21,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Final, Protocol, runtime_checkable
 
 import attrs
 
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, InvalidPolicy
+from ..values import checks
 from ..values.loading import (
     Problems,
     expect_list,
@@ -73,9 +74,7 @@ def _aware(_inst: object, attribute: attrs.Attribute[datetime], value: datetime)
 
 
 def _positive(_inst: object, attribute: attrs.Attribute[timedelta], value: timedelta) -> None:
-    if value <= timedelta(0):
-        msg = f"{attribute.name} must be a positive duration (got {value})"
-        raise InvalidInputError(msg)
+    checks.positive_duration("DiscountPolicy", attribute.name, value)
 
 
 @attrs.frozen
@@ -135,21 +134,23 @@ class StaticCode:
 
 
 def _thresholds(value: Mapping[str, Any]) -> Mapping[str, Decimal]:
-    out: dict[str, Decimal] = {}
-    for currency, amount in dict(value).items():
-        try:
-            number = Decimal(str(amount))
-        except InvalidOperation:
-            number = Decimal(-1)
-        if not number.is_finite() or number < 0:
-            msg = f"min_cart[{currency!r}] must be a non-negative amount (got {amount!r})"
-            raise InvalidInputError(msg)
-        out[str(currency).upper()] = number
-    return out
+    return dict(
+        checks.threshold("DiscountPolicy", "min_cart", currency, amount)
+        for currency, amount in dict(value).items()
+    )
 
 
 def _categories(value: Any) -> frozenset[str] | None:
-    return None if value is None else frozenset(str(item) for item in value)
+    if value is None:
+        return None
+    found = frozenset(str(item) for item in value)
+    if not found:
+        msg = (
+            "DiscountPolicy.categories is empty, so no cart could ever get a discount; "
+            "name the categories, or pass None for every category"
+        )
+        raise InvalidPolicy(msg)
+    return found
 
 
 @attrs.frozen
@@ -177,9 +178,7 @@ class DiscountPolicy:
     static_code: StaticCode | None = None
 
     def __attrs_post_init__(self) -> None:
-        if self.abandon_limit < 1:
-            msg = f"abandon_limit must be at least 1 (got {self.abandon_limit})"
-            raise InvalidInputError(msg)
+        checks.positive_int("DiscountPolicy", "abandon_limit", self.abandon_limit)
 
     @classmethod
     def from_dict(cls, data: Any) -> DiscountPolicy:

@@ -18,7 +18,8 @@ from typing import Any, Final
 
 import attrs
 
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, InvalidPolicy
+from ..values import checks
 from ..values.loading import (
     Problems,
     expect_list,
@@ -105,13 +106,19 @@ class DelayWindow:
     latest: timedelta
 
     def __attrs_post_init__(self) -> None:
+        if not isinstance(self.earliest, timedelta) or not isinstance(self.latest, timedelta):
+            msg = (
+                f"A delay window is two timedeltas (got {self.earliest!r}, {self.latest!r}); "
+                "write e.g. DelayWindow(timedelta(minutes=30), timedelta(hours=1))"
+            )
+            raise InvalidPolicy(msg)
         if self.earliest < timedelta(0) or self.latest < self.earliest:
             msg = (
                 f"Invalid delay window {_format_duration(self.earliest)}–"
                 f"{_format_duration(self.latest)}: it must start at zero or later and not end "
                 "before it starts"
             )
-            raise InvalidInputError(msg)
+            raise InvalidPolicy(msg)
 
     def point(self, seed: str) -> timedelta:
         """A deterministic point inside the window for ``seed`` (a checkout id and touch)."""
@@ -140,7 +147,7 @@ class Touch:
     delay: DelayWindow
     purpose: TouchPurpose = attrs.field(converter=TouchPurpose)
     #: The pack key of the words (``remind``, ``help``, ``final``, ``nudge``).
-    message: str
+    message: str = attrs.field()
     #: A fixed channel, or ``None`` for the customer's primary channel.
     channel: Channel | None = attrs.field(
         default=None, converter=attrs.converters.optional(Channel)
@@ -150,6 +157,15 @@ class Touch:
     condition: Condition | None = attrs.field(
         default=None, converter=attrs.converters.optional(Condition)
     )
+
+    @message.validator
+    def _key(self, _attribute: attrs.Attribute[str], value: str) -> None:
+        checks.text("Touch", "message", value)
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.delay, DelayWindow):
+            msg = f"Touch.delay must be a DelayWindow (got {self.delay!r})"
+            raise InvalidPolicy(msg)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -181,6 +197,7 @@ class Sequence:
     description: str = ""
 
     def __attrs_post_init__(self) -> None:
+        checks.text("Sequence", "name", self.name)
         problems = _check_touches(self.touches, "$")
         problems.raise_if_any(f"Invalid sequence {self.name!r}")
 
@@ -241,6 +258,11 @@ def _check_touches(
             problems.add(
                 f"{here}.discount",
                 "no discount on the first touch: customers learn to abandon for a code",
+            )
+        if index == 0 and touch.condition is Condition.PREVIOUS_UNREAD:
+            problems.add(
+                f"{here}.condition",
+                "the first touch has no previous message, so 'previous_unread' never holds",
             )
         if touch.delay.latest > LAST_TOUCH_MAX:
             problems.add(f"{here}.delay", f"must end within 7d of abandonment (got {touch.delay})")
