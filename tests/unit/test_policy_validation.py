@@ -60,7 +60,7 @@ BAD: dict[str, tuple[Callable[[], object], str]] = {
     "guard zero link": (lambda: GuardPolicy(max_sms_link=0), "max_sms_link"),
     "guard unknown code": (lambda: GuardPolicy(ignore={"RK999"}), "RK999"),
     "cap zero limit": (lambda: FrequencyCap(0, H), "FrequencyCap.limit"),
-    "cap bool limit": (lambda: FrequencyCap(True, H), "FrequencyCap.limit"),  # type: ignore[arg-type]
+    "cap bool limit": (lambda: FrequencyCap(True, H), "FrequencyCap.limit"),
     "cap zero period": (lambda: FrequencyCap(1, timedelta(0)), "FrequencyCap.per"),
     "cap endless period": (lambda: FrequencyCap(1, timedelta(days=10_000)), "366 days"),
     "cap counts no channel": (lambda: FrequencyCap(1, H, channels=set()), "count nothing"),
@@ -81,11 +81,7 @@ BAD: dict[str, tuple[Callable[[], object], str]] = {
     "first touch waits on a previous one": (
         lambda: Sequence(
             "s",
-            (
-                Touch(
-                    DelayWindow(H, H), TouchPurpose.REMIND, "remind", condition="previous_unread"
-                ),
-            ),
+            (Touch(DelayWindow(H, H), TouchPurpose.REMIND, "remind", condition="previous_unread"),),
         ),
         "previous_unread",
     ),

@@ -165,14 +165,13 @@ def _positive_period(
 def _channel_set(value: Any) -> frozenset[Channel] | None:
     if value is None:
         return None
-    found = frozenset(Channel(channel) for channel in value)
-    if not found:
-        msg = (
-            "FrequencyCap.channels is empty, so the cap would count nothing; "
-            "name the channels it counts, or pass None for every channel"
-        )
-        raise InvalidPolicy(msg)
-    return found
+    return checks.non_empty(
+        "FrequencyCap",
+        "channels",
+        frozenset(Channel(channel) for channel in value),
+        why="the cap would count nothing",
+        fix="name the channels it counts, or pass None for every channel",
+    )
 
 
 @attrs.frozen

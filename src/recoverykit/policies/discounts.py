@@ -26,7 +26,7 @@ from typing import Any, Final, Protocol, runtime_checkable
 
 import attrs
 
-from ..errors import InvalidInputError, InvalidPolicy
+from ..errors import InvalidInputError
 from ..values import checks
 from ..values.loading import (
     Problems,
@@ -143,14 +143,13 @@ def _thresholds(value: Mapping[str, Any]) -> Mapping[str, Decimal]:
 def _categories(value: Any) -> frozenset[str] | None:
     if value is None:
         return None
-    found = frozenset(str(item) for item in value)
-    if not found:
-        msg = (
-            "DiscountPolicy.categories is empty, so no cart could ever get a discount; "
-            "name the categories, or pass None for every category"
-        )
-        raise InvalidPolicy(msg)
-    return found
+    return checks.non_empty(
+        "DiscountPolicy",
+        "categories",
+        frozenset(str(item) for item in value),
+        why="no cart could ever get a discount",
+        fix="name the categories, or pass None for every category",
+    )
 
 
 @attrs.frozen

@@ -10,11 +10,21 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import InvalidPolicy
 
-__all__ = ["factor", "non_negative_int", "positive_duration", "positive_int", "text", "threshold"]
+__all__ = [
+    "factor",
+    "non_empty",
+    "non_negative_int",
+    "positive_duration",
+    "positive_int",
+    "text",
+    "threshold",
+]
+
+T = TypeVar("T")
 
 
 def _fail(owner: str, name: str, expected: str, value: object) -> InvalidPolicy:
@@ -77,3 +87,11 @@ def threshold(owner: str, name: str, currency: Any, amount: Any) -> tuple[str, D
         )
         raise InvalidPolicy(msg)
     return currency.upper(), number
+
+
+def non_empty(owner: str, name: str, found: frozenset[T], *, why: str, fix: str) -> frozenset[T]:
+    """A set with at least one member; an empty one would make the rule mean nothing."""
+    if not found:
+        msg = f"{owner}.{name} is empty, so {why}; {fix}"
+        raise InvalidPolicy(msg)
+    return found
