@@ -23,12 +23,14 @@ $(PGSTAMP): $(STAMP)
 demo: $(STAMP)
 	$(BIN)/recoverykit simulate examples/demo/scenario.json --prices examples/demo/prices.json
 
-## test: lint, format check, strict typing and the whole test suite, the PostgreSQL
+## test: lint, format check, strict typing, the layers contract (lint-imports) and
+## the whole test suite, the PostgreSQL
 ## store included: a throw-away server is started on loopback and always stopped.
 test: $(PGSTAMP)
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/ruff format --check src tests benchmarks examples
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	@pgdir=$$(mktemp -d /tmp/recoverykit-pg.XXXXXX); \
 	trap 'scripts/pg-test-server-stop.sh "$$pgdir"' EXIT; \
 	started=$$(date +%s); \

@@ -10,7 +10,7 @@ from recoverykit.engine.events import CheckoutAbandoned
 from recoverykit.engine.policy import RecoveryPolicy
 from recoverykit.policies.consent import ConsentAction, ConsentEvent, Purpose
 from recoverykit.programs import lint_sequence, programs_for
-from recoverykit.testing._driver import EngineDriver
+from recoverykit.testing import EngineDriver
 
 T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 PHONE = "+12125551234"

@@ -89,7 +89,7 @@ from .policies.resolve import ZoneResolution, ZoneSource, resolve_zones
 from .policies.schedule import Moved, SendTime, earliest_send
 from .policies.sequence import Condition, DelayWindow, Sequence, Touch, TouchPurpose
 from .policies.stock import StockInfo, StockSource
-from .runtime.clock import SystemClock
+from .protocols import SystemClock
 from .runtime.runner import Runner
 from .runtime.scenario import Scenario
 from .stores import MemoryStore, SQLiteStore

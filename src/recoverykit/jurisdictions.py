@@ -23,9 +23,10 @@ import attrs
 
 from .policies.caps import DEFAULT_RECOVERY_CAPS, FrequencyCap
 from .policies.hours import ContactHours, HolidayCalendar, StatuteDays
+from .policies.schedule import ContactRules
 from .values.model import Channel
 from .values.phone import PhoneNumber
-from .values.zones import _zone_table
+from .values.zones import zone_table
 
 __all__ = [
     "RULES",
@@ -321,25 +322,11 @@ _STATE_BY_AREA: Final[Mapping[str, str]] = {
 @functools.cache
 def _zone_countries() -> Mapping[str, str]:
     """Zone -> the country ``zone.tab`` lists it under (one country per zone)."""
-    return {zone: country for country, zones in _zone_table().items() for zone in zones}
+    return {zone: country for country, zones in zone_table().items() for zone in zones}
 
 
 def _country_of_zone(zone: str) -> str | None:
     return _zone_countries().get(zone)
-
-
-@attrs.frozen
-class ContactRules:
-    """Everything that limits when one recipient may be contacted, combined."""
-
-    #: The base hours narrowed by every applicable rule.
-    hours: ContactHours
-    #: The store's caps plus every applicable rule's caps.
-    caps: tuple[FrequencyCap, ...]
-    #: Rule ids combined, the base first, e.g. ``("polite", "US-TCPA", "US-FL")``.
-    applied: tuple[str, ...]
-    #: Each applied id with its own hours, so a note can say which rule moved a send.
-    parts: tuple[tuple[str, ContactHours], ...] = ()
 
 
 def rules_for(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, cast, runtime_checkable
 
 import attrs
@@ -34,6 +34,7 @@ __all__ = [
     "OutboxStatus",
     "Receipt",
     "Store",
+    "SystemClock",
     "Transaction",
     "TransactionDefaults",
     "batched",
@@ -70,6 +71,15 @@ class Clock(Protocol):
     """**Protocol:** the only source of "now" (a ``FakeClock`` in tests)."""
 
     def now(self) -> datetime: ...
+
+
+class SystemClock:
+    """The machine's clock, always as an aware UTC datetime: the one place recoverykit
+    reads the real time. The engine never does; a ``Runner`` or an adapter asks the
+    ``Clock`` it was given, and this is the one production uses."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
 
 
 @runtime_checkable

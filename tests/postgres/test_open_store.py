@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from recoverykit.errors import StoreError
-from recoverykit.stores import SQLiteStore
-from recoverykit.stores._open import open_store
+from recoverykit.stores import SQLiteStore, open_store
 from recoverykit.stores.postgres import MIGRATIONS, PostgresStore
 
 

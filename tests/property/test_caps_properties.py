@@ -11,8 +11,7 @@ from recoverykit.jurisdictions import ContactRules
 from recoverykit.policies.caps import ContactHistory, ContactRecord, FrequencyCap, SendKind
 from recoverykit.policies.hours import ContactHours
 from recoverykit.policies.schedule import earliest_send
-from recoverykit.testing._strategies_hours import contact_histories, contact_hours
-from recoverykit.testing.strategies import zone_names
+from recoverykit.testing.strategies import contact_histories, contact_hours, zone_names
 from recoverykit.values.model import Channel
 
 START = datetime(2026, 3, 1, tzinfo=UTC)

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from recoverykit.policies.consent import ConsentAction, ConsentEvent, ConsentLedger, Purpose
-from recoverykit.testing._strategies_consent import consent_events, consent_ledgers
+from recoverykit.testing.strategies import consent_events, consent_ledgers
 from recoverykit.values.model import Channel
 
 BASE = datetime.fromisoformat("2026-03-01T12:00:00+00:00")

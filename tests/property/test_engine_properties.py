@@ -30,7 +30,7 @@ from recoverykit.engine.state import RecoveryState
 from recoverykit.jurisdictions import rules_for
 from recoverykit.policies.consent import ConsentAction, ConsentEvent, Purpose
 from recoverykit.policies.replies import classify_reply
-from recoverykit.testing._driver import EngineDriver
+from recoverykit.testing import EngineDriver
 
 T0 = datetime(2026, 3, 27, 12, 0, tzinfo=UTC)  # spans the EU spring-forward weekend
 PHONES = [

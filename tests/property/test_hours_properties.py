@@ -8,8 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from recoverykit.policies.hours import ContactHours
-from recoverykit.testing._strategies_hours import contact_hours
-from recoverykit.testing.strategies import instants_near_dst, zone_names
+from recoverykit.testing.strategies import contact_hours, instants_near_dst, zone_names
 from recoverykit.values.zones import get_zone
 
 SECOND = timedelta(seconds=1)

@@ -30,8 +30,7 @@ from recoverykit.policies.caps import (
 )
 from recoverykit.policies.hours import ContactHours
 from recoverykit.policies.schedule import Moved, SendTime, _blame, earliest_send
-from recoverykit.testing._strategies_hours import contact_hours
-from recoverykit.testing.strategies import instants_near_dst, zone_names
+from recoverykit.testing.strategies import contact_hours, instants_near_dst, zone_names
 from recoverykit.values.model import Channel
 from recoverykit.values.phone import PhoneNumber
 from recoverykit.values.time import to_utc

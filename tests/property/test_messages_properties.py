@@ -13,7 +13,7 @@ from recoverykit.errors import PersonalizationError, TemplateError
 from recoverykit.messages.fields import FIELDS, Reveals
 from recoverykit.messages.sms import GSM7_BASIC, GSM7_EXTENSION, smart_encode, sms_segments
 from recoverykit.messages.templates import Field, Template, render
-from recoverykit.testing._strategies_messages import (
+from recoverykit.testing.strategies import (
     message_contexts,
     sms_texts,
     template_bodies,

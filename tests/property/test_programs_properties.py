@@ -22,7 +22,7 @@ from recoverykit.engine.events import (
 from recoverykit.engine.policy import RecoveryPolicy
 from recoverykit.policies.consent import ConsentAction, ConsentEvent, Purpose
 from recoverykit.policies.replies import classify_reply
-from recoverykit.testing._driver import EngineDriver
+from recoverykit.testing import EngineDriver
 
 T0 = datetime(2026, 3, 6, 15, 0, tzinfo=UTC)  # spans the US spring-forward weekend
 US_PHONES = ["+12125551234", "+13055550142", "+12085551234", "+18085551234", "+19075551234"]

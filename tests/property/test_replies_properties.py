@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from recoverykit.policies.keywords import KEYWORDS, Intent, Keyword
 from recoverykit.policies.replies import Reply, classify_reply, normalize_reply
-from recoverykit.testing._strategies_consent import keyword_variants, replies, reply_texts
+from recoverykit.testing.strategies import keyword_variants, replies, reply_texts
 
 STOPPING = frozenset({Intent.OPT_OUT, Intent.OPT_OUT_ALL})
 OPT_OUT_KEYS = frozenset(

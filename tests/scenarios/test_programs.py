@@ -14,7 +14,7 @@ from recoverykit.engine.notes import DeferReason, Deferred, Info, Skipped
 from recoverykit.engine.policy import RecoveryPolicy
 from recoverykit.policies.consent import ConsentAction, ConsentEvent, Purpose
 from recoverykit.policies.replies import classify_reply
-from recoverykit.testing._driver import EngineDriver
+from recoverykit.testing import EngineDriver
 from recoverykit.values.model import Customer
 from tests.engine_helpers import T0, checkout, customer, grant
 

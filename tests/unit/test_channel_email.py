@@ -17,13 +17,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from recoverykit.channels._errors import NOT_SENT, OUTCOME_UNKNOWN
 from recoverykit.channels.email import (
-    OneClickUnsubscribe,
     SMTPEmail,
     UnsubscribeLinks,
     message_id,
 )
+from recoverykit.channels.errors import NOT_SENT, OUTCOME_UNKNOWN
 from recoverykit.engine.commands import MessageKind, SendMessage
 from recoverykit.engine.events import CheckoutAbandoned
 from recoverykit.engine.policy import RecoveryPolicy
@@ -33,7 +32,7 @@ from recoverykit.runtime.runner import Runner
 from recoverykit.stores import MemoryStore
 from recoverykit.testing.fakes import FakeClock
 from recoverykit.values.model import Channel
-from recoverykit.webhooks import WebhookRequest
+from recoverykit.webhooks import OneClickUnsubscribe, WebhookRequest
 from tests.engine_helpers import T0 as ENGINE_T0
 from tests.engine_helpers import checkout, customer, grant
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recoverykit.channels._errors import NOT_SENT, OUTCOME_UNKNOWN
+from recoverykit.channels.errors import NOT_SENT, OUTCOME_UNKNOWN
 from recoverykit.channels.telegram import (
     MAX_TEXT,
     TELEGRAM_ERRORS,

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from recoverykit.channels._errors import OUTCOME_UNKNOWN, TWILIO_ERRORS
+from recoverykit.channels.errors import OUTCOME_UNKNOWN, TWILIO_ERRORS
 from recoverykit.channels.twilio import KEY_PARAMETER, TwilioSMS, with_key
 from recoverykit.engine.commands import MessageKind, SendMessage
 from recoverykit.engine.events import CheckoutAbandoned

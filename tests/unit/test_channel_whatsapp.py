@@ -17,7 +17,7 @@ import jsonschema
 import pytest
 import yaml
 
-from recoverykit.channels._errors import WHATSAPP_ERRORS
+from recoverykit.channels.errors import WHATSAPP_ERRORS
 from recoverykit.channels.whatsapp import KEY_FIELD, KEY_FIELD_MAX, WhatsAppCloud
 from recoverykit.engine.commands import MessageKind, SendMessage
 from recoverykit.errors import ChannelError, InvalidInputError

@@ -35,7 +35,7 @@ from recoverykit.engine.policy import Context, RecoveryPolicy
 from recoverykit.engine.state import RecoveryState, RecoveryStatus
 from recoverykit.policies.consent import ConsentAction, Purpose
 from recoverykit.policies.replies import classify_reply
-from recoverykit.testing._driver import EngineDriver
+from recoverykit.testing import EngineDriver
 from tests.engine_helpers import T0, checkout, customer, grant
 
 POLICY = RecoveryPolicy(store_name="Sklep Ola")

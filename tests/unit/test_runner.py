@@ -9,7 +9,7 @@ from decimal import Decimal
 import attrs
 import pytest
 
-from recoverykit.channels._errors import OutcomeUnknown
+from recoverykit.channels.errors import OutcomeUnknown
 from recoverykit.engine.commands import MessageKind, SendMessage
 from recoverykit.engine.events import CheckoutAbandoned, OrderPlaced, ReplyReceived
 from recoverykit.engine.policy import RecoveryPolicy

@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from recoverykit.channels.email import (
     MIN_UNSUBSCRIBE_TTL,
-    OneClickUnsubscribe,
     UnsubscribeLinks,
 )
 from recoverykit.errors import InvalidInputError, LinkError, LinkExpired, LinkInvalid
@@ -19,6 +18,7 @@ from recoverykit.links import ResumeLinks
 from recoverykit.values.model import Channel
 from recoverykit.webhooks import (
     MalformedWebhook,
+    OneClickUnsubscribe,
     SignatureMismatch,
     UnsubscribeRequest,
     WebhookError,

@@ -14,7 +14,7 @@ sorts failures into three kinds the runner can act on:
 * the provider answered and refused: ``429``, ``408`` and ``5xx`` are transient
   (``code="http_503"`` and so on); any other status raises ``ProviderRefused``,
   carrying the status and the parsed body, for the adapter to map through
-  ``recoverykit.channels._errors``. An adapter that forgets to map one still
+  ``recoverykit.channels.errors``. An adapter that forgets to map one still
   raises a transient ``ChannelError``: an unmapped refusal costs a retry, never
   a customer's consent.
 
@@ -34,9 +34,8 @@ from urllib.parse import urlencode
 from .._version import __version__
 from ..engine.commands import SendMessage
 from ..errors import ChannelError, InvalidInputError
-from ..protocols import Clock, Receipt
-from ..runtime.clock import SystemClock
-from ._errors import NOT_SENT, OUTCOME_UNKNOWN, OutcomeUnknown
+from ..protocols import Clock, Receipt, SystemClock
+from .errors import NOT_SENT, OUTCOME_UNKNOWN, OutcomeUnknown
 
 try:
     import httpx

@@ -41,8 +41,8 @@ from ..engine.commands import SendMessage
 from ..errors import ChannelError, InvalidInputError
 from ..protocols import Clock, Receipt
 from ..values.model import Channel
-from ._errors import ErrorMeaning, OutcomeUnknown
 from ._http import Client, HttpChannel, HttpTransport, ProviderRefused
+from .errors import ErrorMeaning, OutcomeUnknown
 
 __all__ = [
     "MAX_TEXT",

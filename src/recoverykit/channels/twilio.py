@@ -2,7 +2,7 @@
 
 ``TwilioSMS`` posts one form request per message and answers with a ``Receipt``
 carrying the message SID, or raises a ``ChannelError`` whose meaning comes from
-the shared table in ``recoverykit.channels._errors`` (rules.md §10, PW-2): 21610
+the shared table in ``recoverykit.channels.errors`` (rules.md §10, PW-2): 21610
 is the recipient's STOP (a revocation), 21614 and 30003/30005/30006 are
 permanent for the number, 30007 is permanent for the text.
 
@@ -29,8 +29,8 @@ from ..engine.commands import SendMessage
 from ..errors import ChannelError, InvalidInputError
 from ..protocols import Clock, Receipt
 from ..values.model import Channel
-from ._errors import twilio_error
 from ._http import Client, HttpChannel, HttpTransport, ProviderRefused
+from .errors import twilio_error
 
 __all__ = ["KEY_PARAMETER", "TWILIO_API", "TwilioSMS", "with_key"]
 

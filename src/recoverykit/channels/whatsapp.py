@@ -7,7 +7,7 @@ built by ``recoverykit.messages.whatsapp.whatsapp_template_payload``, in
 the message is a free-form text reply, allowed only inside the window. Nothing
 here sends media.
 
-Errors come from the shared table in ``recoverykit.channels._errors``: 131047
+Errors come from the shared table in ``recoverykit.channels.errors``: 131047
 (free text outside the window) is permanent for that message, 131049 (WhatsApp
 held back a marketing template, CP-7) is transient and asks for a day's pause,
 131026 (undeliverable) is permanent. Most of these arrive later, in status
@@ -32,8 +32,8 @@ from ..errors import ChannelError, InvalidInputError, InvalidPhoneNumber, Templa
 from ..messages.whatsapp import whatsapp_text_payload
 from ..protocols import Clock, Receipt
 from ..values.model import Channel
-from ._errors import whatsapp_error
 from ._http import Client, HttpChannel, HttpTransport, ProviderRefused
+from .errors import whatsapp_error
 
 __all__ = ["API_VERSION", "GRAPH_API", "KEY_FIELD", "WhatsAppCloud"]
 

@@ -14,18 +14,35 @@ from typing import Final, Literal
 
 import attrs
 
-from ..jurisdictions import ContactRules
 from ..values.model import Channel
 from ..values.time import to_utc
-from .caps import ContactHistory
+from .caps import ContactHistory, FrequencyCap
+from .hours import ContactHours
 
-__all__ = ["Moved", "SendTime", "earliest_send"]
+__all__ = ["ContactRules", "Moved", "SendTime", "earliest_send"]
 
 MoveReason = Literal["contact_hours", "cap"]
 
 #: Rounds of hours-then-caps before giving up; each round moves forward, so this
 #: is only a guard against a pathological rule set.
 _MAX_ROUNDS: Final = 1_000
+
+
+@attrs.frozen
+class ContactRules:
+    """Everything that limits when one recipient may be contacted, combined.
+
+    ``recoverykit.jurisdictions.rules_for`` builds it from the rules that apply.
+    """
+
+    #: The base hours narrowed by every applicable rule.
+    hours: ContactHours
+    #: The store's caps plus every applicable rule's caps.
+    caps: tuple[FrequencyCap, ...]
+    #: Rule ids combined, the base first, e.g. ``("polite", "US-TCPA", "US-FL")``.
+    applied: tuple[str, ...]
+    #: Each applied id with its own hours, so a note can say which rule moved a send.
+    parts: tuple[tuple[str, ContactHours], ...] = ()
 
 
 @attrs.frozen

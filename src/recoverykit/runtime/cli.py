@@ -33,12 +33,12 @@ from ..policies.caps import ContactHistory, ContactRecord, SendKind
 from ..policies.consent import ConsentEvent, ConsentLedger
 from ..policies.resolve import resolve_zones
 from ..protocols import ChannelAdapter, LogRecord, Store
-from ..testing.fakes import FakeClock, FakeDiscountIssuer
 from ..values.loading import to_datetime
 from ..values.model import Channel, Checkout, Customer
 from ..values.zones import get_zone
 from .runner import Runner
 from .scenario import DeliveryReport, Scenario, ScenarioEvent, load_plan_input
+from .simulated import FakeClock, FakeDiscountIssuer
 
 __all__ = ["main"]
 
@@ -135,7 +135,7 @@ def _is_url(db: str) -> bool:
 
 def _open_store(db: str | Path) -> Store:
     """An SQLite file path or a ``postgresql://`` URL (with the ``postgres`` extra)."""
-    from ..stores._open import open_store  # noqa: PLC0415 - only the commands that need it
+    from ..stores import open_store  # noqa: PLC0415 - only the commands that need it
 
     return open_store(str(db))
 

@@ -27,7 +27,7 @@ from typing import Any, Final, Literal
 
 import attrs
 
-from ..channels._errors import OUTCOME_UNKNOWN
+from ..channels.errors import OUTCOME_UNKNOWN
 from ..engine.commands import (
     Finish,
     HandOff,
@@ -85,7 +85,7 @@ from ..protocols import (
     batched,
 )
 from ..values.model import Channel, Customer
-from ..webhooks._types import (
+from ..webhooks.types import (
     ChatStarted,
     DeliveryStatus,
     Inbound,

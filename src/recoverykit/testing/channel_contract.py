@@ -56,7 +56,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ..channels._errors import NOT_SENT, OUTCOME_UNKNOWN, ErrorMeaning
+from ..channels.errors import NOT_SENT, OUTCOME_UNKNOWN, ErrorMeaning
 from ..engine.commands import MessageKind, SendMessage
 from ..errors import ChannelError
 from ..protocols import ChannelAdapter, Receipt
@@ -271,7 +271,7 @@ class ChannelContract:
 
     #: The channel the adapter sends on.
     channel: ClassVar[Channel]
-    #: Provider error codes and what they mean (from ``recoverykit.channels._errors``).
+    #: Provider error codes and what they mean (from ``recoverykit.channels.errors``).
     error_table: ClassVar[Mapping[str, ErrorMeaning]] = MappingProxyType({})
     #: The address test messages go to (a number, a chat id, an e-mail address).
     address: ClassVar[str] = "+48601234567"

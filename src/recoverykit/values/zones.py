@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import UnknownTimeZone
 
-__all__ = ["country_zones", "get_zone", "is_zone"]
+__all__ = ["country_zones", "get_zone", "is_zone", "zone_table"]
 
 _cache: dict[str, ZoneInfo] = {}
 
@@ -54,7 +54,7 @@ def _load(name: str) -> ZoneInfo:
 
 
 @functools.cache
-def _zone_table() -> dict[str, tuple[str, ...]]:
+def zone_table() -> dict[str, tuple[str, ...]]:
     """Country (ISO 3166 alpha-2) -> its zones, from ``tzdata``'s own ``zone.tab``."""
     table: dict[str, list[str]] = {}
     text = importlib.resources.files("tzdata.zoneinfo").joinpath("zone.tab").read_text("utf-8")
@@ -68,4 +68,4 @@ def _zone_table() -> dict[str, tuple[str, ...]]:
 
 def country_zones(country: str) -> tuple[str, ...]:
     """The zones in use in a country (``()`` for a code the database does not know)."""
-    return _zone_table().get(country.upper(), ())
+    return zone_table().get(country.upper(), ())

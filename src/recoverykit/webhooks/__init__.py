@@ -16,7 +16,11 @@ Each parser turns a verified ``WebhookRequest`` into provider-neutral facts
 A parser raises only ``WebhookError`` subclasses, whatever the request holds.
 """
 
-from ._types import (
+from .email import OneClickUnsubscribe
+from .meta import MetaWebhooks
+from .telegram import StartLinks, TelegramWebhooks
+from .twilio import TwilioWebhooks
+from .types import (
     ChatStarted,
     DeliveryStatus,
     Inbound,
@@ -28,9 +32,6 @@ from ._types import (
     WebhookError,
     WebhookRequest,
 )
-from .meta import MetaWebhooks
-from .telegram import StartLinks, TelegramWebhooks
-from .twilio import TwilioWebhooks
 
 __all__ = [
     "ChatStarted",
@@ -39,6 +40,7 @@ __all__ = [
     "InboundMessage",
     "MalformedWebhook",
     "MetaWebhooks",
+    "OneClickUnsubscribe",
     "SignatureMismatch",
     "StartLinks",
     "StatusUpdate",

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
 
 from ..errors import InvalidInputError
-from ._types import MalformedWebhook, WebhookRequest
+from .types import MalformedWebhook, WebhookRequest
 
 __all__ = [
     "MAX_BODY_BYTES",

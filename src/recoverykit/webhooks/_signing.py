@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from ..errors import InvalidInputError
-from ._types import SignatureMismatch, WebhookRequest
+from .types import SignatureMismatch, WebhookRequest
 
 __all__ = ["check_secret", "hmac_digest", "require_header", "same", "same_any"]
 

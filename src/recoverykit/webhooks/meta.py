@@ -33,7 +33,7 @@ from typing import Any, Final
 
 import attrs
 
-from ..channels._errors import whatsapp_error
+from ..channels.errors import whatsapp_error
 from ..values.model import Channel
 from ..values.time import require_aware
 from ._reading import (
@@ -52,7 +52,7 @@ from ._reading import (
     text,
 )
 from ._signing import check_secret, hmac_digest, require_header, same
-from ._types import (
+from .types import (
     DeliveryStatus,
     Inbound,
     InboundMessage,

@@ -59,7 +59,7 @@ from ._reading import (
     require_method,
 )
 from ._signing import check_secret, require_header, same
-from ._types import (
+from .types import (
     ChatStarted,
     Inbound,
     InboundMessage,

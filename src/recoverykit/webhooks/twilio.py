@@ -30,12 +30,12 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import attrs
 
-from ..channels._errors import twilio_error
+from ..channels.errors import twilio_error
 from ..values.model import Channel
 from ..values.time import require_aware
 from ._reading import MAX_BODY_BYTES, body_of, identifier, load_json, obj, positive_size
 from ._signing import check_secret, hmac_digest, require_header, same, same_any
-from ._types import (
+from .types import (
     DeliveryStatus,
     Inbound,
     InboundMessage,
