@@ -162,4 +162,4 @@ def test_demo_ends_with_the_scorecard_and_prices_it() -> None:
         "spend: 3.6350 EUR, 0.2000 GBP, 0.0100 USD on 26 messages "
         "(33 billed units, 2 free, 0 unpriced)"
     ) in text
-    assert "per incremental order: not meaningful:" in text
+    assert "per incremental order: not available: not enough data yet" in text

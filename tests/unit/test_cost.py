@@ -419,7 +419,8 @@ def arms(messaged: int, messaged_orders: int, holdout: int, holdout_orders: int)
 
 def test_cost_per_incremental_order_divides_spend_by_added_orders() -> None:
     """Spend over the lift's incremental orders; the interval comes from theirs, inverted."""
-    report = Report.from_events(arms(50, 25, 50, 2), prices=table())
+    report = Report.from_events(arms(50, 25, 50, 2), prices=table(), min_effect=0.3)
+    assert report.lift.enough
     cost = report.cost
     assert cost is not None
     orders = report.lift.incremental_orders
@@ -440,7 +441,8 @@ def test_cost_per_incremental_order_divides_spend_by_added_orders() -> None:
 
 def test_cost_per_incremental_order_is_not_meaningful_when_zero_is_possible() -> None:
     """When the incremental orders' interval includes zero, the report says so in words."""
-    report = Report.from_events(arms(20, 3, 20, 2), prices=table())
+    report = Report.from_events(arms(60, 9, 60, 6), prices=table(), min_effect=0.3)
+    assert report.lift.enough
     assert report.cost is not None
     assert {} == report.cost.per_incremental
     assert report.cost.verdict.startswith("not meaningful:")
@@ -490,8 +492,19 @@ def test_a_bad_price_file_is_bad_input_naming_file_and_paths(
 
 
 def test_a_holdout_where_everyone_ordered_still_gives_a_report() -> None:
-    """A holdout that all ordered, with an unclear difference, yields a verdict, not an error."""
+    """A holdout that all ordered yields "not enough data yet", never an error or a cost."""
     report = Report.from_events(arms(3, 2, 2, 2), prices=table())
-    assert report.lift.needed_per_arm is not None
+    assert report.lift.missing is not None
+    assert report.lift.missing["holdout"] > 0
     assert report.cost is not None
-    assert report.cost.verdict.startswith("not meaningful:")
+    assert report.cost.verdict.startswith("not available: not enough data yet: about ")
+    assert {} == report.cost.per_incremental
+
+
+def test_too_few_checkouts_give_no_cost_per_incremental_order() -> None:
+    """Arms short of the required sample: no cost per added order even if the interval is clear."""
+    report = Report.from_events(arms(50, 25, 50, 2), prices=table())
+    assert not report.lift.enough
+    assert report.cost is not None
+    assert {} == report.cost.per_incremental
+    assert report.cost.verdict.startswith("not available: not enough data yet")

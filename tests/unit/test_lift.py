@@ -71,13 +71,59 @@ def test_lift_incremental_orders_and_revenue_scale_the_difference() -> None:
 
 
 def test_small_samples_say_how_much_more_data_is_needed() -> None:
-    """An interval through zero with small arms gives the checkouts still needed per arm."""
+    """Equal small arms: the checkouts still needed per arm for a 5-point lift, no verdict."""
     lift = Lift.from_scorecard(Scorecard.from_events(arm_log((50, 6), (50, 5))))
-    assert lift.needed_per_arm is not None
-    assert lift.needed_per_arm > 0
-    expected = "more checkouts per arm to detect 3.0 points"
-    assert expected in lift.verdict
+    assert lift.missing is not None
+    assert lift.required is not None
+    # 10 % baseline against 15 %: 686 per arm, 636 missing, said as "about 640".
+    assert {"messaged": 686, "holdout": 686} == lift.required
+    assert {"messaged": 636, "holdout": 636} == lift.missing
+    assert not lift.enough
+    assert lift.verdict.startswith(
+        "not enough data yet: about 640 more checkouts per arm for a 5-point difference; "
+        "so far +2.0 points (95 % CI "
+    )
+    assert {} == lift.incremental_revenue
+
+
+def test_a_clear_interval_from_a_tiny_holdout_gets_no_verdict() -> None:
+    """The issue's demo: 1 held-out checkout that ordered; the interval excludes zero, no verdict.
+
+    Newcombe's interval is honest about n = 1 yet still excludes zero here, so the
+    verdict must come from the required sample, never from the interval alone.
+    """
+    lift = Lift.from_scorecard(Scorecard.from_events(arm_log((9, 1), (1, 1))))
+    assert lift.ci is not None
+    assert lift.ci[1] < 0
+    assert not lift.enough
     assert lift.verdict.startswith("not enough data yet: about ")
+    assert "held-out checkouts and" in lift.verdict
+    assert "lower" not in lift.verdict
+    assert {} == lift.incremental_revenue
+
+
+def test_an_unequal_split_asks_each_arm_for_its_own_size() -> None:
+    """A 10 % holdout is sized for the 9:1 split, not for two equal arms."""
+    lift = Lift.from_scorecard(Scorecard.from_events(arm_log((2700, 400), (300, 12))))
+    assert lift.required is not None
+    # 4 % baseline, 9 % alternative, nine messaged per held-out checkout.
+    assert {"holdout": 231, "messaged": 2079} == lift.required
+    assert lift.enough
+    assert lift.verdict.startswith("messages add 10.8 points")
+
+
+def test_enough_data_and_an_interval_through_zero_says_no_difference() -> None:
+    """Both arms past the required sample and an interval through zero: no difference detected."""
+    lift = Lift.from_scorecard(Scorecard.from_events(arm_log((1000, 100), (1000, 98))))
+    assert lift.enough
+    assert lift.verdict.startswith("no difference detected: +0.2 points (95 % CI ")
+
+
+def test_min_effect_must_be_a_share() -> None:
+    """A lift of '5' (meant as points) is refused with the spelling that works."""
+    card = Scorecard.from_events(arm_log((10, 1), (10, 1)))
+    with pytest.raises(InvalidInputError, match=r"write 0\.05 for a 5-point lift"):
+        Lift.from_scorecard(card, min_effect=5)
 
 
 def test_no_holdout_says_how_to_get_one() -> None:

@@ -48,6 +48,15 @@ def _share(_inst: object, attribute: attrs.Attribute[float], value: float) -> No
         raise InvalidInputError(msg)
 
 
+def _effect(_inst: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not 0.0 < value < 1.0:
+        msg = (
+            f"{attribute.name} must lie between 0 and 1 in rate units (got {value!r}); "
+            "write 0.05 for a 5-point lift"
+        )
+        raise InvalidInputError(msg)
+
+
 def _rule_ids(value: Iterable[str]) -> frozenset[str]:
     return frozenset(value)
 
@@ -196,6 +205,9 @@ class RecoveryPolicy:
     )
     #: Share of checkouts held out (never messaged) to measure what messages add.
     holdout: float = attrs.field(default=0.0, validator=_share)
+    #: The smallest lift (rate units: 0.05 is 5 points) the store cares about; the report
+    #: gives a lift verdict only once both arms hold enough checkouts to see it.
+    min_effect: float = attrs.field(default=0.05, validator=_effect)
     variants: tuple[Variant, ...] = ()
     #: Names the experiment: assignment is stable for a checkout while this stays the same.
     experiment: str = attrs.field(default="default", validator=_name)

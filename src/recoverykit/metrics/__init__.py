@@ -22,11 +22,12 @@ from .health import (
     Threshold,
     friction_report,
     health_warnings,
+    lift_warnings,
 )
 from .lift import Arm, Lift
 from .report import FORMATS, Report, render
 from .scorecard import DIMENSIONS, Attribution, CheckoutOutcome, Counts, Rate, Scorecard
-from .stats import newcombe_interval, required_sample, wilson_interval
+from .stats import newcombe_interval, required_sample, required_samples, wilson_interval
 
 __all__ = [
     "DIMENSIONS",
@@ -54,9 +55,11 @@ __all__ = [
     "country_of",
     "friction_report",
     "health_warnings",
+    "lift_warnings",
     "newcombe_interval",
     "render",
     "required_sample",
+    "required_samples",
     "variant_differences",
     "wilson_interval",
 ]

@@ -19,6 +19,7 @@ from typing import Any, Final, Literal
 
 import attrs
 
+from .lift import POWER, Lift
 from .scorecard import Rate, Scorecard
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "Threshold",
     "friction_report",
     "health_warnings",
+    "lift_warnings",
 ]
 
 #: Below this many units in a rate's base, no warning is raised: too few to judge.
@@ -136,6 +138,28 @@ def health_warnings(
         codes.add(threshold.code)
         found.append(warning)
     return found
+
+
+def lift_warnings(lift: Lift) -> list[HealthWarning]:
+    """A warning while the holdout comparison is too small for a verdict.
+
+    The interval is still shown; the warning keeps anyone from reading its
+    middle as the answer.
+    """
+    if lift.enough or lift.difference is None or lift.ci is None or lift.required is None:
+        return []
+    message = (
+        f"the lift has no verdict yet: {lift.messaged.n} messaged and {lift.holdout.n} held-out "
+        f"checkouts, short of the {lift.required['messaged']} and {lift.required['holdout']} "
+        f"needed to see a {lift.min_effect * 100:g}-point lift with {POWER * 100:.0f} % power; "
+        "the difference so far is not a result"
+    )
+    return [
+        HealthWarning(
+            "lift_not_enough_data", "lift", lift.difference, lift.ci[0], lift.ci[1],
+            lift.min_effect, message, f"two-proportion test, {POWER * 100:.0f} % power", False,
+        )
+    ]  # fmt: skip
 
 
 @attrs.frozen

@@ -21,8 +21,14 @@ import attrs
 from ..protocols import LogRecord
 from .cost import UNKNOWN_COUNTRY, Cost, CostLine, PriceTable
 from .experiments import VariantComparison, compare_variants
-from .health import FrictionReport, HealthWarning, friction_report, health_warnings
-from .lift import DEFAULT_DETECTABLE, Lift
+from .health import (
+    FrictionReport,
+    HealthWarning,
+    friction_report,
+    health_warnings,
+    lift_warnings,
+)
+from .lift import DEFAULT_MIN_EFFECT, Lift
 from .scorecard import DIMENSIONS, NONE_LABEL, Attribution, Counts, Rate, Scorecard
 
 __all__ = ["FORMATS", "Report", "render"]
@@ -68,20 +74,21 @@ class Report:
         *,
         attribution: Attribution | None = None,
         by: Iterable[str] = DIMENSIONS,
-        detectable: float = DEFAULT_DETECTABLE,
+        min_effect: float = DEFAULT_MIN_EFFECT,
         prices: PriceTable | None = None,
     ) -> Report:
+        """Read the log once; ``min_effect`` is the smallest lift worth a verdict."""
         card = Scorecard.from_events(events, attribution=attribution, by=by, prices=prices)
-        return cls.from_scorecard(card, detectable=detectable)
+        return cls.from_scorecard(card, min_effect=min_effect)
 
     @classmethod
-    def from_scorecard(cls, card: Scorecard, *, detectable: float = DEFAULT_DETECTABLE) -> Report:
-        lift = Lift.from_scorecard(card, detectable=detectable)
+    def from_scorecard(cls, card: Scorecard, *, min_effect: float = DEFAULT_MIN_EFFECT) -> Report:
+        lift = Lift.from_scorecard(card, min_effect=min_effect)
         return cls(
             scorecard=card,
             lift=lift,
-            warnings=tuple(health_warnings(card)),
-            variants=tuple(compare_variants(card, detectable=detectable)),
+            warnings=(*health_warnings(card), *lift_warnings(lift)),
+            variants=tuple(compare_variants(card, detectable=min_effect)),
             friction=friction_report(card),
             cost=_cost(card, lift),
         )
@@ -109,7 +116,7 @@ def _cost(card: Scorecard, lift: Lift) -> Cost | None:
         card.prices,
         card.usage,
         credited=credited,
-        incremental_orders=lift.incremental_orders,
+        incremental_orders=lift.incremental_orders if lift.enough else None,
         confidence=card.confidence,
         unavailable=lift.verdict,
     )
@@ -178,9 +185,8 @@ def _text(report: Report) -> str:
         f"holdout {lift.holdout.recovered}/{lift.holdout.n}"
     )
     lines.append(f"  verdict: {lift.verdict}")
-    incremental = {c: f"{e} ({lo} to {hi})" for c, (e, lo, hi) in lift.incremental_revenue.items()}
     lines.append(f"  attributed revenue:  {_money(lift.attributed_revenue)}")
-    lines.append(f"  incremental revenue: {_money(incremental) if incremental else '–'}")
+    lines.append(f"  incremental revenue: {_incremental_text(lift)}")
     for comparison in report.variants:
         diff = "–" if comparison.difference is None else f"{comparison.difference * 100:+.1f} pts"
         ci = (
@@ -208,6 +214,18 @@ def _text(report: Report) -> str:
     lines.append("  by friction label: " + _pairs(friction.by_friction))
     lines.append("  menu choices: " + (_pairs(friction.menu_choices) or "none"))
     return "\n".join(lines) + "\n"
+
+
+def _incremental_text(lift: Lift) -> str:
+    """Incremental revenue per comparable currency, or why there is no figure."""
+    parts = [
+        f"{e} {currency} ({lo} to {hi})"
+        for currency, (e, lo, hi) in sorted(lift.incremental_revenue.items())
+    ]
+    if lift.difference is not None and not lift.enough:
+        parts = ["– (not enough data yet)"]
+    parts += [f"{c} not comparable ({why})" for c, why in sorted(lift.not_comparable.items())]
+    return "; ".join(parts) or "–"
 
 
 def _cost_text(cost: Cost) -> list[str]:

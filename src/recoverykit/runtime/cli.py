@@ -124,6 +124,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--format", choices=FORMATS, default="text")
     report.add_argument("--prices", type=Path, help=_PRICES_HELP)
+    report.add_argument(
+        "--min-effect",
+        type=float,
+        default=5.0,
+        metavar="POINTS",
+        help="smallest lift worth a verdict, in percentage points (default: 5)",
+    )
     report.set_defaults(run=_report)
     return parser
 
@@ -167,7 +174,8 @@ def _simulate(args: argparse.Namespace, out: TextIO) -> int:
             printer.line(record)
     printer.summary(records)
     if args.format == "text":
-        out.write("\n" + render(Report.from_events(records, prices=prices), "text"))
+        report = Report.from_events(records, prices=prices, min_effect=scenario.policy.min_effect)
+        out.write("\n" + render(report, "text"))
     return EXIT_OK
 
 
@@ -518,9 +526,21 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
     until = None if args.until is None else to_datetime(args.until)
     by = tuple(name.strip() for name in str(args.by).split(",") if name.strip())
     prices = _prices(args)
+    if not 0 < args.min_effect < 100:
+        print(
+            f"recoverykit report: --min-effect must be between 0 and 100 points "
+            f"(got {args.min_effect:g}); try --min-effect 5",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
     store = _open_store(args.db)
     try:
-        report = Report.from_events(store.events(since=since, until=until), by=by, prices=prices)
+        report = Report.from_events(
+            store.events(since=since, until=until),
+            by=by,
+            prices=prices,
+            min_effect=args.min_effect / 100,
+        )
     finally:
         store.close()
     out.write(render(report, args.format))

@@ -74,6 +74,7 @@ _POLICY_KEYS: Final = frozenset(
         "caps",
         "channels",
         "holdout",
+        "min_effect",
         "discounts",
         "stock_lines",
         "stock_fresh_for_minutes",
@@ -257,6 +258,7 @@ def _load_policy(raw: Any, store_name: str, problems: Problems) -> RecoveryPolic
     caps = _load_caps(mapping.get("caps"), f"{path}.caps", problems)
     channels = _load_channel_order(mapping.get("channels"), f"{path}.channels", problems)
     holdout = field(mapping, "holdout", path, problems, _share, default=0.0)
+    min_effect = field(mapping, "min_effect", path, problems, _share, default=0.05)
     discounts = None
     if "discounts" in mapping:
         discounts = load_discount_policy(mapping["discounts"], f"{path}.discounts", problems)
@@ -275,6 +277,7 @@ def _load_policy(raw: Any, store_name: str, problems: Problems) -> RecoveryPolic
             caps=caps,
             channels=channels,
             holdout=holdout or 0.0,
+            min_effect=0.05 if min_effect is None else min_effect,
             discounts=discounts,
             stock_lines=bool(stock_lines),
             stock_fresh_for=timedelta(minutes=fresh_minutes or 60),
