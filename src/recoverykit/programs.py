@@ -144,7 +144,10 @@ PROGRAM_RULES: Final[tuple[ProgramRule, ...]] = (
     ProgramRule(
         id="CP-4",
         name="Order-update consent does not cover cart reminders",
-        source="ecommerce-cart-abandonment-sms.mytcrplus.com; rules.md §5",
+        source=(
+            "ecommerce-cart-abandonment-sms.mytcrplus.com (cart reminders are promotional: "
+            "they need their own express consent)"
+        ),
         authority="S",
         channels=_SMS,
         countries=_US,
@@ -173,7 +176,10 @@ PROGRAM_RULES: Final[tuple[ProgramRule, ...]] = (
     ProgramRule(
         id="CP-7",
         name="WhatsApp per-user marketing limit and re-engagement",
-        source="Meta WhatsApp Business Platform: messaging limits, WA-2 and WA-9 (rules.md §3)",
+        source=(
+            "Meta WhatsApp Business Platform: messaging limits (24-hour customer-service "
+            "window; per-user marketing limit, error 131049)"
+        ),
         authority="P",
         channels=_WA,
         codes=(
@@ -184,9 +190,7 @@ PROGRAM_RULES: Final[tuple[ProgramRule, ...]] = (
     ProgramRule(
         id="WA-10",
         name="WhatsApp marketing templates paused for US numbers since 2025-04-01",
-        source=(
-            "AWS End User Messaging templates guide; Twilio and Zoho support notes (rules.md §3)"
-        ),
+        source=("AWS End User Messaging templates guide; Twilio and Zoho support notes"),
         authority="P",
         channels=_WA,
         countries=_US,

@@ -67,7 +67,7 @@ THRESHOLDS: Final = (
         "complaint_high", "complaint", "above", 0.003,
         "blocks and spam reports over 0.3 % of messages: mailbox providers start filtering "
         "(aim under 0.1 %)",
-        "reference/rules.md PW-5",
+        "Gmail, Yahoo and Microsoft bulk-sender requirements (2024-2025)",
     ),
     Threshold(
         "delivery_low", "delivery", "below", 0.95,
