@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from recoverykit.engine.commands import SendMessage
-from recoverykit.engine.events import CheckoutAbandoned, ReplyReceived
+from recoverykit.engine.commands import FinishReason, SendMessage
+from recoverykit.engine.events import CheckoutAbandoned, ConsentChanged, ReplyReceived
 from recoverykit.engine.policy import RecoveryPolicy
+from recoverykit.engine.state import RecoveryState
 from recoverykit.policies.consent import ConsentAction, ConsentEvent, Purpose
 from recoverykit.policies.replies import classify_reply
 from recoverykit.runtime.runner import Runner
@@ -105,6 +106,12 @@ class Shop:
     def touches(self) -> list[SendMessage]:
         return [m for m in self.sent() if m.touch is not None]
 
+    def state(self, checkout_id: str) -> RecoveryState:
+        with self.store.transaction() as tx:
+            claimed = tx.load(checkout_id)
+        assert claimed is not None
+        return claimed.state
+
     def allows(self, channel: Channel, at: datetime) -> bool:
         with self.store.transaction() as tx:
             ledger = tx.ledger(self.customer.id)
@@ -171,3 +178,33 @@ def test_start_through_handle_with_nothing_open_is_recorded(london: Shop) -> Non
     london.consent(Channel.SMS, ConsentAction.REVOKED, purpose=None, at=T0 - timedelta(days=90))
     london.runner.handle(ReplyReceived("cus-1", Channel.SMS, classify_reply("START"), T0))
     assert london.allows(Channel.SMS, T0)
+
+
+# -- item 4: an explicit "no reminders" beats a marketing grant ------------------------------
+def test_recovery_revocation_stops_touches_though_a_marketing_grant_exists(london: Shop) -> None:
+    """SEAMS 7: a marketing grant covers reminders only until the customer withdraws
+    ``recovery`` by name; after that no touch goes, even under a newer marketing grant."""
+    london.consent(Channel.SMS, purpose=Purpose.MARKETING, address=LONDON_PHONE)
+    london.abandon()
+    london.run_until(T0 + timedelta(hours=1))
+    assert [1] == [m.touch for m in london.touches()]
+    london.clock.advance(timedelta(hours=1))
+    no_reminders = ConsentEvent(
+        customer_id="cus-1",
+        channel=Channel.SMS,
+        purpose=Purpose.RECOVERY,
+        action=ConsentAction.REVOKED,
+        at=london.clock.now(),
+        source="account_settings",
+        text="Turned off cart reminders",
+        address=LONDON_PHONE,
+    )
+    london.runner.handle(ConsentChanged(no_reminders))
+    london.run_until(T0 + timedelta(days=8))
+    assert [1] == [m.touch for m in london.touches()]
+    assert FinishReason.OPTED_OUT == london.state("co-1").finish_reason
+    # A newsletter sign-up later does not bring the reminders back.
+    london.consent(Channel.SMS, purpose=Purpose.MARKETING, at=london.clock.now())
+    london.abandon("co-2")
+    london.run_until(london.clock.now() + timedelta(days=8))
+    assert ["co-1"] == [m.checkout_id for m in london.touches()]

@@ -322,3 +322,27 @@ def test_grant_for_start_grants_recovery_on_that_channel_only() -> None:
     assert expected == grant
     for text in ("yes", "STOP", "when does it ship?"):
         assert grant_for(classify_reply(text), "cus-1", Channel.SMS, T0) is None
+
+
+def test_withdrew_reports_an_explicit_no_until_the_purpose_is_granted_again() -> None:
+    """SEAMS 7: a revocation naming ``recovery`` is a "no" to it that no grant of another
+    purpose lifts; a STOP (no purpose) is not such a "no", and a later recovery grant is."""
+    later = T0 + timedelta(hours=2)
+    no = event(ConsentAction.REVOKED, minutes=10)
+    marketing_after = event(minutes=20, purpose=Purpose.MARKETING)
+    ledger = ConsentLedger((event(purpose=Purpose.MARKETING), no, marketing_after))
+    assert ledger.withdrew("cus-1", Channel.SMS, Purpose.RECOVERY, later, address=PHONE)
+    assert ledger.withdrew("cus-1", Channel.SMS, Purpose.RECOVERY, later)
+    assert not ledger.withdrew("cus-1", Channel.SMS, Purpose.RECOVERY, T0 + timedelta(minutes=5))
+    assert not ledger.withdrew("cus-1", Channel.EMAIL, Purpose.RECOVERY, later)
+    # The "no" named PHONE: another number of the same customer is not covered by it.
+    assert not ledger.withdrew("cus-1", Channel.SMS, Purpose.RECOVERY, later, address=OTHER)
+    regranted = ledger.append(event(minutes=30))
+    assert not regranted.withdrew("cus-1", Channel.SMS, Purpose.RECOVERY, later)
+    stop = event(ConsentAction.REVOKED, minutes=10, purpose=None)
+    after_stop = ConsentLedger((event(), stop, marketing_after))
+    assert not after_stop.withdrew("cus-1", Channel.SMS, Purpose.RECOVERY, later)
+    # A STOP after the explicit "no" does not hide it.
+    assert ledger.append(event(ConsentAction.REVOKED, minutes=40, purpose=None)).withdrew(
+        "cus-1", Channel.SMS, Purpose.RECOVERY, later
+    )

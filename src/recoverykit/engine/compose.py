@@ -156,6 +156,13 @@ def _consent_refusal(  # noqa: PLR0917 - a private helper, called in two places
     if rules.purpose is None and not rules.require_confirmed:
         if ledger.allows(customer.id, channel, Purpose.RECOVERY, at, address=address):
             return None
+        if ledger.withdrew(customer.id, channel, Purpose.RECOVERY, at, address=address):
+            # An explicit "no reminders" wins over any marketing grant (SEAMS 7).
+            return Refusal(
+                "no_consent",
+                f"recovery messages on {channel.value} were withdrawn; a marketing grant "
+                "does not cover them",
+            )
         if policy.marketing_consent_ok and ledger.allows(
             customer.id, channel, Purpose.MARKETING, at, address=address
         ):

@@ -190,7 +190,8 @@ class RecoveryPolicy:
     channels: tuple[Channel, ...] = DEFAULT_CHANNEL_ORDER
     #: Per-region channel order (``{"PL": (WHATSAPP, SMS, EMAIL)}``) overriding ``channels``.
     channels_by_region: Mapping[str, tuple[Channel, ...]] = attrs.field(factory=dict)
-    #: Accept a ``marketing`` grant where no ``recovery`` grant exists (SEAMS 7).
+    #: Accept a ``marketing`` grant where no ``recovery`` grant exists, unless the
+    #: customer withdrew ``recovery`` by name: that "no" always wins (SEAMS 7).
     marketing_consent_ok: bool = True
     timing: TimingScale | None = attrs.field(factory=TimingScale)
     #: Personal data is dropped and the recovery ends this long after abandonment.

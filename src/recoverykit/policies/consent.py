@@ -10,6 +10,8 @@ The rules, in short:
 * consent is per channel; a grant naming an address covers only that address
   (a grant without one covers any);
 * a revocation beats every grant at or before it; only a later grant re-grants;
+* a revocation naming a purpose is an explicit "no" to it: ``withdrew`` reports it,
+  so a grant of another purpose cannot stand in for it;
 * a revocation without a purpose (a STOP) covers every purpose on its channel, and a
   revocation without a channel (OPT_OUT_ALL) covers every channel;
 * ``confirmed`` completes a double opt-in; with ``require_confirmed=True`` a grant
@@ -385,6 +387,45 @@ class ConsentLedger:
             address=address,
             require_confirmed=require_confirmed,
         ).allowed
+
+    def withdrew(
+        self,
+        customer_id: str,
+        channel: Channel,
+        purpose: Purpose,
+        at: datetime,
+        *,
+        address: str | None = None,
+    ) -> bool:
+        """True when the customer withdrew ``purpose`` by name and has not granted it since.
+
+        Only a revocation naming the purpose counts ("no more cart reminders"), not a
+        STOP of the whole channel: a later grant of a broader purpose can follow a STOP,
+        but it never overrules an explicit "no" to this one (SEAMS 7). ``address``
+        narrows the question as in ``status``.
+        """
+        moment = _micros(require_aware(at, "at"))
+        index = self._folded()
+        limit = len(self.events)
+        key = _address_key(address)
+        with index.lock:
+            track = index.tracks.get((customer_id, Channel(channel), Purpose(purpose)))
+            if track is None:
+                return False
+            if key is None:
+                streams = [track.entries]
+            else:
+                streams = [track.by_address.get(None) or [], track.by_address.get(key) or []]
+            best: _Entry | None = None
+            for stream in streams:
+                for entry in _latest(stream, limit, moment):
+                    event = entry[3]
+                    if event.action is ConsentAction.REVOKED and event.purpose is None:
+                        continue  # a STOP: decides the channel, not this purpose by name
+                    if best is None or entry[:3] > best[:3]:
+                        best = entry
+                    break
+        return best is not None and best[3].action is ConsentAction.REVOKED
 
     def opted_out(self, customer_id: str, channel: Channel, at: datetime) -> bool:
         """True when the latest decisive event on ``channel`` (any purpose) is a revocation.
