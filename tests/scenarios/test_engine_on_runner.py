@@ -20,15 +20,31 @@ from recoverykit.engine.policy import RecoveryPolicy
 from recoverykit.engine.state import RecoveryState
 from recoverykit.policies.consent import ConsentAction, ConsentEvent, Purpose
 from recoverykit.policies.replies import classify_reply
+from recoverykit.protocols import Receipt
 from recoverykit.runtime.runner import Runner
 from recoverykit.stores import SQLiteStore
 from recoverykit.testing.fakes import FakeChannel, FakeClock
 from recoverykit.values.model import Channel, Checkout, Customer, LineItem, Stage
 from recoverykit.values.money import Money
+from recoverykit.values.zones import get_zone
 from recoverykit.webhooks import InboundMessage
 
 T0 = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)  # 10:00 in London: inside contact hours
 LONDON_PHONE = "+447400123451"
+
+
+class TimedChannel(FakeChannel):
+    """A ``FakeChannel`` that also notes the clock's time of every accepted send."""
+
+    def __init__(self, channel: Channel, clock: FakeClock) -> None:
+        super().__init__(channel, clock=clock)
+        self.clock = clock
+        self.times: list[datetime] = []
+
+    def send(self, message: SendMessage) -> Receipt:
+        receipt = super().send(message)
+        self.times.append(self.clock.now())
+        return receipt
 
 
 class Shop:
@@ -37,7 +53,7 @@ class Shop:
     def __init__(self, path: Path, policy: RecoveryPolicy, customer: Customer) -> None:
         self.store = SQLiteStore(path)
         self.clock = FakeClock(T0)
-        self.channels = {channel: FakeChannel(channel, clock=self.clock) for channel in Channel}
+        self.channels = {channel: TimedChannel(channel, self.clock) for channel in Channel}
         self.policy = policy
         self.runner = Runner(policy, self.store, self.channels, self.clock)
         self.customer = customer
@@ -102,6 +118,15 @@ class Shop:
     def sent(self, channel: Channel | None = None) -> list[SendMessage]:
         chosen = [channel] if channel is not None else list(Channel)
         return [message for c in chosen for message in self.channels[c].sent]
+
+    def sent_at(self) -> list[tuple[datetime, SendMessage]]:
+        """Every accepted message with the instant it was handed over, in time order."""
+        pairs = [
+            pair
+            for c in Channel
+            for pair in zip(self.channels[c].times, self.channels[c].sent, strict=True)
+        ]
+        return sorted(pairs, key=lambda pair: pair[0])
 
     def touches(self) -> list[SendMessage]:
         return [m for m in self.sent() if m.touch is not None]
@@ -208,3 +233,26 @@ def test_recovery_revocation_stops_touches_though_a_marketing_grant_exists(londo
     london.abandon("co-2")
     london.run_until(london.clock.now() + timedelta(days=8))
     assert ["co-1"] == [m.checkout_id for m in london.touches()]
+
+
+# -- item 12: a US number keeps its area code's zones ----------------------------------------
+def test_miami_number_with_a_london_zone_is_judged_in_miami_time_too(tmp_path: Path) -> None:
+    """A +1 305 number whose store-supplied zone is Europe/London: the Florida and TCPA
+    windows are checked on the Miami clock as well, so nothing goes before 09:00 there."""
+    miami = Customer(
+        id="cus-fl", first_name="Ana", phone="+13055550123", locale="en",
+        timezone="Europe/London", country="US",
+    )  # fmt: skip
+    shop = Shop(tmp_path / "shop.db", RecoveryPolicy(store_name="Teapot Shop"), miami)
+    try:
+        shop.consent(Channel.SMS, ConsentAction.CONFIRMED, address=miami.phone)
+        shop.abandon()  # 10:00 in London is 06:00 in Miami
+        assert ("Europe/London", "America/New_York") == shop.state("co-1").zones
+        shop.run_until(T0 + timedelta(days=3))
+        sends = shop.sent_at()
+        assert [1] == [message.touch for _, message in sends]  # CP-1: one US text
+        local = sends[0][0].astimezone(get_zone("America/New_York"))
+        assert 9 <= local.hour < 20
+        assert local.date() == T0.date()
+    finally:
+        shop.store.close()

@@ -162,6 +162,27 @@ def test_multi_zone_country_narrows_phone_candidates() -> None:
     assert ("America/Boise", "America/Los_Angeles") == resolve_zones(customer).zones
 
 
+def test_us_number_keeps_its_area_code_zones_beside_the_stores() -> None:
+    """A US area code's zones stay candidates next to an explicit or country zone (the
+    store's first), so US and state hours are judged on the number's own clock too; a
+    toll-free number names no area, and other countries' numbers defer to the store."""
+    miami = Customer(id="f", timezone="Europe/London", phone="+13055550123")
+    assert (("Europe/London", "America/New_York"), ZoneSource.EXPLICIT) == (
+        resolve_zones(miami).zones,
+        resolve_zones(miami).source,
+    )
+    by_country = Customer(id="g", country="GB", phone="+12085551234")
+    assert ("Europe/London", "America/Boise", "America/Los_Angeles") == (
+        resolve_zones(by_country).zones
+    )
+    same = Customer(id="h", timezone="America/New_York", phone="+13055550123")
+    assert ("America/New_York",) == resolve_zones(same).zones
+    toll_free = Customer(id="i", timezone="Europe/London", phone="+18005550123")
+    assert ("Europe/London",) == resolve_zones(toll_free).zones
+    polish = Customer(id="j", timezone="Europe/London", phone="+48601234567")
+    assert ("Europe/London",) == resolve_zones(polish).zones
+
+
 def test_zones_load_from_tzdata_with_kazakhstan_2024() -> None:
     """Zones come from the pinned tzdata: Almaty is UTC+5 after 2024-03-01."""
     zone = get_zone("Asia/Almaty")

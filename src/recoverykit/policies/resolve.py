@@ -41,8 +41,25 @@ def resolve_zones(customer: Customer) -> ZoneResolution:
     """Candidate zones: explicit zone > a single-zone country > the phone's candidates.
 
     A multi-zone country with a phone number narrows to the phone's candidates
-    inside that country when they overlap.
+    inside that country when they overlap. A US number always keeps its area
+    code's zones besides the store's: US and state rules protect whoever answers
+    that area code (Florida presumes it), so a +1 305 number is judged in Miami
+    time even when the store says Europe/London. The store's zone stays first.
     """
+    resolution = _resolve(customer)
+    phone = customer.phone_number
+    if resolution.source is ZoneSource.PHONE or phone is None or phone.region != "US":
+        return resolution
+    home = country_zones("US")
+    if not all(zone in home for zone in phone.time_zones):
+        return resolution  # not a geographic area code (toll-free, personal): no state to keep
+    extra = tuple(zone for zone in phone.time_zones if zone not in resolution.zones)
+    if not extra:
+        return resolution
+    return ZoneResolution((*resolution.zones, *extra), resolution.source)
+
+
+def _resolve(customer: Customer) -> ZoneResolution:
     if customer.timezone is not None:
         get_zone(customer.timezone)
         return ZoneResolution((customer.timezone,), ZoneSource.EXPLICIT)
