@@ -16,11 +16,14 @@ import pytest
 
 from recoverykit.engine.commands import FinishReason, SendMessage
 from recoverykit.engine.events import CheckoutAbandoned, ConsentChanged, ReplyReceived
+from recoverykit.engine.notes import Skipped
 from recoverykit.engine.policy import RecoveryPolicy
 from recoverykit.engine.state import RecoveryState
+from recoverykit.errors import ChannelError
 from recoverykit.policies.consent import ConsentAction, ConsentEvent, Purpose
 from recoverykit.policies.replies import classify_reply
-from recoverykit.protocols import Receipt
+from recoverykit.policies.sequence import DelayWindow, Sequence, Touch
+from recoverykit.protocols import OutboxStatus, Receipt
 from recoverykit.runtime.runner import Runner
 from recoverykit.stores import SQLiteStore
 from recoverykit.testing.fakes import FakeChannel, FakeClock
@@ -254,5 +257,59 @@ def test_miami_number_with_a_london_zone_is_judged_in_miami_time_too(tmp_path: P
         local = sends[0][0].astimezone(get_zone("America/New_York"))
         assert 9 <= local.hour < 20
         assert local.date() == T0.date()
+    finally:
+        shop.store.close()
+
+
+# -- item 13: a skipped touch leaves the next one's delay as planned ---------------------------
+def test_skipped_touch_does_not_pull_the_next_touch_forward(london: Shop) -> None:
+    """Touch 1 cannot be composed (no words for it) and is skipped; touch 2, planned for
+    18-24 h after abandonment, still goes out then and not at touch 1's moment."""
+    words_missing = Sequence(
+        "help-after-a-gap",
+        (
+            Touch(DelayWindow(timedelta(minutes=30), timedelta(hours=1)), "remind", "no-such-key"),
+            Touch(DelayWindow(timedelta(hours=18), timedelta(hours=24)), "help", "help"),
+        ),
+    )
+    london.runner.policy = RecoveryPolicy(store_name="Teapot Shop", sequence=words_missing)
+    london.consent(Channel.SMS)
+    london.abandon()
+    london.run_until(T0 + timedelta(hours=17, minutes=59))
+    assert [] == london.sent()
+    notes = [n for n in london.state("co-1").notes if isinstance(n, Skipped)]
+    assert [(1, "template")] == [(n.touch, n.reason) for n in notes]
+    london.run_until(T0 + timedelta(days=3))
+    [(at, message)] = london.sent_at()
+    assert 2 == message.touch
+    assert T0 + timedelta(hours=18) <= at <= T0 + timedelta(hours=24)
+
+
+# -- item 9: one attempt counter ---------------------------------------------------------------
+def test_retry_then_whatsapp_limit_gives_the_sms_fallback_a_fresh_key(tmp_path: Path) -> None:
+    """A transient failure, its retry hit by WhatsApp 131049 (CP-7), then the touch moves to
+    SMS: the SMS send has a key of its own, really goes out, and is what the state records."""
+    who = Customer(id="cus-pl", first_name="Ola", phone="+48601234567", locale="pl")
+    policy = RecoveryPolicy(store_name="Sklep Ola", channels=(Channel.WHATSAPP, Channel.SMS))
+    shop = Shop(tmp_path / "shop.db", policy, who)
+    try:
+        shop.consent(Channel.WHATSAPP, address=who.phone)
+        shop.consent(Channel.SMS, address=who.phone)
+        whatsapp = shop.channels[Channel.WHATSAPP]
+        whatsapp.fail_next(ChannelError("provider busy", permanent=False, code="timeout"))
+        whatsapp.fail_next(ChannelError("per-user limit", permanent=False, code="131049"))
+        shop.abandon()
+        shop.run_until(T0 + timedelta(hours=3))
+        tried = [(m.channel, m.idempotency_key) for m in whatsapp.attempts]
+        assert [(Channel.WHATSAPP, "co-1:touch1:0"), (Channel.WHATSAPP, "co-1:touch1:1")] == tried
+        assert ["co-1:touch1:2"] == shop.channels[Channel.SMS].keys()
+        sent = shop.state("co-1").sent
+        assert [
+            (Channel.WHATSAPP, 0, True),
+            (Channel.WHATSAPP, 1, True),
+            (Channel.SMS, 2, False),
+        ] == [(s.channel, s.attempt, s.failed) for s in sent]
+        keys = [entry.key for entry in shop.store.outbox(status=OutboxStatus.SENT, limit=10)]
+        assert ["co-1:touch1:2"] == keys
     finally:
         shop.store.close()

@@ -35,6 +35,7 @@ from recoverykit.engine.policy import Context, RecoveryPolicy
 from recoverykit.engine.state import RecoveryState, RecoveryStatus
 from recoverykit.policies.consent import ConsentAction, Purpose
 from recoverykit.policies.replies import classify_reply
+from recoverykit.policies.sequence import DelayWindow, Sequence, Touch
 from recoverykit.testing import EngineDriver
 from tests.engine_helpers import T0, checkout, customer, grant
 
@@ -172,6 +173,26 @@ def test_start_after_stop_regrants_on_the_finished_recovery() -> None:
     ]
     assert not [c for c in decisions[0].commands if isinstance(c, SendMessage)]
     assert driver.ledger.allows("c1", Channel.SMS, Purpose.RECOVERY, start_at)
+
+
+def test_touch_skipped_for_its_channel_keeps_the_next_touch_delay() -> None:
+    """A touch skipped because its fixed channel has no consent does not pull the next
+    touch forward: touch 2 still waits for its own 18-24 h delay."""
+    window = DelayWindow(timedelta(minutes=30), timedelta(hours=1))
+    later = DelayWindow(timedelta(hours=18), timedelta(hours=24))
+    sequence = Sequence(
+        "email-first",
+        (Touch(window, "remind", "remind", Channel.EMAIL), Touch(later, "help", "help")),
+    )
+    who = customer()
+    driver = EngineDriver(
+        attrs.evolve(POLICY, sequence=sequence), consent=[grant(who, Channel.SMS)]
+    )
+    driver.feed(CheckoutAbandoned(checkout(who), T0))
+    driver.run_until(T0 + timedelta(days=3))
+    [sent] = driver.touches("chk-1")
+    assert (2, Channel.SMS) == (sent.message.touch, sent.message.channel)
+    assert T0 + timedelta(hours=18) <= sent.at <= T0 + timedelta(hours=24)
 
 
 def test_duplicate_and_finished_events_are_ignored() -> None:

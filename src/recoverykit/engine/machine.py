@@ -391,8 +391,6 @@ def _ask_double_optin(step: _Step, checkout: Checkout) -> bool:
 
 def _plan_next(step: _Step) -> None:
     """Schedule the wake-up for ``state.next_touch`` (or the end of the grace period)."""
-    checkout: Checkout | None = step.get("checkout")
-    assert checkout is not None
     sequence = step.policy.sequence_for(step.get("variant"))
     next_touch: int = step.get("next_touch")
     if next_touch >= len(sequence.touches):
@@ -400,8 +398,17 @@ def _plan_next(step: _Step) -> None:
         base = sent[-1].at if sent else step.now
         step.schedule(base + step.policy.grace)
         return
+    step.schedule(_planned_at(step, next_touch))
+
+
+def _planned_at(step: _Step, index: int) -> datetime:
+    """When touch ``index`` (0-based) is planned, before hours and caps move it: its own
+    delay after abandonment, whatever became of the touches before it."""
+    checkout: Checkout | None = step.get("checkout")
+    assert checkout is not None
+    sequence = step.policy.sequence_for(step.get("variant"))
     scale = step.policy.timing.factor(checkout.total) if step.policy.timing else 1.0
-    step.schedule(sequence.planned_at(next_touch, checkout.abandoned_at, checkout.id, scale))
+    return sequence.planned_at(index, checkout.abandoned_at, checkout.id, scale)
 
 
 # -- wake-ups ------------------------------------------------------------------------------
@@ -433,6 +440,12 @@ def _next_touch(step: _Step, checkout: Checkout) -> None:
             return
         number = index + 1
         touch = sequence.touches[index]
+        due_at = _planned_at(step, index)
+        if step.now < due_at:
+            # A touch skipped just before (no consent, nothing to say, a condition) must
+            # not pull this one forward: it keeps its own delay.
+            step.schedule(due_at)
+            return
         if step.now > deadline:
             step.note(Skipped(number, "expired", "more than 7 days after abandonment"))
             step.update(next_touch=len(sequence.touches))
@@ -599,7 +612,7 @@ def _compose(  # noqa: PLR0917 - a private helper with one caller
             touch_number=number,
             touch=touch,
             channel=channel,
-            attempt=step.get("attempt"),
+            attempt=max(step.get("attempt"), _next_attempt(step.get("sent"), number)),
             zone=zones[0] if zones else "UTC",
             policy=step.policy,
             variant=step.get("variant"),
@@ -1065,20 +1078,32 @@ def _failed(step: _Step, event: MessageFailed) -> None:
             Info("channel", f"{event.channel.value} failed for good; now {replacement.value}")
         )
         # A new attempt number gives the resend its own idempotency key.
-        step.update(channel=replacement, next_touch=index, attempt=sent.attempt + 1)
+        step.update(
+            channel=replacement, next_touch=index, attempt=_next_attempt(state.sent, event.touch)
+        )
         step.schedule(step.now)
         return
     backoff = step.policy.retry_backoff
     if sent.attempt < len(backoff):
         until = step.now + backoff[sent.attempt]
         step.note(Deferred(event.touch, DeferReason.RETRY, "retry", step.now, until))
-        step.update(next_touch=index, attempt=sent.attempt + 1)
+        step.update(next_touch=index, attempt=_next_attempt(state.sent, event.touch))
         step.schedule(until)
         return
     step.note(Skipped(event.touch, "retry", f"gave up after {sent.attempt + 1} attempts"))
 
 
 _DAY: Final = timedelta(hours=24)
+
+
+def _next_attempt(sent: tuple[SentTouch, ...], touch: int) -> int:
+    """The attempt number of the next send of ``touch``: one more than any send of it so far.
+
+    The one counter for retries, channel fallbacks and platform limits alike, read from
+    what was handed to a channel, so a resend can never reuse an earlier key (the outbox
+    would refuse it as a duplicate and nothing would go).
+    """
+    return max((item.attempt + 1 for item in sent if item.touch == touch), default=0)
 
 
 def _platform_limit(
@@ -1109,12 +1134,13 @@ def _platform_limit(
                 f"{rule}: platform limit (code {event.code}); the number is kept",
             )
         )
-        step.update(channel=replacement, next_touch=index, attempt=state.attempt + 1)
+        attempt = _next_attempt(state.sent, event.touch)
+        step.update(channel=replacement, next_touch=index, attempt=attempt)
         step.schedule(step.now)
         return
     until = step.now + wait
     step.note(Deferred(event.touch, DeferReason.PLATFORM_LIMIT, rule, step.now, until))
-    step.update(next_touch=index, attempt=state.attempt + 1)
+    step.update(next_touch=index, attempt=_next_attempt(state.sent, event.touch))
     step.schedule(until)
 
 
