@@ -66,6 +66,7 @@ from ..messages.tokens import (
 )
 from ..protocols import Clock, Receipt, SystemClock
 from ..values.model import Channel
+from ..values.text import single_line
 from ..values.time import require_aware
 from .errors import NOT_SENT, OutcomeUnknown
 
@@ -296,7 +297,9 @@ def subject_of(message: SendMessage) -> str:
     subject = message.subject
     if subject is None:
         first, sep, rest = message.text.partition("\n")
-        first = first.strip()
+        # One line by construction: a carriage return or another control character in
+        # the headline (from a value inside it) must never split or inject a header.
+        first = single_line(first)
         if sep and rest.startswith("\n") and 0 < len(first) <= _LONGEST_HEADLINE:
             return first
         msg = (
@@ -307,7 +310,7 @@ def subject_of(message: SendMessage) -> str:
     if not subject.strip() or "\r" in subject or "\n" in subject:
         msg = f"E-mail {message.idempotency_key!r} has an empty or multi-line subject {subject!r}"
         raise ChannelError(msg, permanent=True, code=_INVALID)
-    return subject.strip()
+    return single_line(subject)
 
 
 def _language(locale: str) -> str:

@@ -40,6 +40,7 @@ from ..policies.schedule import earliest_send
 from ..policies.sequence import LAST_TOUCH_MAX, Condition, Touch
 from ..policies.stock import fresh_cart, items_total, spoken_cart
 from ..values.model import Channel, Checkout
+from ..values.text import first_name_problem
 from ..values.time import require_aware
 from ..values.zones import get_zone
 from .commands import (
@@ -307,6 +308,10 @@ def _start(step: _Step, event: CheckoutAbandoned) -> None:
         zones=resolution.zones,
         zone_source=resolution.source.value,
     )
+    name = checkout.customer.first_name
+    name_problem = first_name_problem(name) if name is not None and name.strip() else None
+    if name_problem is not None:
+        step.note(Info("first_name", f"not used in messages ({name_problem}); no-name wording"))
     if policy.in_holdout(checkout.id):
         step.update(status=_S.HOLDOUT)
         step.note(Info("holdout", "held out to measure what messages add; never messaged"))

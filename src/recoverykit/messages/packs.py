@@ -25,10 +25,18 @@ from typing import Any, Final
 import attrs
 from babel.dates import format_skeleton, format_time
 
-from ..errors import DefinitionError, MessageNotFound, PersonalizationError, TemplateError
-from ..values.loading import Problems, expect_list, expect_mapping, to_str, unknown_keys
+from ..errors import MessageNotFound, PersonalizationError, TemplateError
+from ..values.loading import (
+    Problems,
+    expect_list,
+    expect_mapping,
+    read_json_file,
+    to_str,
+    unknown_keys,
+)
 from ..values.model import Channel, Checkout, Friction, Stage
 from ..values.money import Money, get_locale
+from ..values.text import usable_first_name
 from ..values.zones import get_zone
 from .templates import Template
 
@@ -224,12 +232,7 @@ class MessagePack:
         if isinstance(source, str) and source == "default":
             return default_pack()
         path = Path(source)
-        try:
-            data = json.loads(path.read_text("utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise DefinitionError(
-                f"Invalid message pack {str(path)!r}", [_problem("$", str(exc))]
-            ) from None
+        data = read_json_file(path, "Invalid message pack")
         if isinstance(data, Mapping) and "languages" not in data and "messages" in data:
             # One language's file, like the built-in packs/<language>.json: the file
             # name is the language.
@@ -487,7 +490,8 @@ def message_context(
 ) -> dict[str, str]:
     """Every field a template may name, formatted for the customer; unknown ones left out.
 
-    ``first_name`` is present only when the store knows it; ``top_item`` names the
+    ``first_name`` is present only when the store knows it and it is a plain name
+    (``usable_first_name``): anything else is never inserted; ``top_item`` names the
     most expensive item still in stock (never a sold-out one).
     """
     loc = (locale or checkout.customer.locale).replace("-", "_")
@@ -500,9 +504,9 @@ def message_context(
         "approx_total": approx_total,
         "item_count": str(checkout.item_count),
     }
-    first_name = checkout.customer.first_name
-    if first_name is not None and first_name.strip():
-        context["first_name"] = first_name.strip()
+    first_name = usable_first_name(checkout.customer.first_name)
+    if first_name is not None:
+        context["first_name"] = first_name
     in_stock = [item for item in checkout.items if item.in_stock]
     if in_stock:
         top = max(in_stock, key=lambda item: item.unit_price.amount)

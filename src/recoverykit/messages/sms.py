@@ -212,7 +212,7 @@ def smart_encode(text: str) -> str:
     >>> smart_encode("It’s saved – see you soon")
     "It's saved - see you soon"
     """
-    if text.isascii():
+    if text.isascii() and "`" not in text:  # the backtick is the one ASCII look-alike
         return text
     replaced = text.translate(_SMART_TABLE)
     if replaced == text:

@@ -27,7 +27,6 @@ anyway, and so always looks cheaper than it is.
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
@@ -38,12 +37,13 @@ from typing import Any, Final, TypeVar
 import attrs
 import phonenumbers
 
-from ..errors import DefinitionError, InvalidInputError, Problem
+from ..errors import InvalidInputError
 from ..values.loading import (
     Problems,
     expect_mapping,
     field,
     load_or_raise,
+    read_json_file,
     to_enum,
     to_str,
     unknown_keys,
@@ -299,10 +299,7 @@ class PriceTable:
         """Read and load a price table JSON file; problems name the file and JSON paths."""
         where = Path(path)
         what = f"Invalid price table {str(where)!r}"
-        try:
-            data = json.loads(where.read_text("utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise DefinitionError(what, [Problem("$", str(exc))]) from None
+        data = read_json_file(where, "Invalid price table")
         return load_or_raise(load_price_table, data, what)
 
 

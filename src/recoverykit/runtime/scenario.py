@@ -10,7 +10,6 @@ the same ``ReplyReceived`` a webhook parser would give it.
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -33,7 +32,7 @@ from ..engine.events import (
     ReplyReceived,
 )
 from ..engine.policy import DEFAULT_CHANNEL_ORDER, RecoveryPolicy
-from ..errors import DefinitionError, Problem, RecoveryKitError
+from ..errors import DefinitionError, RecoveryKitError
 from ..policies.caps import DEFAULT_RECOVERY_CAPS, FrequencyCap
 from ..policies.consent import ConsentAction, ConsentEvent, Purpose, load_consent_event
 from ..policies.discounts import load_discount_policy
@@ -47,6 +46,7 @@ from ..values.loading import (
     expect_list,
     expect_mapping,
     field,
+    read_json_file,
     to_bool,
     to_datetime,
     to_int,
@@ -178,12 +178,7 @@ class Scenario:
     def load(cls, path: str | Path) -> Scenario:
         """Read and load a scenario JSON file."""
         where = Path(path)
-        try:
-            data = json.loads(where.read_text("utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise DefinitionError(
-                f"Invalid scenario {str(where)!r}", [Problem("$", str(exc))]
-            ) from None
+        data = read_json_file(where, "Invalid scenario")
         return load_scenario(data, what=f"Invalid scenario {str(where)!r}")
 
 
@@ -420,6 +415,7 @@ def _load_customers(
         fields.setdefault("locale", locale)
         customer = load_customer(fields, here, problems)
         if customer is None:
+            problems.fail("customer", mapping)
             continue
         if customer.id in seen:
             problems.add(f"{here}.id", f"customer id {customer.id!r} is used twice")
@@ -451,6 +447,7 @@ def _load_checkouts(
         here = f"$.checkouts[{index}]"
         checkout = load_checkout(item, here, problems, customers=customers)
         if checkout is None:
+            problems.fail("checkout", item)
             continue
         if checkout.id in seen:
             problems.add(f"{here}.id", f"checkout id {checkout.id!r} is used twice")
@@ -592,7 +589,7 @@ def _customer_ref(
     if name is None:
         return None
     if name not in customers:
-        problems.add(f"{path}.customer", f"no customer with id {name!r}")
+        problems.add_unknown(f"{path}.customer", "customer", name)
         return None
     return customers[name]
 
@@ -604,7 +601,7 @@ def _checkout_ref(
     if name is None:
         return None
     if name not in checkouts:
-        problems.add(f"{path}.checkout", f"no checkout with id {name!r}")
+        problems.add_unknown(f"{path}.checkout", "checkout", name)
         return None
     return checkouts[name]
 

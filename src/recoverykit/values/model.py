@@ -18,6 +18,7 @@ import attrs
 from ..errors import CurrencyMismatch, InvalidInputError
 from .loading import (
     Problems,
+    checked,
     expect_list,
     expect_mapping,
     field,
@@ -31,6 +32,7 @@ from .loading import (
 )
 from .money import Money, get_locale, load_money
 from .phone import PhoneNumber
+from .text import item_name_problem, lone_surrogate_at, replace_surrogates, strip_controls
 from .time import require_aware
 from .zones import get_zone
 
@@ -81,13 +83,61 @@ class Friction(enum.StrEnum):
 
 
 # -- validators --------------------------------------------------------------------------
-def _nonempty_id(_inst: object, attribute: attrs.Attribute[str], value: str) -> None:
+def _nonempty_id(_inst: object, attribute: attrs.Attribute[Any], value: str) -> None:
     if not isinstance(value, str) or not value.strip():
-        msg = f"{attribute.name} must be a non-empty string (got {value!r})"
+        msg = f"{attribute.name} must be a non-empty string (got {value!r:.60})"
         raise InvalidInputError(msg)
     if len(value) > 200:
         msg = f"{attribute.name} is longer than 200 characters (got {value[:40]!r}...)"
         raise InvalidInputError(msg)
+    _valid_unicode(attribute.name, value)
+
+
+def _valid_unicode(name: str, value: str) -> None:
+    """Refuse a lone surrogate: it cannot be encoded, so no store or provider could keep it."""
+    at = lone_surrogate_at(value)
+    if at is not None:
+        msg = (
+            f"{name} holds a lone surrogate at index {at} ({value[:40]!r}); it is not valid "
+            "Unicode: decode the input as UTF-8 before passing it"
+        )
+        raise InvalidInputError(msg)
+
+
+def _optional_id(_inst: object, attribute: attrs.Attribute[str | None], value: str | None) -> None:
+    if value is not None:
+        _nonempty_id(_inst, attribute, value)
+
+
+def _first_name(value: object) -> str | None:
+    """Any string is kept (a name that cannot be used is left out of messages, with a
+    note); a lone surrogate becomes U+FFFD so the customer can still be stored."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        msg = f"first_name must be a string or None (got {type(value).__name__} {value!r:.40})"
+        raise InvalidInputError(msg)
+    return replace_surrogates(value)
+
+
+def _item_text(value: object) -> str:
+    """An item name or category: control, bidi and zero-width characters removed."""
+    if not isinstance(value, str):
+        return value  # type: ignore[return-value]  # the validator names the problem
+    return strip_controls(replace_surrogates(value))
+
+
+def _item_name(_inst: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    _nonempty_id(_inst, attribute, value)
+    problem = item_name_problem(value)
+    if problem is not None:
+        msg = f"{attribute.name} {value[:60]!r} {problem}"
+        raise InvalidInputError(msg)
+
+
+def _category(_inst: object, attribute: attrs.Attribute[str | None], value: str | None) -> None:
+    if value is not None:
+        _item_name(_inst, attribute, value)
 
 
 def _aware(_inst: object, attribute: attrs.Attribute[Any], value: datetime | None) -> None:
@@ -110,7 +160,7 @@ def _non_negative(_inst: object, attribute: attrs.Attribute[Any], value: int | N
 def _phone(value: str | PhoneNumber | None) -> str | None:
     if value is None or isinstance(value, PhoneNumber):
         return None if value is None else value.e164
-    return PhoneNumber.parse(value).e164
+    return PhoneNumber.parse(value).e164  # refuses non-strings with InvalidPhoneNumber
 
 
 _EMAIL: Final = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -119,8 +169,13 @@ _EMAIL: Final = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 def _email(value: str | None) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or not _EMAIL.fullmatch(value) or len(value) > 254:
-        msg = f"Invalid e-mail address: {value!r}; expected name@example.com"
+    if (
+        not isinstance(value, str)
+        or not _EMAIL.fullmatch(value)
+        or len(value) > 254
+        or lone_surrogate_at(value) is not None
+    ):
+        msg = f"Invalid e-mail address: {value!r:.80}; expected name@example.com"
         raise InvalidInputError(msg)
     return value
 
@@ -150,8 +205,9 @@ _LINK: Final = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 
 def _link(_inst: object, attribute: attrs.Attribute[str], value: str) -> None:
     if not isinstance(value, str) or not _LINK.match(value):
-        msg = f"{attribute.name} must be an http(s) URL (got {value!r})"
+        msg = f"{attribute.name} must be an http(s) URL (got {value!r:.80})"
         raise InvalidInputError(msg)
+    _valid_unicode(attribute.name, value)
 
 
 def _items(value: Iterable[LineItem]) -> tuple[LineItem, ...]:
@@ -169,10 +225,14 @@ class LineItem:
     """One line of a cart: what, how many, at what unit price, and whether it is in stock."""
 
     sku: str = attrs.field(validator=_nonempty_id)
-    name: str = attrs.field(validator=_nonempty_id)
+    #: Control, bidi and zero-width characters are removed; a URL or e-mail address
+    #: is refused (a message may name the item, never send the reader elsewhere).
+    name: str = attrs.field(converter=_item_text, validator=_item_name)
     quantity: int = attrs.field(validator=_positive_quantity)
     unit_price: Money = attrs.field(validator=attrs.validators.instance_of(Money))
-    category: str | None = None
+    category: str | None = attrs.field(
+        default=None, converter=attrs.converters.optional(_item_text), validator=_category
+    )
     #: False when the item cannot be bought now; a sold-out item is never named.
     in_stock: bool = True
     #: Units left, when the store knows; only shown when fresh and allowed.
@@ -211,11 +271,13 @@ class Customer:
     """A shopper as the store knows them from checkout, and nothing more.
 
     ``phone`` is kept as E.164 text; any format ``PhoneNumber.parse`` accepts in
-    international form is normalized on construction.
+    international form is normalized on construction. ``first_name`` is kept as the
+    store gave it, but a message uses it only when ``usable_first_name`` accepts it
+    (letters, marks, spaces, hyphens, apostrophes); otherwise the no-name wording goes.
     """
 
     id: str = attrs.field(validator=_nonempty_id)
-    first_name: str | None = None
+    first_name: str | None = attrs.field(default=None, converter=_first_name)
     phone: str | None = attrs.field(default=None, converter=_phone)
     email: str | None = attrs.field(default=None, converter=_email)
     locale: str = attrs.field(default="en", converter=_locale)
@@ -225,8 +287,8 @@ class Customer:
     country: str | None = attrs.field(default=None, converter=_country)
     #: Orders placed before; 0 means a new customer.
     orders_count: int = attrs.field(default=0, validator=_non_negative)
-    telegram_chat_id: str | None = None
-    viber_id: str | None = None
+    telegram_chat_id: str | None = attrs.field(default=None, validator=_optional_id)
+    viber_id: str | None = attrs.field(default=None, validator=_optional_id)
 
     @property
     def phone_number(self) -> PhoneNumber | None:
@@ -358,11 +420,14 @@ _CHECKOUT_KEYS: Final = frozenset(
 
 
 def _build(cls: Any, path: str, problems: Problems, **kwargs: Any) -> Any:
-    """Construct ``cls`` and record, rather than raise, a cross-field problem."""
+    """Construct ``cls`` and record, rather than raise, a cross-field problem (at the
+    field its message starts with, when it names one)."""
     try:
         return cls(**kwargs)
     except (InvalidInputError, ValueError, TypeError) as exc:
-        problems.add(path, str(exc))
+        text = str(exc)
+        named = next((key for key in kwargs if text.startswith(f"{key} ")), None)
+        problems.add(path if named is None else f"{path}.{named}", text)
         return None
 
 
@@ -380,13 +445,24 @@ def load_line_item(data: Any, path: str, problems: Problems) -> LineItem | None:
     unknown_keys(mapping, _ITEM_KEYS, path, problems)
     before = len(problems.items)
     values = {
-        "sku": field(mapping, "sku", path, problems, to_str),
-        "name": field(mapping, "name", path, problems, to_str),
-        "quantity": field(mapping, "quantity", path, problems, to_int),
+        "sku": field(mapping, "sku", path, problems, checked(LineItem, "sku", to_str)),
+        "name": field(mapping, "name", path, problems, checked(LineItem, "name", to_str)),
+        "quantity": field(
+            mapping, "quantity", path, problems, checked(LineItem, "quantity", to_int)
+        ),
         "unit_price": _money_at(mapping, "unit_price", path, problems),
-        "category": field(mapping, "category", path, problems, to_str, default=None),
+        "category": field(
+            mapping, "category", path, problems, checked(LineItem, "category", to_str), default=None
+        ),
         "in_stock": field(mapping, "in_stock", path, problems, to_bool, default=True),
-        "stock_level": field(mapping, "stock_level", path, problems, to_int, default=None),
+        "stock_level": field(
+            mapping,
+            "stock_level",
+            path,
+            problems,
+            checked(LineItem, "stock_level", to_int),
+            default=None,
+        ),
         "stock_as_of": field(mapping, "stock_as_of", path, problems, to_datetime, default=None),
     }
     if len(problems.items) > before:
@@ -401,7 +477,7 @@ def load_customer(data: Any, path: str, problems: Problems) -> Customer | None:
     unknown_keys(mapping, _CUSTOMER_KEYS, path, problems)
     before = len(problems.items)
     values = {
-        "id": field(mapping, "id", path, problems, to_str),
+        "id": field(mapping, "id", path, problems, checked(Customer, "id", to_str)),
         "first_name": field(mapping, "first_name", path, problems, to_str, default=None),
         "phone": field(mapping, "phone", path, problems, _phone, default=None),
         "email": field(mapping, "email", path, problems, _email, default=None),
@@ -410,9 +486,21 @@ def load_customer(data: Any, path: str, problems: Problems) -> Customer | None:
         "country": field(mapping, "country", path, problems, _country, default=None),
         "orders_count": field(mapping, "orders_count", path, problems, to_int, default=0),
         "telegram_chat_id": field(
-            mapping, "telegram_chat_id", path, problems, to_str, default=None
+            mapping,
+            "telegram_chat_id",
+            path,
+            problems,
+            checked(Customer, "telegram_chat_id", to_str),
+            default=None,
         ),
-        "viber_id": field(mapping, "viber_id", path, problems, to_str, default=None),
+        "viber_id": field(
+            mapping,
+            "viber_id",
+            path,
+            problems,
+            checked(Customer, "viber_id", to_str),
+            default=None,
+        ),
     }
     if len(problems.items) > before:
         return None
@@ -437,7 +525,7 @@ def load_checkout(
         problems.add(f"{path}.customer", "is required")
     elif isinstance(raw_customer, str):
         if customers is None or raw_customer not in customers:
-            problems.add(f"{path}.customer", f"no customer with id {raw_customer!r}")
+            problems.add_unknown(f"{path}.customer", "customer", raw_customer)
         else:
             customer = customers[raw_customer]
     else:
@@ -450,11 +538,11 @@ def load_checkout(
         if item is not None:
             items.append(item)
     values = {
-        "id": field(mapping, "id", path, problems, to_str),
+        "id": field(mapping, "id", path, problems, checked(Checkout, "id", to_str)),
         "total": _money_at(mapping, "total", path, problems),
         "stage": field(mapping, "stage", path, problems, to_enum(Stage), default=Stage.PAYMENT),
         "abandoned_at": field(mapping, "abandoned_at", path, problems, to_datetime),
-        "link": field(mapping, "link", path, problems, to_str),
+        "link": field(mapping, "link", path, problems, checked(Checkout, "link", to_str)),
         "friction": field(mapping, "friction", path, problems, to_enum(Friction), default=None),
         "hold_until": field(mapping, "hold_until", path, problems, to_datetime, default=None),
     }

@@ -109,8 +109,10 @@ class Money:
     def __sub__(self, other: Money) -> Money:
         return Money(self.amount - self._check(other).amount, self.currency)
 
-    def __mul__(self, factor: int | Decimal) -> Money:
-        return Money(self.amount * factor, self.currency)
+    def __mul__(self, factor: int | Decimal | float) -> Money:
+        """Scale by a whole number, a ``Decimal`` or a float (read as its shortest repr,
+        so ``* 1.1`` means 1.1 exactly); the result is never rounded here."""
+        return Money(self.amount * _factor(factor), self.currency)
 
     __rmul__ = __mul__
 
@@ -160,6 +162,17 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency}"
+
+
+def _factor(value: object) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        msg = f"Money can be multiplied by a number only (got {type(value).__name__} {value!r:.40})"
+        raise InvalidMoney(msg)
+    factor = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    if not factor.is_finite() or factor < 0:
+        msg = f"Invalid factor: {value!r}; multiply money by a finite, non-negative number"
+        raise InvalidMoney(msg)
+    return factor
 
 
 @functools.lru_cache(maxsize=65536)

@@ -89,6 +89,15 @@ class PhoneNumber:
         ``Europe/Bucharest`` (a CLDR stand-in) becomes ``Europe/Kaliningrad``; a +7
         number keeps only zones of its own country (Russia or Kazakhstan).
         """
+        if not isinstance(raw, str):
+            # Checked before the cache: a list or dict is not even hashable.
+            shown = f"{type(raw).__name__} {raw!r:.40}"
+            raise InvalidPhoneNumber(shown, region=None, reason="expected a string")
+        if region is not None and not isinstance(region, str):
+            shown = f"{type(region).__name__} {region!r:.40}"
+            raise InvalidPhoneNumber(
+                raw[:64], region=None, reason=f"region must be a string ({shown})"
+            )
         return _parse(raw, region.upper() if isinstance(region, str) else region)
 
     def __str__(self) -> str:

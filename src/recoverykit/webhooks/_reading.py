@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
 
 from ..errors import InvalidInputError
+from ..values.text import replace_surrogates
 from .types import MalformedWebhook, WebhookRequest
 
 __all__ = [
@@ -86,12 +87,38 @@ def require_method(request: WebhookRequest, expected: str, hint: str) -> None:
 
 
 def load_json(body: bytes, provider: str) -> Any:
-    """The JSON document in ``body``; ``MalformedWebhook`` for anything unparsable."""
+    """The JSON document in ``body``; ``MalformedWebhook`` for anything unparsable.
+
+    JSON may spell a lone surrogate (``"\\ud800"``), which no store or provider can
+    encode; every such character in a key or a string becomes U+FFFD here, so a
+    reply with one bad character is still read (a STOP is still a STOP).
+    """
     try:
-        return json.loads(body)
+        document = json.loads(body)
     except (ValueError, RecursionError) as exc:
         msg = f"The {provider} body is not valid JSON: {exc}"
         raise MalformedWebhook(msg[:300]) from None
+    return _valid_unicode(document)
+
+
+def _valid_unicode(document: Any) -> Any:
+    """``document`` with every lone surrogate replaced; iterative, so depth costs no stack."""
+    if isinstance(document, str):
+        return replace_surrogates(document)
+    root: list[Any] = [document]
+    stack: list[tuple[Any, Any]] = [(root, 0)]
+    while stack:
+        parent, key = stack.pop()
+        value = parent[key]
+        if isinstance(value, str):
+            parent[key] = replace_surrogates(value)
+        elif isinstance(value, list):
+            stack.extend((value, index) for index in range(len(value)))
+        elif isinstance(value, dict):
+            cleaned = {replace_surrogates(name): item for name, item in value.items()}
+            parent[key] = cleaned
+            stack.extend((cleaned, name) for name in cleaned)
+    return root[0]
 
 
 def _kind(value: object) -> str:

@@ -213,7 +213,7 @@ def _content(message: Mapping[str, Any], kind: str, path: str) -> tuple[str, str
     if kind == "interactive":
         interactive = need(message, "interactive", path, obj)
         reply_kind = interactive.get("type")
-        if reply_kind not in _REPLIES:
+        if not isinstance(reply_kind, str) or reply_kind not in _REPLIES:
             return "", None  # a Flows answer or a newer kind: a message without a choice
         here = f"{path}.interactive"
         reply = need(interactive, reply_kind, here, obj)
