@@ -19,7 +19,8 @@ The tree, so a caller can catch as broadly or narrowly as it needs::
     ├── MessageNotFound(KeyError)             a message pack has no wording for a lookup
     ├── ChannelError                          a channel failed to send; says if permanent
     ├── StoreError                            a store could not keep its promise
-    │   └── ConflictError                     optimistic concurrency: someone wrote first
+    │   ├── ConflictError                     optimistic concurrency: someone wrote first
+    │   └── ForeignDatabase                   the file or schema is not a recoverykit store
     ├── LinkError(ValueError)                 a resume-link token was refused
     │   ├── LinkExpired
     │   └── LinkInvalid
@@ -42,6 +43,7 @@ __all__ = [
     "CurrencyMismatch",
     "DefinitionError",
     "ExperimentError",
+    "ForeignDatabase",
     "InvalidInputError",
     "InvalidLocale",
     "InvalidMoney",
@@ -216,6 +218,15 @@ class StoreError(RecoveryKitError):
 
 class ConflictError(StoreError):
     """Someone else saved a newer version of the same record first."""
+
+
+class ForeignDatabase(StoreError):
+    """The database named is not a recoverykit store, so it was left exactly as it was.
+
+    A store refuses a file or schema another application owns (a Django
+    ``db.sqlite3``, a JSON file) instead of adding its tables to it, and a read-only
+    open refuses anything without the recoverykit schema marker.
+    """
 
 
 class LinkError(RecoveryKitError, ValueError):

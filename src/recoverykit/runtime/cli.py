@@ -1,14 +1,29 @@
 """The ``recoverykit`` command line: simulate, plan, lint, explain, report.
 
-Every command reads files, never the network. Bad input (a scenario with
-problems, a missing file) prints every problem with its JSON path to stderr
-and exits with status 2; ``lint`` exits with 1 when a template has errors.
+Every command reads files (or the store ``--db`` names), never anything else. No
+failure ever shows a traceback: each is one clear message on stderr and an exit
+status a script can act on:
+
+* ``0`` success;
+* ``1`` ``lint`` found errors (and only that);
+* ``2`` bad input: a file with problems (each printed with its JSON path), a
+  missing file, a ``--db`` that is not a recoverykit store, a bad option value;
+* ``3`` the store is unavailable: PostgreSQL unreachable, an SQLite file that
+  cannot be opened or written;
+* ``4`` an internal error (a bug in recoverykit: please report it).
+
+``report`` and ``explain`` open the store read-only; ``simulate --db`` creates a new
+store, and adds to an existing one only with ``--append``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import re
+import sqlite3
 import sys
 import tempfile
 from collections import Counter
@@ -25,7 +40,7 @@ from ..engine.machine import decide, explain
 from ..engine.notes import Deferred, Info, Skipped
 from ..engine.policy import Context, RecoveryPolicy
 from ..engine.state import RecoveryStatus
-from ..errors import DefinitionError, RecoveryKitError
+from ..errors import DefinitionError, ForeignDatabase, RecoveryKitError, StoreError
 from ..metrics.cost import PriceTable
 from ..metrics.report import FORMATS, Report, render
 from ..metrics.scorecard import DIMENSIONS
@@ -33,7 +48,7 @@ from ..policies.caps import ContactHistory, ContactRecord, SendKind
 from ..policies.consent import ConsentEvent, ConsentLedger
 from ..policies.resolve import resolve_zones
 from ..protocols import ChannelAdapter, LogRecord, Store
-from ..values.loading import to_datetime
+from ..values.loading import read_json_file, to_datetime
 from ..values.model import Channel, Checkout, Customer
 from ..values.zones import get_zone
 from .runner import Runner
@@ -42,10 +57,14 @@ from .simulated import FakeClock, FakeDiscountIssuer
 
 __all__ = ["main"]
 
-#: Exit statuses: success, findings (lint errors), bad input.
+#: Exit statuses: success, findings (lint errors), bad input, store unavailable, a bug.
 EXIT_OK: Final = 0
 EXIT_FINDINGS: Final = 1
 EXIT_BAD_INPUT: Final = 2
+EXIT_STORE: Final = 3
+EXIT_INTERNAL: Final = 4
+#: How long ``--db postgresql://...`` waits for the server before giving up (seconds).
+_CONNECT_TIMEOUT: Final = 5.0
 
 #: Log kinds ``simulate`` prints; ``event`` lines show what the customer did.
 _SHOWN: Final = frozenset(
@@ -57,21 +76,84 @@ _MAX_STEPS: Final = 1_000_000
 _PRICES_HELP: Final = "price table JSON file: adds spend and cost per order to the report"
 
 
+class UsageError(RecoveryKitError, ValueError):
+    """A command-line argument that cannot be used as given (exit 2)."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status instead of exiting."""
+    """Run the command line; returns the exit status instead of exiting.
+
+    Whatever happens, the result is an exit status and at most a few lines on
+    stderr: never a traceback.
+    """
     parser = _parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return EXIT_BAD_INPUT if exc.code not in (0, None) else EXIT_OK
+    command = f"recoverykit {args.command}"
     try:
         return int(args.run(args, sys.stdout))
+    except BrokenPipeError:
+        return _reader_left()
+    except KeyboardInterrupt:
+        _say(f"{command}: interrupted")
+        return 130
     except DefinitionError as exc:
-        print(str(exc), file=sys.stderr)
+        _say(str(exc))
         return EXIT_BAD_INPUT
-    except (OSError, RecoveryKitError, ValueError) as exc:
-        print(f"recoverykit {args.command}: {exc}", file=sys.stderr)
+    except ForeignDatabase as exc:
+        _say(f"{command}: {exc}")
         return EXIT_BAD_INPUT
+    except StoreError as exc:
+        _say(f"{command}: the store is unavailable: {exc}")
+        return EXIT_STORE
+    except sqlite3.Error as exc:
+        _say(f"{command}: the store is unavailable: SQLite: {exc}")
+        return EXIT_STORE
+    except (RecoveryKitError, ValueError) as exc:
+        _say(f"{command}: {exc}")
+        return EXIT_BAD_INPUT
+    except ArithmeticError as exc:
+        _say(
+            f"{command}: a number in the input is out of range ({type(exc).__name__}); "
+            'write amounts as plain decimals such as "84.00", without huge exponents'
+        )
+        return EXIT_BAD_INPUT
+    except RecursionError:
+        _say(f"{command}: the input is nested too deeply to read")
+        return EXIT_BAD_INPUT
+    except MemoryError:
+        _say(f"{command}: the input is too large to read in memory")
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        where = f" {exc.filename!r}" if exc.filename else ""
+        _say(f"{command}: cannot use{where}: {exc.strerror or exc}")
+        return EXIT_BAD_INPUT
+    except Exception as exc:  # the last line of defence against a traceback
+        _say(
+            f"{command}: internal error ({type(exc).__name__}: {exc}); this is a bug in "
+            "recoverykit, please report it with the command that caused it"
+        )
+        return EXIT_INTERNAL
+
+
+def _say(message: str) -> None:
+    """One message on stderr; a closed stderr is not worth a traceback either."""
+    with contextlib.suppress(OSError, ValueError):
+        print(message, file=sys.stderr)
+
+
+def _reader_left() -> int:
+    """The reader of stdout went away (``| head``): stop quietly, as Unix tools do.
+
+    Python would report the unflushed output at exit; pointing stdout at /dev/null
+    first keeps that quiet too.
+    """
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_OK
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -88,7 +170,14 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("scenario", type=Path, help="scenario JSON file")
     simulate.add_argument("--until", help="stop at this ISO 8601 instant (default: the file's)")
     simulate.add_argument(
-        "--db", help="an SQLite file or postgresql:// URL to keep (default: a temporary file)"
+        "--db",
+        help="a new SQLite file or postgresql:// URL to keep the run in (default: a "
+        "temporary file); an existing store needs --append",
+    )
+    simulate.add_argument(
+        "--append",
+        action="store_true",
+        help="add this run to the existing recoverykit store --db names",
     )
     simulate.add_argument("--format", choices=("text", "jsonl"), default="text")
     simulate.add_argument("--prices", type=Path, help=_PRICES_HELP)
@@ -140,15 +229,61 @@ def _is_url(db: str) -> bool:
     return "://" in db
 
 
-def _open_store(db: str | Path) -> Store:
+def _open_store(db: str | Path, *, read_only: bool = False) -> Store:
     """An SQLite file path or a ``postgresql://`` URL (with the ``postgres`` extra)."""
     from ..stores import open_store  # noqa: PLC0415 - only the commands that need it
 
-    return open_store(str(db))
+    return open_store(str(db), read_only=read_only, connect_timeout=_CONNECT_TIMEOUT)
 
 
-def _missing(db: str) -> bool:
-    return not _is_url(db) and not Path(db).exists()
+def _existing_file(db: str) -> None:
+    """Refuse, as bad input, an SQLite path that names no file a store could be read from."""
+    if _is_url(db):
+        return
+    path = Path(db)
+    if path.is_dir():
+        msg = f"--db {db!r} is a directory; name the store's file"
+        raise UsageError(msg)
+    if not path.exists():
+        msg = f"no database at {db!r}; name a store kept by simulate --db or by production"
+        raise UsageError(msg)
+
+
+def _new_file(db: str, *, append: bool) -> None:
+    """Refuse an SQLite path simulate cannot create a store at, or may not add to."""
+    if _is_url(db):
+        return
+    path = Path(db)
+    if path.is_dir():
+        msg = f"--db {db!r} is a directory; name a file to create, e.g. {db.rstrip('/')}/run.db"
+        raise UsageError(msg)
+    if not path.parent.is_dir():
+        msg = f"--db {db!r}: the directory {str(path.parent)!r} does not exist; create it first"
+        raise UsageError(msg)
+    if append and not (path.exists() and path.stat().st_size > 0):
+        msg = f"--append adds to an existing store, but there is none at {db!r}"
+        raise UsageError(msg)
+    if not append and path.exists() and path.stat().st_size > 0:
+        msg = (
+            f"--db {db!r} already exists; pass --append to add this run to that store, "
+            "or name a new file"
+        )
+        raise UsageError(msg)
+
+
+def _existing_run(store: Store, db: str) -> None:
+    """Without ``--append``, a PostgreSQL store must be empty: runs never merge silently."""
+    if next(iter(store.events()), None) is not None:
+        msg = (
+            f"--db {_shown(db)!r} already holds a run; pass --append to add this run to it, "
+            "or name a new database"
+        )
+        raise UsageError(msg)
+
+
+def _shown(db: str) -> str:
+    """``db`` without a password, for messages."""
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", db)
 
 
 def _prices(args: argparse.Namespace) -> PriceTable | None:
@@ -157,13 +292,26 @@ def _prices(args: argparse.Namespace) -> PriceTable | None:
 
 
 def _simulate(args: argparse.Namespace, out: TextIO) -> int:
+    if args.prices is not None and args.format != "text":
+        msg = (
+            "--prices adds costs to the text report; with --format jsonl read them with "
+            "recoverykit report --db ... --prices ... --format json"
+        )
+        raise UsageError(msg)
+    if args.append and args.db is None:
+        msg = "--append needs --db naming the store to add to"
+        raise UsageError(msg)
     scenario = Scenario.load(args.scenario)
     prices = _prices(args)
-    until = scenario.until if args.until is None else to_datetime(args.until)
+    until = scenario.until if args.until is None else _instant(args.until, "--until")
+    if args.db is not None:
+        _new_file(args.db, append=args.append)
     with tempfile.TemporaryDirectory(prefix="recoverykit-") as scratch:
         db = args.db if args.db is not None else Path(scratch) / "simulate.sqlite3"
         store = _open_store(db)
         try:
+            if _is_url(str(db)) and not args.append:
+                _existing_run(store, str(db))
             run_scenario(scenario, store, until=until)
             records = list(store.events())
         finally:
@@ -362,11 +510,7 @@ def _summarise(records: list[LogRecord]) -> dict[str, Any]:
 
 # -- plan ------------------------------------------------------------------------------------
 def _plan(args: argparse.Namespace, out: TextIO) -> int:
-    try:
-        data = json.loads(Path(args.checkout).read_text("utf-8"))
-    except json.JSONDecodeError as exc:
-        print(f"recoverykit plan: {args.checkout}: not JSON ({exc})", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    data = read_json_file(args.checkout, "Invalid checkout file")
     plan = load_plan_input(data, what=f"Invalid checkout file {str(args.checkout)!r}")
     checkout = plan.checkout
     zones = _zones(checkout.customer)
@@ -427,16 +571,13 @@ def plan_lines(
 
 # -- lint ------------------------------------------------------------------------------------
 def _lint(args: argparse.Namespace, out: TextIO) -> int:
-    from ..messages.lint import lint  # noqa: PLC0415
     from ..messages.packs import MessagePack  # noqa: PLC0415
     from ..policies.sequence import Sequence  # noqa: PLC0415
 
     path = Path(args.path)
-    try:
-        data = json.loads(path.read_text("utf-8"))
-    except json.JSONDecodeError as exc:
-        print(f"recoverykit lint: {path}: not JSON ({exc})", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    if str(args.path) == "default" and not path.exists():
+        return _lint_pack(MessagePack.load("default"), "default", out)
+    data = read_json_file(path, "Invalid file")
     if isinstance(data, dict) and "touches" in data:
         from ..programs import lint_sequence  # noqa: PLC0415
 
@@ -447,8 +588,14 @@ def _lint(args: argparse.Namespace, out: TextIO) -> int:
             out.write(f"{finding.message}\n")
         return EXIT_OK
     if isinstance(data, dict) and ("checkouts" in data or "checkout" in data):
-        return _lint_setup(path, out)
-    pack = MessagePack.load(path)
+        return _lint_setup(path, data, out)
+    return _lint_pack(MessagePack.load(path), str(path), out)
+
+
+def _lint_pack(pack: Any, path: str, out: TextIO) -> int:
+    """Every template of ``pack`` through the linter; exit 1 when any finding is an error."""
+    from ..messages.lint import lint  # noqa: PLC0415
+
     errors = warnings = 0
     for template in pack.templates():
         for violation in lint(template):
@@ -460,12 +607,11 @@ def _lint(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_FINDINGS if errors else EXIT_OK
 
 
-def _lint_setup(path: Path, out: TextIO) -> int:
+def _lint_setup(path: Path, data: Any, out: TextIO) -> int:
     """A scenario or plan file: the links the store supplies and how it issues discounts."""
     from ..links import lint_link  # noqa: PLC0415
     from ..messages.lint import lint_discounts  # noqa: PLC0415
 
-    data = json.loads(path.read_text("utf-8"))
     if "checkouts" in data:
         scenario = Scenario.load(path)
         policy, checkouts = scenario.policy, scenario.checkouts
@@ -487,10 +633,8 @@ def _lint_setup(path: Path, out: TextIO) -> int:
 
 # -- explain ---------------------------------------------------------------------------------
 def _explain(args: argparse.Namespace, out: TextIO) -> int:
-    if _missing(args.db):
-        print(f"recoverykit explain: no database at {str(args.db)!r}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    store = _open_store(args.db)
+    _existing_file(args.db)
+    store = _open_store(args.db, read_only=True)
     try:
         with store.transaction() as tx:
             found = tx.load(args.checkout_id)
@@ -519,11 +663,8 @@ def _explain(args: argparse.Namespace, out: TextIO) -> int:
 
 # -- report ----------------------------------------------------------------------------------
 def _report(args: argparse.Namespace, out: TextIO) -> int:
-    if _missing(args.db):
-        print(f"recoverykit report: no database at {str(args.db)!r}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    since = None if args.since is None else to_datetime(args.since)
-    until = None if args.until is None else to_datetime(args.until)
+    since = None if args.since is None else _instant(args.since, "--since")
+    until = None if args.until is None else _instant(args.until, "--until")
     by = tuple(name.strip() for name in str(args.by).split(",") if name.strip())
     prices = _prices(args)
     if not 0 < args.min_effect < 100:
@@ -533,7 +674,8 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
-    store = _open_store(args.db)
+    _existing_file(args.db)
+    store = _open_store(args.db, read_only=True)
     try:
         report = Report.from_events(
             store.events(since=since, until=until),
@@ -548,6 +690,15 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
 
 
 # -- small helpers -------------------------------------------------------------------------
+def _instant(text: str, option: str) -> datetime:
+    """An option's ISO 8601 instant; the message names the option."""
+    try:
+        return to_datetime(text)
+    except (TypeError, ValueError) as exc:
+        msg = f"{option}: {exc}"
+        raise UsageError(msg) from None
+
+
 def _flat(text: object) -> str:
     """A message on one line: line breaks shown as ' ⏎ ', no-break spaces as spaces."""
     return "«" + str(text).replace("\n", " ⏎ ").replace("\xa0", " ").replace("\u202f", " ") + "»"

@@ -20,8 +20,12 @@ __all__ = ["open_store"]
 POSTGRES_SCHEMES: Final = ("postgresql://", "postgres://")
 
 
-def open_store(db: str) -> Store:
+def open_store(db: str, *, read_only: bool = False, connect_timeout: float = 10.0) -> Store:
     """Open the store ``db`` names: a PostgreSQL URL or an SQLite file path.
+
+    ``read_only`` opens an existing store for reading (nothing is created or
+    migrated; a database without the recoverykit marker is ``ForeignDatabase``).
+    ``connect_timeout`` bounds how long an unreachable PostgreSQL server is waited for.
 
     >>> store = open_store(":memory:")
     >>> type(store).__name__
@@ -39,5 +43,5 @@ def open_store(db: str) -> Store:
                 "pip install 'recoverykit[postgres]'"
             )
             raise StoreError(msg) from exc
-        return PostgresStore(db)
-    return SQLiteStore(db)
+        return PostgresStore(db, read_only=read_only, connect_timeout=connect_timeout)
+    return SQLiteStore(db, read_only=read_only)

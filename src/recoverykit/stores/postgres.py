@@ -43,9 +43,9 @@ from psycopg.types.json import Json
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..engine.state import RecoveryState
-from ..errors import ConflictError, StoreError
+from ..errors import ConflictError, ForeignDatabase, StoreError
 from ..protocols import Claimed, LogRecord, OutboxEntry, OutboxMark, OutboxStatus
-from ._refusals import unknown_outbox_key
+from ._refusals import newer_schema, unknown_outbox_key
 from ._sql import Dialect, SQLTransaction, Statements, apply_migrations, purge
 from .codec import dumps, state_to_json
 
@@ -211,6 +211,14 @@ DIALECT: Final = Dialect(
 _Q: Final = Statements(DIALECT)
 
 
+#: Tables a recoverykit schema holds; finding some but not its own pair means a
+#: foreign schema.
+_OWN_TABLES: Final = (
+    "schema_version", "recoveries", "customers", "addresses", "consent", "contacts",
+    "windows", "outbox", "seen", "log",
+)  # fmt: skip
+
+
 def _failure(exc: psycopg.Error, doing: str) -> StoreError:
     """The recoverykit error for a database error raised while ``doing`` something."""
     if isinstance(exc, _CONTENTION):
@@ -324,6 +332,8 @@ class PostgresStore:
         min_size: int = 1,
         max_size: int = 4,
         timeout: float = 30.0,
+        connect_timeout: float = 10.0,
+        read_only: bool = False,
     ) -> None:
         if schema is not None and not _SCHEMA_NAME.fullmatch(schema):
             msg = (
@@ -332,6 +342,7 @@ class PostgresStore:
             )
             raise StoreError(msg)
         self.schema = schema
+        self.read_only = read_only
         self._lock = threading.Lock()
         if isinstance(conninfo, ConnectionPool):
             self._pool = conninfo
@@ -340,27 +351,33 @@ class PostgresStore:
             options = "-c TimeZone=UTC"
             if schema is not None:
                 options += f" -c search_path={schema}"
+            if read_only:
+                options += " -c default_transaction_read_only=on"
+            kwargs: dict[str, Any] = {
+                "options": options,
+                "connect_timeout": max(1, round(connect_timeout)),
+            }
+            _probe(conninfo, kwargs)
             try:
                 self._pool = ConnectionPool(
                     conninfo,
                     min_size=min_size,
                     max_size=max_size,
                     timeout=timeout,
-                    kwargs={"options": options},
+                    kwargs=kwargs,
                     check=ConnectionPool.check_connection,
                     open=True,
                     name="recoverykit",
                 )
                 self._pool.wait(timeout)
             except (psycopg.Error, PoolTimeout) as exc:
-                msg = (
-                    f"Could not connect to PostgreSQL at {_redact(conninfo)!r}: {exc} "
-                    "(check the conninfo, that the server runs and accepts this user)"
-                )
-                raise StoreError(msg) from exc
+                raise _unreachable(conninfo, exc) from exc
             self._owns_pool = True
         try:
-            self._migrate()
+            if read_only:
+                self._check_schema()
+            else:
+                self._migrate()
         except BaseException:
             self.close()
             raise
@@ -373,6 +390,37 @@ class PostgresStore:
             row = conn.execute("SELECT version FROM schema_version").fetchone()
         return 0 if row is None else int(row[0])
 
+    def _owned(self, conn: psycopg.Connection[tuple[Any, ...]]) -> bool | None:
+        """True for a recoverykit schema, None for one without any of its tables, and
+        ``ForeignDatabase`` for a schema whose tables of these names someone else owns."""
+        found = {
+            name
+            for name in _OWN_TABLES
+            if conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()[0] is not None  # type: ignore[index]
+        }
+        if not found:
+            return None
+        if {"schema_version", "recoveries"} <= found:
+            return True
+        where = self.schema or "the current schema"
+        msg = (
+            f"{where} holds tables named {', '.join(sorted(found))} that recoverykit did not "
+            "create; they were left untouched: use another database or pass schema=..."
+        )
+        raise ForeignDatabase(msg)
+
+    def _check_schema(self) -> None:
+        """A read-only open: the schema must be a recoverykit store this release can read."""
+        with self._connection("reading the schema") as conn:
+            owned = self._owned(conn)
+            if owned is None:
+                where = self.schema or "this database"
+                msg = f"{where} holds no recoverykit store; nothing to read"
+                raise ForeignDatabase(msg)
+        version = self.schema_version
+        if version > len(MIGRATIONS):
+            raise newer_schema("The database", version, len(MIGRATIONS))
+
     def _migrate(self) -> None:
         with self._connection("migrating the schema") as conn, conn.transaction():
             if self.schema is not None:
@@ -382,6 +430,7 @@ class PostgresStore:
             conn.execute(
                 "SELECT pg_advisory_xact_lock(hashtext('recoverykit:' || current_schema()))"
             )
+            self._owned(conn)
             apply_migrations(_Q, conn.execute, conn.execute, MIGRATIONS, where="The database")
 
     # -- connections and transactions ------------------------------------------------------
@@ -536,6 +585,25 @@ class PostgresStore:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+def _probe(conninfo: str, kwargs: Mapping[str, Any]) -> None:
+    """One plain connection attempt first: an unreachable server is reported once, after
+    ``connect_timeout``, instead of by a pool retrying in the background."""
+    try:
+        with psycopg.connect(conninfo, **kwargs):
+            pass
+    except (psycopg.Error, OSError) as exc:
+        raise _unreachable(conninfo, exc) from None
+
+
+def _unreachable(conninfo: str, exc: BaseException) -> StoreError:
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    msg = (
+        f"Could not connect to PostgreSQL at {_redact(conninfo)!r}: {reason[:300]} "
+        "(check the conninfo, that the server runs and accepts this user)"
+    )
+    return StoreError(msg)
 
 
 def _redact(conninfo: str) -> str:

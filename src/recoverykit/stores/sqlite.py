@@ -28,13 +28,13 @@ from pathlib import Path
 from typing import Any, Final
 
 from ..engine.state import RecoveryState
-from ..errors import StoreError
+from ..errors import ForeignDatabase, StoreError
 from ..protocols import Claimed, LogRecord, OutboxEntry, OutboxMark, OutboxStatus
-from ._refusals import unknown_outbox_key
+from ._refusals import newer_schema, unknown_outbox_key
 from ._sql import Dialect, SQLTransaction, Statements, apply_migrations, purge
 from .codec import dumps, from_micros, micros, state_from_json, state_to_json
 
-__all__ = ["MIGRATIONS", "SQLiteStore"]
+__all__ = ["APPLICATION_ID", "MIGRATIONS", "SQLiteStore"]
 
 #: Forward-only schema migrations; migration ``n`` (1-based) brings the file to version ``n``.
 #: Never edit a released entry: append a new one.
@@ -130,6 +130,12 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     """,
 )
 
+#: ``PRAGMA application_id`` of every recoverykit SQLite file ("RKIT"): the schema
+#: marker that tells a store from a file some other application owns.
+APPLICATION_ID: Final = 0x524B4954
+#: Tables a recoverykit file had before it carried the marker.
+_OWN_TABLES: Final = frozenset({"schema_version", "recoveries", "log", "outbox", "consent"})
+
 _MARK: Final = (
     "UPDATE outbox SET status = ?, settled_at = ?,"
     " provider_id = coalesce(?, provider_id), detail = coalesce(?, detail) WHERE key = ?"
@@ -168,6 +174,59 @@ _NARROW_UPDATE: Final = (
     " claimed_by = NULL, lease_until = NULL WHERE checkout_id = ? AND version = ?"
     " AND customer_id = ? AND status = ? AND started IS ? AND finished IS ?"
 )
+
+
+def _connect(path: str, busy_timeout: float, *, read_only: bool) -> sqlite3.Connection:
+    """A connection to ``path``; read-only ones never create the file."""
+    target, uri = path, False
+    if read_only:
+        target, uri = f"{Path(path).resolve().as_uri()}?mode=ro", True
+    try:
+        return sqlite3.connect(
+            target,
+            timeout=busy_timeout,
+            isolation_level=None,
+            check_same_thread=False,
+            uri=uri,
+        )
+    except sqlite3.Error as exc:
+        msg = f"Could not open the SQLite file {path!r}: {exc}"
+        raise StoreError(msg) from exc
+
+
+def _inspect(conn: sqlite3.Connection, path: str, *, read_only: bool) -> int:
+    """The file's ``application_id`` once it is known to be a recoverykit store (or empty).
+
+    A file is ours when it carries ``APPLICATION_ID``, or (written before the marker)
+    holds the recoverykit tables; an empty database is a new store, unless it is
+    opened read-only. Anything else raises ``ForeignDatabase`` untouched.
+    """
+    try:
+        application_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
+        tables = {
+            name
+            for (name,) in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        }
+    except sqlite3.DatabaseError as exc:
+        msg = f"{path!r} is not an SQLite database ({exc}); name a recoverykit store"
+        raise ForeignDatabase(msg) from exc
+    if application_id == APPLICATION_ID or (application_id == 0 and tables >= _OWN_TABLES):
+        return application_id
+    if application_id == 0 and not tables:
+        if read_only:
+            msg = f"{path!r} holds no recoverykit store (it is empty); nothing to read"
+            raise ForeignDatabase(msg)
+        return application_id
+    owner = f"application id {application_id:#x}" if application_id else "its own tables"
+    shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+    msg = (
+        f"{path!r} is not a recoverykit store ({owner}: {shown or 'none'}); it was left "
+        "untouched: name a new file or one recoverykit created"
+    )
+    raise ForeignDatabase(msg)
+
 
 
 def _maybe_datetime(value: int | None) -> datetime | None:
@@ -229,21 +288,38 @@ class SQLiteStore:
     >>> store.close()
 
     Opening a file applies any schema migrations it lacks; a file written by a newer
-    release is refused with ``StoreError`` rather than misread.
+    release is refused with ``StoreError`` rather than misread. A file another
+    application owns (any SQLite file with tables but without the recoverykit marker,
+    or not an SQLite file at all) is refused with ``ForeignDatabase`` before anything
+    is written to it. ``read_only=True`` opens an existing store for reading only:
+    nothing is migrated, no journal mode is changed, every write fails.
+
+    Deleted rows are overwritten on disk (``secure_delete``), so erased personal data
+    does not linger in free pages.
     """
 
-    def __init__(self, path: str | Path, *, busy_timeout: float = 30.0) -> None:
+    def __init__(
+        self, path: str | Path, *, busy_timeout: float = 30.0, read_only: bool = False
+    ) -> None:
         self.path = str(path)
+        self.read_only = read_only
         self._busy_timeout = busy_timeout
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(
-            self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
-        )
+        self._conn = _connect(self.path, busy_timeout, read_only=read_only)
         self._conn.row_factory = sqlite3.Row
         try:
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = NORMAL")
-            self._migrate()
+            found = _inspect(self._conn, self.path, read_only=read_only)
+            if read_only:
+                self._check_version()
+            else:
+                self._conn.execute("PRAGMA journal_mode = WAL")
+                self._conn.execute("PRAGMA synchronous = NORMAL")
+                self._conn.execute("PRAGMA secure_delete = ON")
+                self._migrate(mark=found != APPLICATION_ID)
+        except sqlite3.Error as exc:
+            self._conn.close()
+            msg = f"Could not open the SQLite store {self.path!r}: {exc}"
+            raise StoreError(msg) from exc
         except BaseException:
             self._conn.close()
             raise
@@ -255,8 +331,14 @@ class SQLiteStore:
         row = self._conn.execute("SELECT version FROM schema_version").fetchone()
         return 0 if row is None else int(row[0])
 
-    def _migrate(self) -> None:
+    def _check_version(self) -> None:
+        if self.schema_version > len(MIGRATIONS):
+            raise newer_schema(repr(self.path), self.schema_version, len(MIGRATIONS))
+
+    def _migrate(self, *, mark: bool) -> None:
         with self._write() as db:
+            if mark:
+                db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
             def run_script(script: str) -> None:
                 for statement in _statements(script):
