@@ -228,7 +228,6 @@ def _inspect(conn: sqlite3.Connection, path: str, *, read_only: bool) -> int:
     raise ForeignDatabase(msg)
 
 
-
 def _maybe_datetime(value: int | None) -> datetime | None:
     return None if value is None else from_micros(value)
 
