@@ -22,7 +22,7 @@ from recoverykit.engine.notes import Info
 from recoverykit.engine.policy import RecoveryPolicy
 from recoverykit.errors import DefinitionError, InvalidInputError, InvalidMoney, InvalidPhoneNumber
 from recoverykit.messages.sms import smart_encode
-from recoverykit.testing._driver import EngineDriver
+from recoverykit.testing import EngineDriver
 from recoverykit.values.text import first_name_problem, single_line, usable_first_name
 from tests.engine_helpers import T0, checkout, customer, grant
 
