@@ -32,6 +32,7 @@ from .values.phone import PhoneNumber
 
 __all__ = [
     "PROGRAM_RULES",
+    "SERVICE_WINDOW",
     "PlatformCode",
     "ProgramRule",
     "ProgramRules",
@@ -40,6 +41,12 @@ __all__ = [
     "program_rule",
     "programs_for",
 ]
+
+#: The customer service window (WA-2): a customer's own message lets free-form messages
+#: (not only approved templates) go to them on that channel for this long, and each new
+#: message of theirs starts it again. Viber sessions last as long. Source: Meta's
+#: messaging-limits documentation on the customer service window.
+SERVICE_WINDOW: Final = timedelta(hours=24)
 
 #: Content a rule forbids: asking for payment or card details by reply (CP-3).
 PAYMENT_BY_REPLY: Final = "payment_by_reply"

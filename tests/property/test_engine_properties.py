@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from recoverykit import Channel, Checkout, Customer, LineItem, Money, Stage, presets
 from recoverykit.engine.commands import MessageKind
-from recoverykit.engine.compose import address_for
 from recoverykit.engine.events import (
     CartEmptied,
     CheckoutAbandoned,
@@ -71,7 +70,7 @@ def worlds(draw: st.DrawFn) -> dict[str, Any]:
             source="checkout_checkbox",
             text="Remind me about my checkout.",
             version="1",
-            address=address_for(who, channel),
+            address=who.address_for(channel),
         )
         for channel in sorted(granted)
     ]
@@ -159,7 +158,7 @@ class TestEngineInvariants:
         who: Customer = world["customer"]
         for sent in driver.touches():
             channel = sent.message.channel
-            address = address_for(who, channel)
+            address = who.address_for(channel)
             assert any(
                 driver.ledger.allows("c1", channel, purpose, sent.at, address=address)
                 for purpose in (Purpose.RECOVERY, Purpose.MARKETING)

@@ -9,7 +9,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from recoverykit import Channel, Checkout, Customer, LineItem, Money, Stage, presets
-from recoverykit.engine.compose import address_for
 from recoverykit.engine.events import (
     CheckoutAbandoned,
     Event,
@@ -63,7 +62,7 @@ def us_worlds(draw: st.DrawFn) -> dict[str, Any]:
             action=draw(st.sampled_from(ACTIONS)),
             at=T0 - timedelta(minutes=draw(st.integers(-600, 2000))),
             source="form",
-            address=address_for(who, channel),
+            address=who.address_for(channel),
         )
         for channel in draw(st.lists(st.sampled_from(CHANNELS), max_size=5))
     ]

@@ -56,14 +56,8 @@ class Unsendable(RecoveryKitError):
 
 
 def address_for(customer: Customer, channel: Channel) -> str | None:
-    """Where a message on ``channel`` goes for this customer, if anywhere."""
-    if channel in (Channel.SMS, Channel.WHATSAPP):
-        return customer.phone
-    if channel is Channel.EMAIL:
-        return customer.email
-    if channel is Channel.TELEGRAM:
-        return customer.telegram_chat_id
-    return customer.viber_id
+    """``customer.address_for(channel)``, for callers written before that method."""
+    return customer.address_for(channel)
 
 
 def channel_programs(customer: Customer, channel: Channel, policy: RecoveryPolicy) -> ProgramRules:
@@ -103,7 +97,7 @@ def reachable(customer: Customer, channel: Channel, policy: RecoveryPolicy | Non
     WhatsApp cart templates to US numbers are paused by the platform (WA-10); a
     store that turned the rule off by id reaches them again.
     """
-    if address_for(customer, channel) is None:
+    if customer.address_for(channel) is None:
         return False
     phone = customer.phone_number
     if channel is Channel.SMS:
@@ -149,7 +143,7 @@ def _consent_refusal(  # noqa: PLR0917 - a private helper, called in two places
     policy: RecoveryPolicy,
     programs: ProgramRules | None = None,
 ) -> Refusal | None:
-    address = address_for(customer, channel)
+    address = customer.address_for(channel)
     if address is None:
         return Refusal("no_consent", f"no {channel.value} address")
     rules = programs if programs is not None else channel_programs(customer, channel, policy)
@@ -216,7 +210,7 @@ def check_channel(
     ``sends`` (recovery messages already sent per channel for this abandonment) and
     ``abandoned_at`` let the per-abandonment limits and deadlines count (CP-1).
     """
-    if address_for(customer, channel) is None:
+    if customer.address_for(channel) is None:
         return Refusal("no_consent", f"no {channel.value} address")
     rules = channel_programs(customer, channel, policy)
     if rules.blocked_by is not None:
@@ -460,7 +454,7 @@ def compose_touch(
             ref.language,
             body={name: context_values[name] for name in ref.parameters},
         )
-    address = address_for(customer, channel)
+    address = customer.address_for(channel)
     assert address is not None
     return SendMessage(
         idempotency_key=f"{checkout.id}:touch{touch_number}:{attempt}",
@@ -542,7 +536,7 @@ def compose_reply(
     """A reply to the customer's own message (SEAMS 1): sent at once, never marketing."""
     customer = checkout.customer
     pack = policy.pack_for(variant)
-    address = address_for(customer, channel)
+    address = customer.address_for(channel)
     if address is None:
         raise Unsendable("address", f"no {channel.value} address for customer {customer.id!r}")
     try:

@@ -55,7 +55,6 @@ from .commands import (
 from .compose import (
     Refusal,
     Unsendable,
-    address_for,
     channel_programs,
     check_channel,
     choose_channel,
@@ -90,8 +89,6 @@ _SEEN_LIMIT: Final = 64
 _NOTES_LIMIT: Final = 200
 #: Menu digits offered in WhatsApp help messages, and the pack key each answers with.
 MENU: Final = {1: "menu.shipping", 2: "menu.payment", 3: "menu.items"}
-#: How long after the customer's message a free-form reply is allowed (WA-2).
-_REPLY_WINDOW: Final = timedelta(hours=24)
 
 
 @attrs.frozen
@@ -925,7 +922,7 @@ def _confirm_double_optin(step: _Step, event: ReplyReceived) -> None:
 
 
 def _address(state: RecoveryState, channel: Channel) -> str | None:
-    return None if state.checkout is None else address_for(state.checkout.customer, channel)
+    return None if state.checkout is None else state.checkout.customer.address_for(channel)
 
 
 def _ledger_change(step: _Step, event: ReplyReceived) -> ConsentEvent | None:
@@ -1041,14 +1038,11 @@ def _failed(step: _Step, event: MessageFailed) -> None:
     if event.revoked:
         step.emit(
             RecordConsent(
-                ConsentEvent(
-                    customer_id=state.customer_id,
-                    channel=event.channel,
-                    purpose=None,
-                    action=ConsentAction.REVOKED,
-                    at=event.at,
-                    source="provider",
-                    text=f"provider reported an opt-out (code {event.code})",
+                ConsentEvent.provider_opt_out(
+                    state.customer_id,
+                    event.channel,
+                    event.at,
+                    code=event.code,
                     address=_address(state, event.channel),
                 )
             )

@@ -29,7 +29,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -38,6 +38,7 @@ import attrs
 import phonenumbers
 
 from ..errors import InvalidInputError
+from ..programs import SERVICE_WINDOW
 from ..values.loading import (
     Problems,
     expect_mapping,
@@ -77,8 +78,6 @@ UNITS: Final[Mapping[Channel, str]] = {
 UNKNOWN_COUNTRY: Final = "unknown"
 #: The channel of a log line that names none (as the scorecard labels it).
 _NO_CHANNEL: Final = "none"
-#: How long a customer's own WhatsApp message keeps free-form replies free (WA-2).
-SERVICE_WINDOW: Final = timedelta(hours=24)
 #: Log kinds that put a message in front of a customer (and on the provider's bill).
 MESSAGE_KINDS: Final = frozenset({"send", "reply", "confirm"})
 #: Channel names as the log writes them (an enum member's ``.value`` is slow in a hot loop).

@@ -43,7 +43,7 @@ from ..values.loading import (
     to_str,
     unknown_keys,
 )
-from ..values.model import Channel
+from ..values.model import Channel, address_key
 from ..values.time import require_aware
 from .replies import Intent, Reply
 
@@ -90,13 +90,6 @@ MAX_EVIDENCE_CHARS: Final = 2000
 
 def _micros(moment: datetime) -> int:
     return (moment - _EPOCH) // _MICROSECOND
-
-
-def _address_key(address: str | None) -> str | None:
-    if address is None:
-        return None
-    key = address.strip()
-    return key.casefold() if "@" in key else key
 
 
 def _nonempty(_inst: object, attribute: attrs.Attribute[str], value: str) -> None:
@@ -149,6 +142,51 @@ class ConsentEvent:
                     "only a revocation may cover every purpose"
                 )
                 raise InvalidInputError(msg)
+
+    @classmethod
+    def revocation(
+        cls,
+        customer_id: str,
+        channel: Channel | None,
+        at: datetime,
+        *,
+        source: str,
+        text: str,
+        address: str | None = None,
+    ) -> ConsentEvent:
+        """A revocation of every purpose on ``channel`` (``None``: every channel).
+
+        The one way recoverykit builds a revocation, whoever asked (a STOP, a
+        provider's opt-out code, an unsubscribe link): ``text`` is the evidence, cut
+        to ``MAX_EVIDENCE_CHARS``; an empty ``address`` covers any.
+        """
+        return cls(
+            customer_id=customer_id,
+            channel=channel,
+            purpose=None,
+            action=ConsentAction.REVOKED,
+            at=at,
+            source=source,
+            text=text[:MAX_EVIDENCE_CHARS],
+            address=address or None,
+        )
+
+    @classmethod
+    def provider_opt_out(
+        cls,
+        customer_id: str,
+        channel: Channel,
+        at: datetime,
+        *,
+        code: str | None,
+        address: str | None,
+    ) -> ConsentEvent:
+        """The revocation a provider's opt-out error code stands for (the recipient
+        blocked the sender or replied STOP at the provider)."""
+        text = f"provider reported an opt-out (code {code})"
+        return cls.revocation(
+            customer_id, channel, at, source="provider", text=text, address=address
+        )
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -229,7 +267,7 @@ class _Index:
         bisect.insort(self.customers.setdefault(event.customer_id, []), entry)
         channels = tuple(Channel) if event.channel is None else (event.channel,)
         purposes = tuple(Purpose) if event.purpose is None else (event.purpose,)
-        address = _address_key(event.address)
+        address = None if event.address is None else address_key(event.channel, event.address)
         for channel in channels:
             for purpose in purposes:
                 key = (event.customer_id, channel, purpose)
@@ -346,7 +384,7 @@ class ConsentLedger:
         moment = _micros(require_aware(at, "at"))
         index = self._index[0] or self._folded()
         limit = len(self.events)
-        key = _address_key(address)
+        key = None if address is None else address_key(channel, address)
         with index.lock:
             # Enum members hash like their values, so plain strings find the track too.
             track = index.tracks.get((customer_id, channel, purpose))
@@ -495,14 +533,12 @@ def revocation_for(
         revoked_channel = None
     else:
         return None
-    return ConsentEvent(
-        customer_id=customer_id,
-        channel=revoked_channel,
-        purpose=None,
-        action=ConsentAction.REVOKED,
-        at=at,
+    return ConsentEvent.revocation(
+        customer_id,
+        revoked_channel,
+        at,
         source="reply" if reply.needs_review else "keyword",
-        text=reply.text[:MAX_EVIDENCE_CHARS],
+        text=reply.text,
         address=address,
     )
 

@@ -69,6 +69,7 @@ from ..policies.consent import (
 from ..policies.discounts import DiscountIssuer
 from ..policies.replies import Intent, Reply, classify_reply
 from ..policies.stock import StockSource
+from ..programs import SERVICE_WINDOW
 from ..protocols import (
     BatchTransaction,
     ChannelAdapter,
@@ -96,8 +97,6 @@ from ..webhooks.types import (
 
 __all__ = ["CRASH_STEPS", "Runner"]
 
-#: How long a reply opens the customer's service window on its channel (WA-2).
-SERVICE_WINDOW: Final = timedelta(hours=24)
 #: The pack key of the opt-out confirmation: logged as ``confirm`` rather than ``reply``.
 _CONFIRM_KEY: Final = "optout_confirm"
 #: Where the crash-test hook may stop the process (see ``Runner(crash_at=...)``).

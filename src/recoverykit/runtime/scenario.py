@@ -680,13 +680,7 @@ def load_plan_input(data: Any, *, what: str = "Invalid checkout file") -> PlanIn
 
 def _assumed_grants(checkout: Checkout) -> list[ConsentEvent]:
     customer = checkout.customer
-    addresses = {
-        Channel.SMS: customer.phone,
-        Channel.WHATSAPP: customer.phone,
-        Channel.TELEGRAM: customer.telegram_chat_id,
-        Channel.VIBER: customer.viber_id,
-        Channel.EMAIL: customer.email,
-    }
+    addresses = {channel: customer.address_for(channel) for channel in Channel}
     at = checkout.abandoned_at - timedelta(minutes=1)
     return [
         ConsentEvent(

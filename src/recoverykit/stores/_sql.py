@@ -22,11 +22,9 @@ from ..engine.state import RecoveryState
 from ..policies.caps import ContactHistory, ContactRecord
 from ..policies.consent import ConsentEvent, ConsentLedger
 from ..protocols import Claimed, LogRecord, OutboxEntry, OutboxStatus, TransactionDefaults
-from ..values.model import Channel, Customer
+from ..values.model import Channel, Customer, address_key
 from ._refusals import TransactionGuard, newer_schema, recovery_exists, version_conflict
 from .codec import (
-    address_key,
-    addresses_of,
     due_of,
     finished_of,
     message_from_dict,
@@ -318,7 +316,7 @@ class SQLTransaction(TransactionGuard, TransactionDefaults):
         self._execute(self._q.drop_addresses, (customer.id,))
         self._execute_many(
             self._q.add_address,
-            [(channel.value, address, customer.id) for channel, address in addresses_of(customer)],
+            [(channel.value, address, customer.id) for channel, address in customer.addresses()],
         )
 
     def customer_for(self, channel: Channel, address: str) -> str | None:

@@ -45,7 +45,6 @@ from ..values.loading import (
     to_str,
     unknown_keys,
 )
-from ..values.model import Channel, Customer
 from ..values.time import require_aware
 
 __all__ = [
@@ -54,8 +53,6 @@ __all__ = [
     "OUTBOX_ENTRIES",
     "SEGMENTS",
     "RecordCodec",
-    "address_key",
-    "addresses_of",
     "due_of",
     "dumps",
     "finished_of",
@@ -394,29 +391,6 @@ def finished_of(state: RecoveryState) -> datetime | None:
 def started_of(state: RecoveryState) -> datetime | None:
     """When the checkout was abandoned (``open_recoveries`` lists newest first by it)."""
     return None if state.checkout is None else state.checkout.abandoned_at
-
-
-def addresses_of(customer: Customer) -> list[tuple[Channel, str]]:
-    """The (channel, address) pairs under which ``customer_for`` finds the customer.
-
-    The phone serves SMS and WhatsApp; e-mail is matched case-insensitively, so it is
-    kept lower-cased here and by every lookup.
-    """
-    pairs: list[tuple[Channel, str]] = []
-    if customer.phone is not None:
-        pairs += [(Channel.SMS, customer.phone), (Channel.WHATSAPP, customer.phone)]
-    if customer.email is not None:
-        pairs.append((Channel.EMAIL, customer.email.lower()))
-    if customer.telegram_chat_id is not None:
-        pairs.append((Channel.TELEGRAM, customer.telegram_chat_id))
-    if customer.viber_id is not None:
-        pairs.append((Channel.VIBER, customer.viber_id))
-    return pairs
-
-
-def address_key(channel: Channel, address: str) -> str:
-    """How an address is looked up: e-mail lower-cased, everything else as given."""
-    return address.lower() if channel is Channel.EMAIL else address
 
 
 # -- the records a store keeps, through their codecs ----------------------------------------

@@ -31,10 +31,10 @@ from ..protocols import (
     OutboxStatus,
     TransactionDefaults,
 )
-from ..values.model import Channel, Customer
+from ..values.model import Channel, Customer, address_key
 from ..values.time import require_aware, to_utc
 from ._refusals import TransactionGuard, recovery_exists, unknown_outbox_key, version_conflict
-from .codec import address_key, addresses_of, due_of, finished_of, micros, started_of
+from .codec import due_of, finished_of, micros, started_of
 
 __all__ = ["MemoryStore"]
 
@@ -168,11 +168,11 @@ class MemoryTransaction(TransactionGuard, TransactionDefaults):
         tables = self._data()
         old = tables.customers.get(customer.id)
         if old is not None:
-            for channel, address in addresses_of(old):
+            for channel, address in old.addresses():
                 if tables.addresses.get((channel, address)) == customer.id:
                     self._pop(tables.addresses, (channel, address))
         self._set(tables.customers, customer.id, customer)
-        for pair in addresses_of(customer):
+        for pair in customer.addresses():
             self._set(tables.addresses, pair, customer.id)
 
     def customer_for(self, channel: Channel, address: str) -> str | None:

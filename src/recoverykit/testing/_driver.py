@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import attrs
 
@@ -25,12 +25,10 @@ from ..policies.consent import ConsentEvent, ConsentLedger
 from ..policies.discounts import DiscountIssuer
 from ..policies.replies import Intent
 from ..policies.stock import StockSource
+from ..programs import SERVICE_WINDOW
 from ..values.model import Channel
 
 __all__ = ["EngineDriver", "Sent"]
-
-#: A customer's message opens a free-form window this long (WhatsApp's rule, WA-2).
-SERVICE_WINDOW = timedelta(hours=24)
 
 
 @attrs.frozen

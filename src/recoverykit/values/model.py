@@ -36,7 +36,16 @@ from .text import item_name_problem, lone_surrogate_at, replace_surrogates, stri
 from .time import require_aware
 from .zones import get_zone
 
-__all__ = ["Channel", "Checkout", "Customer", "Friction", "LineItem", "Stage"]
+__all__ = [
+    "ADDRESS_FIELDS",
+    "Channel",
+    "Checkout",
+    "Customer",
+    "Friction",
+    "LineItem",
+    "Stage",
+    "address_key",
+]
 
 
 class Channel(enum.StrEnum):
@@ -299,6 +308,31 @@ class Customer:
     def returning(self) -> bool:
         return self.orders_count > 0
 
+    def address_for(self, channel: Channel) -> str | None:
+        """Where a message on ``channel`` goes for this customer, if anywhere.
+
+        The phone serves SMS and WhatsApp; e-mail, Telegram and Viber have a field each
+        (``ADDRESS_FIELDS``).
+        """
+        value: str | None = getattr(self, ADDRESS_FIELDS[Channel(channel)])
+        return value
+
+    def with_address(self, channel: Channel, address: str) -> Customer:
+        """This customer reachable at ``address`` on ``channel`` (validated as when built).
+
+        For SMS and WhatsApp the address is the phone, so both channels change.
+        """
+        changes: dict[str, Any] = {ADDRESS_FIELDS[Channel(channel)]: address}
+        return attrs.evolve(self, **changes)
+
+    def addresses(self) -> tuple[tuple[Channel, str], ...]:
+        """Every ``(channel, address_key)`` under which a store finds this customer."""
+        return tuple(
+            (channel, address_key(channel, address))
+            for channel in Channel
+            if (address := self.address_for(channel)) is not None
+        )
+
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"id": self.id}
         for key in ("first_name", "phone", "email"):
@@ -320,6 +354,30 @@ class Customer:
     @classmethod
     def from_dict(cls, data: Any) -> Customer:
         return load_or_raise(load_customer, data, "Invalid customer")
+
+
+#: The customer field that holds each channel's address (one phone for SMS and WhatsApp).
+ADDRESS_FIELDS: Final[Mapping[Channel, str]] = {
+    Channel.SMS: "phone",
+    Channel.WHATSAPP: "phone",
+    Channel.TELEGRAM: "telegram_chat_id",
+    Channel.VIBER: "viber_id",
+    Channel.EMAIL: "email",
+}
+
+
+def address_key(channel: Channel | None, address: str) -> str:
+    """An address as it is compared and looked up: the one normalisation per channel.
+
+    E-mail addresses compare without case (``Ann@Example.com`` is ``ann@example.com``,
+    by Unicode case folding); phone numbers (E.164 already) and chat ids compare as
+    given, surrounding spaces aside. With no channel (a revocation of every channel),
+    an address with an ``@`` is taken for an e-mail address.
+    """
+    key = address.strip()
+    if channel is Channel.EMAIL or (channel is None and "@" in key):
+        return key.casefold()
+    return key
 
 
 @attrs.frozen
