@@ -126,15 +126,7 @@ def grant(customer_id: str, at: datetime, channel: Channel = Channel.SMS) -> Con
 
 
 def revoke_all(customer_id: str, at: datetime) -> ConsentEvent:
-    return ConsentEvent(
-        customer_id=customer_id,
-        channel=None,
-        purpose=None,
-        action=ConsentAction.REVOKED,
-        at=at,
-        source="keyword",
-        text="STOP",
-    )
+    return ConsentEvent.revocation(customer_id, None, at, source="keyword", text="STOP")
 
 
 def assert_every_field_set(value: Any) -> None:
