@@ -445,7 +445,7 @@ class ConsentLedger:
         moment = _micros(require_aware(at, "at"))
         index = self._folded()
         limit = len(self.events)
-        key = _address_key(address)
+        key = None if address is None else address_key(channel, address)
         with index.lock:
             track = index.tracks.get((customer_id, Channel(channel), Purpose(purpose)))
             if track is None:
