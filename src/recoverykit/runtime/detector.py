@@ -37,6 +37,7 @@ starts a recovery of its own; ``base_checkout_id`` recovers the shop's id.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -93,6 +94,15 @@ def _nonempty(_inst: object, attribute: attrs.Attribute[Any], value: str) -> Non
             f"{attribute.name} must not contain {_VERSION_MARK!r} (got {value!r}); "
             "the detector uses it to number cart versions"
         )
+        raise InvalidInputError(msg)
+
+
+_LINK: Final = re.compile(r"https?://[^\s/$.?#][^\s]*", re.IGNORECASE)
+
+
+def _link(_inst: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if not isinstance(value, str) or not _LINK.fullmatch(value):
+        msg = f"{attribute.name} must be an http(s) URL (got {str(value)[:80]!r})"
         raise InvalidInputError(msg)
 
 
@@ -164,7 +174,7 @@ class CheckoutActivity:
     items: tuple[LineItem, ...] = attrs.field(converter=_items)
     total: Money = attrs.field(validator=attrs.validators.instance_of(Money))
     #: Where the customer picks up the checkout (never a login link).
-    link: str = attrs.field(validator=attrs.validators.instance_of(str))
+    link: str = attrs.field(validator=_link)
     at: datetime = attrs.field(validator=_aware)
     consent: tuple[ConsentEvent, ...] = attrs.field(converter=_consents, default=())
     friction: Friction | None = attrs.field(
