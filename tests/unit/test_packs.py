@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from recoverykit.channels.telegram import reply_menu
 from recoverykit.errors import DefinitionError, MessageNotFound
 from recoverykit.messages.lint import guard, lint
 from recoverykit.messages.packs import (
@@ -215,3 +216,19 @@ def test_message_context_formats_for_the_customer() -> None:
 def test_cart_tier(amount: str, currency: str, tier: Tier) -> None:
     """Tiers come from per-currency thresholds; an unknown currency counts as mid."""
     assert tier == cart_tier(Money(amount, currency))
+
+
+@pytest.mark.parametrize("locale", BUILTIN_LANGUAGES)
+def test_viber_has_its_own_wording_in_every_builtin_language(locale: str) -> None:
+    """Every touch and the opt-out confirmation have Viber's own text (issue 21): no item
+    list, the way out of a Viber chat named, and the help menu still a menu (the Viber
+    adapter turns it into a keyboard)."""
+    pack = default_pack()
+    for key in (*TOUCHES, "optout_confirm"):
+        viber = pack.find(key, Channel.VIBER, locale)
+        whatsapp = pack.find(key, Channel.WHATSAPP, locale)
+        assert (Channel.VIBER, locale) == (viber.channel, viber.locale)
+        assert viber.body != whatsapp.body
+        assert [] == lint(viber)
+    assert 3 == len(reply_menu(pack.find("help", Channel.VIBER, locale).body))
+    assert "STOP" in pack.find("remind", Channel.VIBER, locale).body

@@ -20,6 +20,7 @@ from .email import OneClickUnsubscribe
 from .meta import MetaWebhooks
 from .telegram import StartLinks, TelegramWebhooks
 from .twilio import TwilioWebhooks
+from .viber import ViberWebhooks
 from .types import (
     ChatStarted,
     DeliveryStatus,
@@ -47,6 +48,7 @@ __all__ = [
     "TelegramWebhooks",
     "TwilioWebhooks",
     "UnsubscribeRequest",
+    "ViberWebhooks",
     "WebhookError",
     "WebhookRequest",
 ]
