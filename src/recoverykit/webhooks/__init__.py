@@ -18,6 +18,7 @@ A parser raises only ``WebhookError`` subclasses, whatever the request holds.
 
 from .email import OneClickUnsubscribe
 from .meta import MetaWebhooks
+from .smsapi import SmsapiReports
 from .telegram import StartLinks, TelegramWebhooks
 from .twilio import TwilioWebhooks
 from .viber import ViberWebhooks
@@ -43,6 +44,7 @@ __all__ = [
     "MetaWebhooks",
     "OneClickUnsubscribe",
     "SignatureMismatch",
+    "SmsapiReports",
     "StartLinks",
     "StatusUpdate",
     "TelegramWebhooks",
