@@ -12,7 +12,7 @@ import enum
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, cast, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 
 import attrs
 
@@ -22,11 +22,15 @@ from .policies.caps import ContactHistory, ContactRecord
 from .policies.consent import ConsentEvent, ConsentLedger
 from .values.model import Channel, Customer
 
+if TYPE_CHECKING:
+    from .runtime.detector import CheckoutWatch, ShopOrder
+
 __all__ = [
     "BatchTransaction",
     "ChannelAdapter",
     "Claimed",
     "Clock",
+    "DetectorTransaction",
     "HandOffSink",
     "LogRecord",
     "OutboxEntry",
@@ -303,6 +307,50 @@ class BatchTransaction(Transaction, Protocol):
 
     def log_many(self, records: Sequence[LogRecord]) -> None:
         """``log(record)`` for each record, in order (records with equal times keep it)."""
+        ...
+
+
+@runtime_checkable
+class DetectorTransaction(Transaction, Protocol):
+    """**Protocol (optional):** a ``Transaction`` that also keeps the abandonment detector's
+    state: one watch per shop checkout, and the shop's orders.
+
+    ``Runner.observe`` and ``Runner.detect`` need it; the built-in stores have it. Watches
+    and orders change in the same transaction as the recoveries they start, so an
+    abandonment is emitted once even when a worker dies halfway.
+    """
+
+    def watch(self, checkout_id: str) -> CheckoutWatch | None:
+        """The stored watch of a shop checkout, or ``None``."""
+        ...
+
+    def save_watch(self, watch: CheckoutWatch) -> None:
+        """Store ``watch`` (replacing the old one); its ``due_at`` is when it falls due."""
+        ...
+
+    def due_watches(self, now: datetime, *, limit: int) -> list[CheckoutWatch]:
+        """Up to ``limit`` watches due at ``now``, earliest first.
+
+        A watch returned here is held until the transaction ends (PostgreSQL: its row
+        locked, skipped by other workers), so two workers never decide it together.
+        """
+        ...
+
+    def add_order(self, order: ShopOrder) -> bool:
+        """Remember a shop order; ``False`` (and no change) when its ``order_id`` is known."""
+        ...
+
+    def orders_for(
+        self,
+        *,
+        checkout_id: str,
+        customer_id: str | None,
+        phone: str | None,
+        email: str | None,
+        since: datetime,
+    ) -> list[ShopOrder]:
+        """Orders of ``checkout_id`` (any time), and orders at or after ``since`` by the
+        same customer id, phone or e-mail (``ShopOrder``'s normalized forms)."""
         ...
 
 

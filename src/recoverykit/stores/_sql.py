@@ -22,6 +22,14 @@ from ..engine.state import RecoveryState
 from ..policies.caps import ContactHistory, ContactRecord
 from ..policies.consent import ConsentEvent, ConsentLedger
 from ..protocols import Claimed, LogRecord, OutboxEntry, OutboxStatus, TransactionDefaults
+from ..runtime.detector import (
+    CheckoutWatch,
+    ShopOrder,
+    order_from_dict,
+    order_to_dict,
+    watch_from_dict,
+    watch_to_dict,
+)
 from ..values.model import Channel, Customer, address_key
 from ._refusals import TransactionGuard, newer_schema, recovery_exists, version_conflict
 from .codec import (
@@ -207,6 +215,26 @@ class Statements:
             " ORDER BY created_at, {insertion} LIMIT ?"
         )
         self.next_due = d.sql("SELECT min(due) FROM recoveries WHERE due IS NOT NULL")
+        # The abandonment detector's watches and the shop's orders (DetectorTransaction).
+        self.watch = d.sql("SELECT data FROM watches WHERE checkout_id = ?")
+        self.save_watch = d.sql(
+            "INSERT INTO watches (checkout_id, due, touched, data) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (checkout_id) DO UPDATE SET due = excluded.due,"
+            " touched = excluded.touched, data = excluded.data"
+        )
+        self.due_watches = d.sql(
+            "SELECT data FROM watches WHERE due IS NOT NULL AND due <= ?"
+            " ORDER BY due, checkout_id LIMIT ?"
+        )
+        self.add_order = d.sql(
+            "INSERT INTO shop_orders (order_id, at, checkout_id, customer_id, phone, email, data)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (order_id) DO NOTHING"
+        )
+        self.orders_for = d.sql(
+            "SELECT data FROM shop_orders WHERE checkout_id = ?"
+            " OR (at >= ? AND (customer_id = ? OR phone = ? OR email = ?))"
+            " ORDER BY at, order_id"
+        )
         #: Retention deletes, each taking (before, how many at most). Outbox entries go
         #: only once settled for good; pending and uncertain ones wait for the runner
         #: or a person. Consent is never purged.
@@ -225,6 +253,15 @@ class Statements:
             d.sql(
                 "DELETE FROM outbox WHERE key IN (SELECT key FROM outbox WHERE created_at < ?"
                 " AND status IN ('sent', 'failed', 'cancelled') LIMIT ?)"
+            ),
+            # Watches with nothing left to do, and orders, once older than the cut-off.
+            d.sql(
+                "DELETE FROM watches WHERE checkout_id IN (SELECT checkout_id FROM watches"
+                " WHERE due IS NULL AND touched < ? LIMIT ?)"
+            ),
+            d.sql(
+                "DELETE FROM shop_orders WHERE order_id IN"
+                " (SELECT order_id FROM shop_orders WHERE at < ? LIMIT ?)"
             ),
         )
         self.schema_table = d.sql(
@@ -443,6 +480,53 @@ class SQLTransaction(TransactionGuard, TransactionDefaults):
     def log_many(self, records: Sequence[LogRecord]) -> None:
         row = self._q.dialect.log_row
         self._execute_many(self._q.add_log, [row(record) for record in records])
+
+    # -- the abandonment detector (DetectorTransaction) -------------------------------------------
+    def _due_watches_sql(self) -> LiteralString:
+        """The due-watches query; PostgreSQL adds its row locks."""
+        return self._q.due_watches
+
+    def watch(self, checkout_id: str) -> CheckoutWatch | None:
+        row = self._execute(self._q.watch, (checkout_id,)).fetchone()
+        return None if row is None else watch_from_dict(self._q.dialect.json_out(row[0]))
+
+    def save_watch(self, watch: CheckoutWatch) -> None:
+        d = self._q.dialect
+        touched = watch.completed_at or watch.last_activity_at
+        self._execute(
+            self._q.save_watch,
+            (
+                watch.checkout_id,
+                d.maybe_time_in(watch.due_at),
+                d.maybe_time_in(touched),
+                d.json_in(watch_to_dict(watch)),
+            ),
+        )
+
+    def due_watches(self, now: datetime, *, limit: int) -> list[CheckoutWatch]:
+        d = self._q.dialect
+        rows = self._execute(self._due_watches_sql(), (d.time_in(now), limit)).fetchall()
+        return [watch_from_dict(d.json_out(data)) for (data,) in rows]
+
+    def add_order(self, order: ShopOrder) -> bool:
+        d = self._q.dialect
+        params = (order.order_id, d.time_in(order.at), order.checkout_id, order.customer_id,
+                  order.phone, order.email, d.json_in(order_to_dict(order)))  # fmt: skip
+        return self._execute(self._q.add_order, params).rowcount == 1
+
+    def orders_for(
+        self,
+        *,
+        checkout_id: str,
+        customer_id: str | None,
+        phone: str | None,
+        email: str | None,
+        since: datetime,
+    ) -> list[ShopOrder]:
+        d = self._q.dialect
+        params = (checkout_id, d.time_in(since), customer_id, phone, email)
+        rows = self._execute(self._q.orders_for, params).fetchall()
+        return [order_from_dict(d.json_out(data)) for (data,) in rows]
 
 
 def apply_migrations(

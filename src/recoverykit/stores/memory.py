@@ -31,6 +31,7 @@ from ..protocols import (
     OutboxStatus,
     TransactionDefaults,
 )
+from ..runtime.detector import CheckoutWatch, ShopOrder, watch_from_dict, watch_to_dict
 from ..values.model import Channel, Customer, address_key
 from ..values.time import require_aware, to_utc
 from ._refusals import TransactionGuard, recovery_exists, unknown_outbox_key, version_conflict
@@ -90,6 +91,9 @@ class _Tables:
         #: (at in microseconds, insertion number, record), kept sorted.
         self.log: list[tuple[int, int, LogRecord]] = []
         self.counter = itertools.count(1)
+        #: The abandonment detector's watches by shop checkout id, and the shop's orders.
+        self.watches: dict[str, CheckoutWatch] = {}
+        self.orders: dict[str, ShopOrder] = {}
 
 
 class MemoryTransaction(TransactionGuard, TransactionDefaults):
@@ -241,6 +245,56 @@ class MemoryTransaction(TransactionGuard, TransactionDefaults):
         item = (micros(record.at), next(tables.counter), stored)
         bisect.insort_right(tables.log, item, key=lambda entry: entry[:2])
         self._undo.append(lambda: tables.log.remove(item))
+
+    # -- the abandonment detector (DetectorTransaction) -------------------------------------
+    def watch(self, checkout_id: str) -> CheckoutWatch | None:
+        return self._data().watches.get(checkout_id)
+
+    def save_watch(self, watch: CheckoutWatch) -> None:
+        # Through its JSON form, as a database would keep it (and check it can).
+        self._set(self._data().watches, watch.checkout_id, watch_from_dict(
+            _json_copy(watch_to_dict(watch))))  # fmt: skip
+
+    def due_watches(self, now: datetime, *, limit: int) -> list[CheckoutWatch]:
+        require_aware(now, "now")
+        due = [
+            watch
+            for watch in self._data().watches.values()
+            if watch.due_at is not None and watch.due_at <= now
+        ]
+        due.sort(key=lambda watch: (micros(watch.due_at), watch.checkout_id))  # type: ignore[arg-type]
+        return due[: max(limit, 0)]
+
+    def add_order(self, order: ShopOrder) -> bool:
+        orders = self._data().orders
+        if order.order_id in orders:
+            return False
+        self._set(orders, order.order_id, order)
+        return True
+
+    def orders_for(
+        self,
+        *,
+        checkout_id: str,
+        customer_id: str | None,
+        phone: str | None,
+        email: str | None,
+        since: datetime,
+    ) -> list[ShopOrder]:
+        found = [
+            order
+            for order in self._data().orders.values()
+            if order.checkout_id == checkout_id
+            or (
+                order.at >= since
+                and (
+                    (customer_id is not None and order.customer_id == customer_id)
+                    or (phone is not None and order.phone == phone)
+                    or (email is not None and order.email == email)
+                )
+            )
+        ]
+        return sorted(found, key=lambda order: (micros(order.at), order.order_id))
 
 
 class MemoryStore:
@@ -416,6 +470,20 @@ class MemoryStore:
                 if entry.provider_id is not None:
                     tables.sent.pop((entry.message.channel, entry.provider_id), None)
             budget -= len(settled)
+            resting = [
+                key
+                for key, watch in tables.watches.items()
+                if watch.due_at is None
+                and (touched := watch.completed_at or watch.last_activity_at) is not None
+                and touched < before
+            ][: max(budget, 0)]
+            for key in resting:
+                del tables.watches[key]
+            budget -= len(resting)
+            old_orders = [key for key, order in tables.orders.items() if order.at < before]
+            for key in old_orders[: max(budget, 0)]:
+                del tables.orders[key]
+            budget -= min(len(old_orders), max(budget, 0))
         return max(limit, 0) - budget
 
     def close(self) -> None:

@@ -150,6 +150,30 @@ MIGRATIONS: Final[tuple[LiteralString, ...]] = (
     """
     CREATE INDEX IF NOT EXISTS recoveries_customer ON recoveries (customer_id, started);
     """,
+    # 4: the abandonment detector's watches and the shop's orders (DetectorTransaction).
+    """
+    CREATE TABLE watches (
+        checkout_id text PRIMARY KEY,
+        due timestamptz,
+        touched timestamptz,
+        data json NOT NULL
+    );
+    CREATE INDEX watches_due ON watches (due, checkout_id) WHERE due IS NOT NULL;
+    CREATE TABLE shop_orders (
+        order_id text PRIMARY KEY,
+        at timestamptz NOT NULL,
+        checkout_id text,
+        customer_id text,
+        phone text,
+        email text,
+        data json NOT NULL
+    );
+    CREATE INDEX shop_orders_checkout ON shop_orders (checkout_id);
+    CREATE INDEX shop_orders_customer ON shop_orders (customer_id, at);
+    CREATE INDEX shop_orders_phone ON shop_orders (phone, at);
+    CREATE INDEX shop_orders_email ON shop_orders (email, at);
+    CREATE INDEX shop_orders_at ON shop_orders (at);
+    """,
 )
 
 #: Rows per round trip when streaming the log or the states through a server-side cursor.
@@ -167,6 +191,10 @@ _CLAIM: Final = """
     FROM due WHERE r.checkout_id = due.checkout_id
     RETURNING r.due, r.checkout_id, r.version, r.state
 """
+_DUE_WATCHES: Final = (
+    "SELECT data FROM watches WHERE due IS NOT NULL AND due <= %s"
+    " ORDER BY due, checkout_id LIMIT %s FOR UPDATE SKIP LOCKED"
+)
 _MARK_MANY: Final = """
     UPDATE outbox AS o SET status = m.status, settled_at = %s,
         provider_id = coalesce(m.provider_id, o.provider_id),
@@ -277,6 +305,10 @@ class PostgresTransaction(SQLTransaction):
         except psycopg.Error as exc:
             self._failed = _failure(exc, "a statement of a transaction")
             raise self._failed from exc
+
+    def _due_watches_sql(self) -> LiteralString:
+        """Due watches, each row held until the transaction ends; other workers skip it."""
+        return _DUE_WATCHES
 
     def _lock_many(self, customer_ids: Collection[str]) -> None:
         """``_lock`` for many customers in a few statements, taking the locks in id order."""

@@ -128,6 +128,30 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     """
     CREATE INDEX IF NOT EXISTS recoveries_customer ON recoveries (customer_id, started);
     """,
+    # 4: the abandonment detector's watches and the shop's orders (DetectorTransaction).
+    """
+    CREATE TABLE watches (
+        checkout_id TEXT PRIMARY KEY,
+        due INTEGER,
+        touched INTEGER,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX watches_due ON watches (due, checkout_id) WHERE due IS NOT NULL;
+    CREATE TABLE shop_orders (
+        order_id TEXT PRIMARY KEY,
+        at INTEGER NOT NULL,
+        checkout_id TEXT,
+        customer_id TEXT,
+        phone TEXT,
+        email TEXT,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX shop_orders_checkout ON shop_orders (checkout_id);
+    CREATE INDEX shop_orders_customer ON shop_orders (customer_id, at);
+    CREATE INDEX shop_orders_phone ON shop_orders (phone, at);
+    CREATE INDEX shop_orders_email ON shop_orders (email, at);
+    CREATE INDEX shop_orders_at ON shop_orders (at);
+    """,
 )
 
 #: ``PRAGMA application_id`` of every recoverykit SQLite file ("RKIT"): the schema

@@ -34,6 +34,7 @@ from ..policies.consent import ConsentAction, ConsentEvent, Purpose
 from ..protocols import (
     BatchTransaction,
     Claimed,
+    DetectorTransaction,
     LogRecord,
     OutboxEntry,
     OutboxMark,
@@ -42,6 +43,7 @@ from ..protocols import (
     Transaction,
     batched,
 )
+from ..runtime.detector import CheckoutUpdated, DetectorPolicy, ShopOrder, complete, observe
 from ..values.model import Channel, Checkout, Customer, LineItem, Stage
 from ..values.money import Money
 
@@ -1120,3 +1122,134 @@ class StoreContract:
         with store.transaction() as tx:
             assert (grant("cus-1", T0 - HOUR),) == tx.ledger("cus-1").events
             assert len(tx.history("cus-1", since=T0 - HOUR).records) == 1
+
+    # -- the abandonment detector (DetectorTransaction) ---------------------------------------
+    def _detector_tx(self, tx: Transaction) -> DetectorTransaction:
+        if not isinstance(tx, DetectorTransaction):
+            pytest.skip(f"{type(tx).__name__} keeps no detector state (DetectorTransaction)")
+        return tx
+
+    def test_a_watch_round_trips_and_is_replaced(self, store: Store) -> None:
+        """save_watch stores the watch as given and replaces it on the next save."""
+        first = observe(None, _activity("tok-1", T0), policy=DetectorPolicy())
+        later = observe(first, _activity("tok-1", T0 + HOUR, quantity=2), policy=DetectorPolicy())
+        with store.transaction() as tx:
+            detector = self._detector_tx(tx)
+            assert detector.watch("tok-1") is None
+            detector.save_watch(first)
+            assert first == detector.watch("tok-1")
+        with store.transaction() as tx:
+            detector = self._detector_tx(tx)
+            detector.save_watch(later)
+        with store.transaction() as tx:
+            assert later == self._detector_tx(tx).watch("tok-1")
+
+    def test_due_watches_are_due_ones_earliest_first(self, store: Store) -> None:
+        """due_watches lists watches due at ``now``, earliest first, at most ``limit``;
+        resting and completed watches are never due."""
+        policy = DetectorPolicy()
+        watches = [
+            observe(None, _activity(f"tok-{index}", T0 + index * HOUR), policy=policy)
+            for index in (2, 0, 1, 5)
+        ]
+        done = complete(watches[0], ShopOrder("ord-1", T0, checkout_id="tok-2"))
+        with store.transaction() as tx:
+            detector = self._detector_tx(tx)
+            for watch in (*watches[1:], done):
+                detector.save_watch(watch)
+        now = T0 + 2 * HOUR
+        with store.transaction() as tx:
+            detector = self._detector_tx(tx)
+            due = detector.due_watches(now, limit=10)
+            assert [watch.checkout_id for watch in due] == ["tok-0", "tok-1"]
+            assert [w.checkout_id for w in detector.due_watches(now, limit=1)] == ["tok-0"]
+            assert detector.due_watches(T0, limit=10) == []
+
+    def test_orders_are_kept_once_and_found_by_checkout_or_person(self, store: Store) -> None:
+        """add_order keeps each order id once; orders_for finds the checkout's orders at any
+        time and the same person's (id, phone or e-mail) from ``since`` on."""
+        orders = [
+            ShopOrder("o-1", T0, checkout_id="tok-1"),
+            ShopOrder("o-2", T0 + HOUR, customer_id="cus-9"),
+            ShopOrder("o-3", T0 + 2 * HOUR, phone="+48 601 234 567"),
+            ShopOrder("o-4", T0 + 3 * HOUR, email="Anna@Example.com"),
+            ShopOrder("o-5", T0 - 30 * HOUR, customer_id="cus-9"),
+            ShopOrder("o-6", T0 + HOUR, customer_id="cus-other", phone="+48600000000"),
+        ]
+        with store.transaction() as tx:
+            detector = self._detector_tx(tx)
+            assert all(detector.add_order(order) for order in orders)
+            assert not detector.add_order(attrs.evolve(orders[1], at=T0 + 9 * HOUR))
+        with store.transaction() as tx:
+            found = self._detector_tx(tx).orders_for(
+                checkout_id="tok-1",
+                customer_id="cus-9",
+                phone="+48601234567",
+                email="anna@example.com",
+                since=T0 - 24 * HOUR,
+            )
+        assert [order.order_id for order in found] == ["o-1", "o-2", "o-3", "o-4"]
+        assert orders[1] == found[1]
+
+    def test_detector_rows_roll_back_with_their_transaction(self, store: Store) -> None:
+        """Watches and orders written in a transaction that fails are not kept."""
+        watch = observe(None, _activity("tok-1", T0), policy=DetectorPolicy())
+
+        def write_then_fail() -> None:
+            with store.transaction() as tx:
+                detector = self._detector_tx(tx)
+                detector.save_watch(watch)
+                detector.add_order(ShopOrder("o-1", T0, checkout_id="tok-1"))
+                raise RuntimeError
+
+        with pytest.raises(RuntimeError):
+            write_then_fail()
+        with store.transaction() as tx:
+            detector = self._detector_tx(tx)
+            assert detector.watch("tok-1") is None
+            assert (
+                detector.orders_for(
+                    checkout_id="tok-1", customer_id=None, phone=None, email=None, since=T0
+                )
+                == []
+            )
+
+    def test_purge_removes_old_resting_watches_and_orders(self, store: Store) -> None:
+        """Watches with nothing due and orders older than the cut-off go; due ones stay."""
+        policy = DetectorPolicy()
+        waiting = observe(None, _activity("tok-wait", T0), policy=policy)
+        done = complete(
+            observe(None, _activity("tok-done", T0), policy=policy),
+            ShopOrder("o-1", T0, checkout_id="tok-done"),
+        )
+        with store.transaction() as tx:
+            detector = self._detector_tx(tx)
+            detector.save_watch(waiting)
+            detector.save_watch(done)
+            detector.add_order(ShopOrder("o-1", T0, checkout_id="tok-done"))
+        while store.purge(T0 + 48 * HOUR, limit=1):
+            pass
+        with store.transaction() as tx:
+            detector = self._detector_tx(tx)
+            assert detector.watch("tok-done") is None
+            assert waiting == detector.watch("tok-wait")
+            assert (
+                detector.orders_for(
+                    checkout_id="tok-done", customer_id=None, phone=None, email=None, since=T0
+                )
+                == []
+            )
+
+
+def _activity(checkout_id: str, at: datetime, *, quantity: int = 1) -> CheckoutUpdated:
+    """A payment-stage snapshot of a one-line cart."""
+    price = Money("42.00", "PLN")
+    return CheckoutUpdated(
+        checkout_id=checkout_id,
+        customer=Customer(id="cus-9", phone="+48601234567", email="anna@example.com"),
+        stage=Stage.PAYMENT,
+        items=(LineItem("sku-1", "Kettle", quantity, price),),
+        total=price * quantity,
+        link=f"https://shop.example/c/{checkout_id}",
+        at=at,
+    )
