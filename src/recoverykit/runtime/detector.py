@@ -69,6 +69,7 @@ __all__ = [
     "observe",
     "order_from_dict",
     "order_to_dict",
+    "person_keys",
     "same_person",
     "watch_from_dict",
     "watch_to_dict",
@@ -420,6 +421,11 @@ def complete(watch: CheckoutWatch | None, order: ShopOrder) -> CheckoutWatch:
         raise InvalidInputError(msg)
     earliest = order.at if watch.completed_at is None else min(watch.completed_at, order.at)
     return attrs.evolve(watch, status=WatchStatus.COMPLETED, due_at=None, completed_at=earliest)
+
+
+def person_keys(customer: Customer) -> tuple[str | None, str | None]:
+    """``customer``'s phone and e-mail in the forms ``ShopOrder`` keeps them."""
+    return _phone_key(customer.phone), _email_key(customer.email)
 
 
 def same_person(order: ShopOrder, customer: Customer) -> bool:

@@ -94,6 +94,8 @@ from ..webhooks.types import (
     StatusUpdate,
     UnsubscribeRequest,
 )
+from .detection import due_abandonments, observe_activity, observe_order
+from .detector import CheckoutActivity, DetectorPolicy, ShopOrder
 
 __all__ = ["CRASH_STEPS", "Runner"]
 
@@ -146,6 +148,7 @@ class Runner:
         crash_at: CrashStep | None = None,
         stock: StockSource | None = None,
         discounts: DiscountIssuer | None = None,
+        detector: DetectorPolicy | None = None,
     ) -> None:
         if crash_at is not None and crash_at not in CRASH_STEPS:
             choices = ", ".join(sorted(CRASH_STEPS))
@@ -162,6 +165,8 @@ class Runner:
         self._crash_at = crash_at
         self.stock = stock
         self.discounts = discounts
+        #: When quiet checkout activity counts as abandoned (``observe`` and ``detect``).
+        self.detector = detector if detector is not None else DetectorPolicy()
 
     # -- webhooks --------------------------------------------------------------------------
     def handle(self, event: Event) -> list[Decision]:
@@ -471,6 +476,57 @@ class Runner:
         )
         request_id = _inbound_id("unsubscribe", request.channel, request.provider_id)
         return self.handle(ConsentChanged(revocation, id=request_id))
+
+    # -- shop facts and the abandonment detector ---------------------------------------------
+    def observe(self, fact: CheckoutActivity | ShopOrder) -> list[Decision]:
+        """Take one shop fact (``recoverykit.sources``, or the shop's own hook).
+
+        Checkout activity updates the checkout's watch (``detect`` later decides whether
+        it was abandoned) and records the consent evidence it carried; an order completes
+        its checkout and stops every recovery it concerns. A replayed fact changes
+        nothing. Needs a store that keeps detector state (``DetectorTransaction``).
+        """
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            if isinstance(fact, ShopOrder):
+                events = observe_order(tx, fact, now=now)
+            elif isinstance(fact, CheckoutActivity):
+                events = observe_activity(tx, fact, now=now, policy=self.detector)
+            else:
+                msg = (
+                    "observe() takes checkout activity or a ShopOrder "
+                    f"(got {type(fact).__name__}); pass engine events to handle()"
+                )
+                raise TypeError(msg)
+        decisions: list[Decision] = []
+        for event in events:
+            decisions.extend(self.handle(event))
+        return decisions
+
+    def detect(self, limit: int = 500) -> int:
+        """The detector's tick: check up to ``limit`` due checkouts, start their recoveries.
+
+        Each abandonment starts in the same transaction that marks its checkout, so a
+        crash neither loses nor repeats one. Returns how many recoveries started. Call
+        it on a fixed period (every minute), next to ``run_due``.
+        """
+        started = 0
+        pending = _Pending()
+        for attempt in (1, 2):
+            now = self.clock.now()
+            pending = _Pending()
+            try:
+                with self.store.transaction() as tx:
+                    run = due_abandonments(tx, now=now, policy=self.detector, limit=limit)
+                    for event in run.events:
+                        self._handle_in(tx, event, now, pending)
+                    started = sum(isinstance(event, CheckoutAbandoned) for event in run.events)
+                break
+            except ConflictError:
+                if attempt == 2:
+                    raise
+        self._after_commit(pending)
+        return started
 
     # -- the tick ----------------------------------------------------------------------------
     def run_due(self, limit: int = 500) -> int:
