@@ -29,9 +29,13 @@ __all__ = [
     "NOT_SENT",
     "OUTCOME_UNKNOWN",
     "OutcomeUnknown",
+    "SMSAPI_ERRORS",
     "TWILIO_ERRORS",
+    "VIBER_ERRORS",
     "WHATSAPP_ERRORS",
+    "smsapi_error",
     "twilio_error",
+    "viber_error",
     "whatsapp_error",
 ]
 
@@ -110,6 +114,41 @@ WHATSAPP_ERRORS: Final = _table(
 )
 
 
+#: Viber REST bot API ``status`` values (rules.md §3.2, PW-7). A receiver who unsubscribed
+#: opted out; a wrong token, a blocked or suspended bot and rate limits are the sender's
+#: trouble, never the recipient's.
+VIBER_ERRORS: Final = _table(
+    ErrorMeaning("2", False, "the auth token is wrong or revoked; check it", "PW-7"),
+    ErrorMeaning("3", True, "Viber could not read the message (bad data)", "PW-7"),
+    ErrorMeaning("4", True, "the message lacks a field Viber requires", "PW-7"),
+    ErrorMeaning("5", True, "the receiver is not a registered Viber user", "PW-7"),
+    ErrorMeaning(
+        "6", True, "the receiver unsubscribed from the bot: an opt-out", "PW-7", revoked=True
+    ),
+    ErrorMeaning("7", False, "the bot account is blocked", "PW-7"),
+    ErrorMeaning("8", False, "the bot account was not found", "PW-7"),
+    ErrorMeaning("9", False, "the bot account is suspended", "PW-7"),
+    ErrorMeaning("10", False, "no webhook is set for the bot, so Viber will not send yet", "PW-7"),
+    ErrorMeaning("11", True, "the receiver has no device that can show the message", "PW-7"),
+    ErrorMeaning("12", False, "too many requests; slow down", "PW-7"),
+)
+
+#: SMSAPI (SMSAPI.pl) error codes, from its published list of error codes and message
+#: statuses (https://www.smsapi.pl/statusy-wiadomosci). No valid number and an unusable
+#: text are permanent; sender name, credentials, balance and IP filter are the store's
+#: configuration, never the recipient's fault.
+SMSAPI_ERRORS: Final = _table(
+    ErrorMeaning("11", True, "the text is empty, too long, or not sendable as it is", "SMSAPI"),
+    ErrorMeaning("13", True, "no valid number: wrong, a landline, or on the blacklist", "SMSAPI"),
+    ErrorMeaning("14", False, "the sender name is not registered for this account", "SMSAPI"),
+    ErrorMeaning("101", False, "the credentials are wrong; check the token", "SMSAPI"),
+    ErrorMeaning("103", False, "the account has no points left to send", "SMSAPI"),
+    ErrorMeaning("105", False, "the request came from an IP address the account refuses", "SMSAPI"),
+    ErrorMeaning("201", False, "SMSAPI had an internal error", "SMSAPI"),
+    ErrorMeaning("203", False, "too many requests; slow down", "SMSAPI"),
+)
+
+
 def _lookup(table: Mapping[str, ErrorMeaning], code: object, provider: str) -> ErrorMeaning:
     key = str(code).strip()
     found = table.get(key)
@@ -126,3 +165,13 @@ def twilio_error(code: object) -> ErrorMeaning:
 def whatsapp_error(code: object) -> ErrorMeaning:
     """The meaning of a WhatsApp Cloud API error code; unknown codes are transient."""
     return _lookup(WHATSAPP_ERRORS, code, "WhatsApp")
+
+
+def viber_error(code: object) -> ErrorMeaning:
+    """The meaning of a Viber ``status``; values not in the table are transient."""
+    return _lookup(VIBER_ERRORS, code, "Viber")
+
+
+def smsapi_error(code: object) -> ErrorMeaning:
+    """The meaning of an SMSAPI error code; codes not in the table are transient."""
+    return _lookup(SMSAPI_ERRORS, code, "SMSAPI")

@@ -11,9 +11,9 @@ by callback), the same contract.
 after a crash cannot deliver twice. The receipt's id is SMSAPI's message id, which
 its delivery reports name (``recoverykit.webhooks.SmsapiReports``).
 
-**Errors.** SMSAPI answers ``{"error": <code>, "message": ...}``; ``SMSAPI_ERRORS``
-says what each code means (codes from SMSAPI's published list of error codes and
-message statuses, https://www.smsapi.pl/statusy-wiadomosci). No valid number
+**Errors.** SMSAPI answers ``{"error": <code>, "message": ...}``; ``SMSAPI_ERRORS`` (in
+the shared table, ``recoverykit.channels.errors``) says what each code means (from
+SMSAPI's published list, https://www.smsapi.pl/statusy-wiadomosci). No valid number
 (13: wrong, a landline, or on the account's blacklist) and an unusable text (11)
 are permanent; a bad sender name, credentials, account balance or IP filter are
 the store's configuration and transient, never the recipient's fault; codes not
@@ -25,15 +25,13 @@ Requires ``httpx`` (``pip install 'recoverykit[channels]'``).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Any, Final
 
 from ..engine.commands import SendMessage
 from ..errors import ChannelError, InvalidInputError
 from ..protocols import Clock, Receipt
 from ..values.model import Channel
-from .errors import ErrorMeaning, OutcomeUnknown
+from .errors import SMSAPI_ERRORS, OutcomeUnknown, smsapi_error
 from ._http import Client, HttpChannel, HttpTransport, ProviderRefused
 
 __all__ = ["SMSAPI_API", "SMSAPI_ERRORS", "SmsapiSMS", "smsapi_error"]
@@ -47,37 +45,6 @@ _INVALID: Final = "invalid_message"
 _E164: Final = re.compile(r"\+[1-9]\d{6,14}")
 _SENDER: Final = re.compile(r"[A-Za-z0-9 .\-]{1,11}")
 _TOKEN: Final = re.compile(r"[\x21-\x7e]{10,200}")
-
-
-def _meaning(code: int, permanent: bool, summary: str) -> ErrorMeaning:
-    return ErrorMeaning(str(code), permanent, summary, "SMSAPI error codes")
-
-
-#: What SMSAPI's error codes mean for a recovery (see the module doc for the source).
-SMSAPI_ERRORS: Final[Mapping[str, ErrorMeaning]] = MappingProxyType(
-    {
-        entry.code: entry
-        for entry in (
-            _meaning(11, True, "the text is empty, too long, or not sendable as it is"),
-            _meaning(13, True, "no valid number: wrong, a landline, or on the blacklist"),
-            _meaning(14, False, "the sender name is not registered for this account"),
-            _meaning(101, False, "the credentials are wrong; check the token"),
-            _meaning(103, False, "the account has no points left to send"),
-            _meaning(105, False, "the request came from an IP address the account refuses"),
-            _meaning(201, False, "SMSAPI had an internal error"),
-            _meaning(203, False, "too many requests; slow down"),
-        )
-    }
-)
-
-
-def smsapi_error(code: object) -> ErrorMeaning:
-    """The meaning of an SMSAPI error code; codes not in the table are transient."""
-    key = str(code).strip()
-    found = SMSAPI_ERRORS.get(key)
-    if found is not None:
-        return found
-    return ErrorMeaning(key, False, f"SMSAPI error {key!r} (not in the table: retried)", "")
 
 
 class SmsapiSMS(HttpChannel):

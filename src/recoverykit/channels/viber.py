@@ -14,7 +14,8 @@ needs that user id as ``SendMessage.to``.
 sends its digit back as the reply, so a tap reads exactly like the typed digit.
 
 **Errors.** Viber answers HTTP 200 with ``{"status": <n>, "status_message": ...}``;
-``VIBER_ERRORS`` says what each status means. A receiver who unsubscribed (6) is
+``VIBER_ERRORS`` (in the shared table, ``recoverykit.channels.errors``) says what each
+status means. A receiver who unsubscribed (6) is
 permanent and a revocation; an unregistered receiver (5) or one without a suitable
 device (11) is permanent; bad or missing data (3, 4) is permanent for that message.
 A wrong token, a blocked or suspended bot account, a missing webhook and rate
@@ -31,15 +32,13 @@ error message. Requires ``httpx`` (``pip install 'recoverykit[channels]'``).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Any, Final
 
 from ..engine.commands import SendMessage
 from ..errors import ChannelError, InvalidInputError
 from ..protocols import Clock, Receipt
 from ..values.model import Channel
-from .errors import ErrorMeaning, OutcomeUnknown
+from .errors import VIBER_ERRORS, OutcomeUnknown, viber_error
 from ._http import Client, HttpChannel, HttpTransport, ProviderRefused
 from .telegram import reply_menu
 
@@ -55,40 +54,6 @@ MAX_SENDER_NAME: Final = 28
 _INVALID: Final = "invalid_message"
 _RECEIVER: Final = re.compile(r"[\x21-\x7e]{1,100}")
 _TOKEN: Final = re.compile(r"[\x21-\x7e]{10,200}")
-
-
-def _meaning(code: int, permanent: bool, summary: str, *, revoked: bool = False) -> ErrorMeaning:
-    return ErrorMeaning(str(code), permanent, summary, "PW-7", revoked=revoked)
-
-
-#: What the REST bot API's ``status`` values mean (rules.md §3.2, PW-7).
-VIBER_ERRORS: Final[Mapping[str, ErrorMeaning]] = MappingProxyType(
-    {
-        entry.code: entry
-        for entry in (
-            _meaning(2, False, "the auth token is wrong or revoked; check it"),
-            _meaning(3, True, "Viber could not read the message (bad data)"),
-            _meaning(4, True, "the message lacks a field Viber requires"),
-            _meaning(5, True, "the receiver is not a registered Viber user"),
-            _meaning(6, True, "the receiver unsubscribed from the bot: an opt-out", revoked=True),
-            _meaning(7, False, "the bot account is blocked"),
-            _meaning(8, False, "the bot account was not found"),
-            _meaning(9, False, "the bot account is suspended"),
-            _meaning(10, False, "no webhook is set for the bot, so Viber will not send yet"),
-            _meaning(11, True, "the receiver has no device that can show the message"),
-            _meaning(12, False, "too many requests; slow down"),
-        )
-    }
-)
-
-
-def viber_error(status: object, said: str = "") -> ErrorMeaning:
-    """The meaning of a Viber ``status``; values not in the table are transient."""
-    key = str(status).strip()
-    found = VIBER_ERRORS.get(key)
-    if found is not None:
-        return found
-    return ErrorMeaning(key, False, f"Viber status {key!r} (not in the table: retried)", "")
 
 
 class ViberBot(HttpChannel):
