@@ -59,6 +59,10 @@ RECOVERYKIT = {
     "META_VERIFY_TOKEN": _secret("META_VERIFY_TOKEN"),
     "TELEGRAM_SECRET_TOKEN": _secret("TELEGRAM_SECRET_TOKEN"),
     "TELEGRAM_START_KEY": _secret("TELEGRAM_START_KEY"),
+    # The Shopify app's client secret (checkout and order webhooks); while rotating it,
+    # put the previous one in SHOPIFY_PREVIOUS_SECRET until Shopify signs with the new one.
+    "SHOPIFY_SECRET": _secret("SHOPIFY_SECRET"),
+    "SHOPIFY_PREVIOUS_SECRET": os.environ.get("SHOPIFY_PREVIOUS_SECRET", ""),
     # Sending credentials: a channel gets its provider adapter only when these are set.
     "TWILIO_ACCOUNT_SID": os.environ.get("TWILIO_ACCOUNT_SID", ""),
     "TWILIO_FROM": os.environ.get("TWILIO_FROM", ""),

@@ -50,6 +50,12 @@ from tests.examples.shop import (  # noqa: E402
     twilio_sms,
     wired,
 )
+from tests.shop_payloads import (  # noqa: E402
+    SHOPIFY_SECRET,
+    shopify_checkout,
+    shopify_order,
+    shopify_request,
+)
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -83,6 +89,8 @@ def _config(db: Path, **changes: Any) -> dict[str, Any]:
         "TWILIO_ACCOUNT_SID": "",
         "WHATSAPP_ACCESS_TOKEN": "",
         "TELEGRAM_BOT_TOKEN": "",
+        "SHOPIFY_SECRET": SHOPIFY_SECRET,
+        "SHOPIFY_PREVIOUS_SECRET": "",
     }
     return {**config, **changes}
 
@@ -286,3 +294,56 @@ def test_settings_wire_providers_and_console_only_when_allowed(
             assert expected == adapters(project.current().runner)
             assert Path(config["DB"]).exists()
     project.install(None)
+
+
+# -- Shopify webhooks, end to end (issue 21) ----------------------------------------------------
+def _post_shopify(shop: Shop, topic: str, payload: dict[str, Any], **kw: Any) -> Any:
+    request = shopify_request(
+        topic, payload, webhook_id=f"{topic}-{shop.clock.now().timestamp()}", **kw
+    )
+    return shop.client.post(
+        "/webhooks/shopify/",
+        data=request.body,
+        content_type="application/json",
+        headers={name: value for name, value in request.headers.items() if name.startswith("x-")},
+    )
+
+
+def test_shopify_checkout_abandoned_at_payment_then_ordered(shop: Shop) -> None:
+    """Signed Shopify webhooks through Django: the checkout left at payment gets touch 1
+    after the idle time (detector, runner, channel); the order a minute later stops the rest."""
+    left_at = shop.clock.now()
+    created = _post_shopify(
+        shop, "checkouts/create", shopify_checkout(updated_at=left_at.isoformat())
+    )
+    assert 200 == created.status_code
+
+    shop.clock.advance(timedelta(minutes=29))
+    call_command("recoverykit_tick", stdout=io.StringIO())
+    assert [] == list(shop.runner.store.states())
+    shop.clock.set(left_at + timedelta(minutes=30))
+    call_command("recoverykit_tick", stdout=io.StringIO())
+    shop.clock.set(left_at + timedelta(minutes=61))
+    out = io.StringIO()
+    call_command("recoverykit_tick", stdout=out)
+
+    assert "sent 1 message(s)" in out.getvalue()
+    assert [("remind", 1)] == [(m.key, m.touch) for m in shop.channels[Channel.SMS].sent]
+
+    shop.clock.advance(timedelta(minutes=1))
+    ordered = _post_shopify(shop, "orders/create", shopify_order(at=shop.clock.now().isoformat()))
+    assert 200 == ordered.status_code
+    for _ in range(6):
+        shop.clock.advance(timedelta(hours=12))
+        call_command("recoverykit_tick", stdout=io.StringIO())
+    assert 1 == len(shop.channels[Channel.SMS].sent)
+
+
+def test_forged_shopify_webhook_is_refused_and_changes_nothing(shop: Shop) -> None:
+    """A webhook signed with another secret gets 403; nothing is watched or started."""
+    forged = _post_shopify(shop, "checkouts/create", shopify_checkout(), secret="not-the-secret")
+    assert 403 == forged.status_code
+    shop.clock.advance(timedelta(hours=2))
+    call_command("recoverykit_tick", stdout=io.StringIO())
+    assert [] == list(shop.runner.store.states())
+    assert [] == shop.channels[Channel.SMS].attempts

@@ -23,6 +23,7 @@ from django.urls import reverse
 from recoverykit import Channel, RecoveryPolicy, Runner, SystemClock, presets
 from recoverykit.channels.console import ConsoleChannel
 from recoverykit.protocols import ChannelAdapter, Clock
+from recoverykit.sources.shopify import ShopifySource
 from recoverykit.stores import open_store
 from recoverykit.webhooks import MetaWebhooks, StartLinks, TelegramWebhooks, TwilioWebhooks
 
@@ -37,6 +38,7 @@ class Recovery:
     twilio: TwilioWebhooks | None
     meta: MetaWebhooks | None
     telegram: TelegramWebhooks | None
+    shopify: ShopifySource | None = None
 
 
 def build(
@@ -75,7 +77,15 @@ def build(
         )
         if config["TELEGRAM_SECRET_TOKEN"] and start_key
         else None,
+        shopify=_shopify(config),
     )
+
+
+def _shopify(config: Mapping[str, Any]) -> ShopifySource | None:
+    """The Shopify source when its secret is set (the previous one too, while rotating)."""
+    secrets = [config.get("SHOPIFY_SECRET", ""), config.get("SHOPIFY_PREVIOUS_SECRET", "")]
+    found = [secret for secret in secrets if secret]
+    return ShopifySource(secret=found) if found else None
 
 
 def _channels(config: Mapping[str, Any], clock: Clock) -> dict[Channel, ChannelAdapter]:
@@ -158,11 +168,15 @@ setting_changed.connect(_settings_changed)
 
 
 def tick(runner: Runner, *, limit: int = 500, rounds: int = 20) -> int:
-    """Run ``run_due`` until nothing is due now (at most ``rounds`` batches); return sends.
+    """Start the recoveries of checkouts gone quiet (``detect``), then run ``run_due`` until
+    nothing is due now (at most ``rounds`` batches); return sends.
 
     The bound matters: a recovery claimed by a worker that died stays due until its
     lease runs out, and a loop waiting for it would spin until then.
     """
+    for _ in range(rounds):
+        if runner.detect(limit=limit) < limit:
+            break
     sent = 0
     for _ in range(rounds):
         sent += runner.run_due(limit=limit)

@@ -12,4 +12,5 @@ urlpatterns = [
     path("twilio/status/", views.twilio_status, name="twilio-status"),
     path("whatsapp/", views.whatsapp, name="whatsapp"),
     path("telegram/", views.telegram, name="telegram"),
+    path("shopify/", views.shopify, name="shopify"),
 ]

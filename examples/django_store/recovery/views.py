@@ -22,7 +22,7 @@ from recoverykit.webhooks import Inbound, WebhookError, WebhookRequest
 
 from .runtime import Recovery, current
 
-__all__ = ["telegram", "twilio_sms", "twilio_status", "whatsapp"]
+__all__ = ["shopify", "telegram", "twilio_sms", "twilio_status", "whatsapp"]
 
 logger = logging.getLogger(__name__)
 
@@ -57,20 +57,24 @@ def _public_url(request: HttpRequest) -> str:
     return str(request.build_absolute_uri())
 
 
+def _webhook(request: HttpRequest) -> WebhookRequest:
+    """The request as recoverykit's parsers read it: method, public URL, headers, raw body."""
+    return WebhookRequest(
+        method=request.method or "POST",
+        url=_public_url(request),
+        headers=dict(request.headers),
+        body=request.body,
+    )
+
+
 def _receive(
     request: HttpRequest, recovery: Recovery, parser: _Parser | None, answer: HttpResponse
 ) -> HttpResponse:
     """Verify and parse the request, hand every fact to the runner, answer ``answer``."""
     if parser is None:
         raise Http404("This provider is not configured")
-    webhook = WebhookRequest(
-        method=request.method or "POST",
-        url=_public_url(request),
-        headers=dict(request.headers),
-        body=request.body,
-    )
     try:
-        inbound = parser.parse(webhook, now=recovery.runner.clock.now())
+        inbound = parser.parse(_webhook(request), now=recovery.runner.clock.now())
     except WebhookError as exc:
         logger.warning("refused a webhook to %s: %s", request.path, exc)
         return HttpResponse(status=exc.status)
@@ -118,3 +122,25 @@ def telegram(request: HttpRequest) -> HttpResponse:
     """Telegram bot updates: the URL given to ``setWebhook`` along with the secret token."""
     recovery = current()
     return _receive(request, recovery, recovery.telegram, HttpResponse())
+
+
+@_provider_posts
+def shopify(request: HttpRequest) -> HttpResponse:
+    """Shopify's checkout and order webhooks (``checkouts/create``, ``checkouts/update``,
+    ``orders/create``, ``orders/paid``): one URL for all four topics.
+
+    Checkout activity feeds the abandonment detector (``recoverykit_tick`` starts the
+    recoveries of checkouts gone quiet); an order stops every recovery it concerns.
+    """
+    recovery = current()
+    source, runner = recovery.shopify, recovery.runner
+    if source is None:
+        raise Http404("Shopify is not configured")
+    try:
+        facts = source.parse(_webhook(request), now=runner.clock.now())
+    except WebhookError as exc:
+        logger.warning("refused a Shopify webhook: %s", exc)
+        return HttpResponse(status=exc.status)
+    for fact in facts:
+        runner.observe(fact)
+    return HttpResponse()
