@@ -1,4 +1,5 @@
-"""``manage.py recoverykit_tick``: settle what a dead process left, then send what is due.
+"""``manage.py recoverykit_tick``: settle what a dead process left, start the recoveries of
+checkouts gone quiet (the abandonment detector), then send what is due.
 
 Run it from one scheduler (cron, a systemd timer) every minute. Two ticks that
 overlap are safe, since each recovery is claimed by one of them, but one scheduler
@@ -17,7 +18,7 @@ from ...runtime import current, tick
 
 
 class Command(BaseCommand):  # type: ignore[misc]  # Django ships no type hints here
-    help = "Send the recovery messages that are due, after settling interrupted sends."
+    help = "Settle interrupted sends, start recoveries of abandoned checkouts, send what is due."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--limit", type=int, default=500, help="recoveries per batch")
