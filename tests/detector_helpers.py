@@ -7,8 +7,7 @@ from datetime import datetime
 
 import attrs
 
-from recoverykit.engine.events import CheckoutAbandoned
-from recoverykit.runtime.detector import (
+from recoverykit.detector import (
     CheckoutActivity,
     CheckoutStarted,
     CheckoutUpdated,
@@ -19,6 +18,7 @@ from recoverykit.runtime.detector import (
     complete,
     observe,
 )
+from recoverykit.engine.events import CheckoutAbandoned
 from recoverykit.values.model import Customer, LineItem, Stage
 from recoverykit.values.money import Money
 from tests.engine_helpers import T0

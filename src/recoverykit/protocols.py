@@ -23,7 +23,7 @@ from .policies.consent import ConsentEvent, ConsentLedger
 from .values.model import Channel, Customer
 
 if TYPE_CHECKING:
-    from .runtime.detector import CheckoutWatch, ShopOrder
+    from .detector import CheckoutWatch, ShopOrder
 
 __all__ = [
     "BatchTransaction",

@@ -7,7 +7,7 @@ from datetime import timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recoverykit.runtime.detector import ShopOrder, base_checkout_id
+from recoverykit.detector import ShopOrder, base_checkout_id
 from recoverykit.values.model import Stage
 from tests.detector_helpers import Book, Input, Tick, activity, shopper
 from tests.engine_helpers import T0

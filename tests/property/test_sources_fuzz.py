@@ -14,7 +14,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recoverykit.runtime.detector import CheckoutActivity, ShopOrder
+from recoverykit.detector import CheckoutActivity, ShopOrder
 from recoverykit.sources.shopify import ShopifySource
 from recoverykit.sources.woocommerce import WooCommerceSource
 from recoverykit.webhooks import MalformedWebhook, SignatureMismatch, WebhookError, WebhookRequest

@@ -12,10 +12,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from recoverykit.detector import CheckoutActivity, ShopOrder
 from recoverykit.engine.policy import RecoveryPolicy
 from recoverykit.engine.state import RecoveryStatus
 from recoverykit.protocols import Store
-from recoverykit.runtime.detector import CheckoutActivity, ShopOrder
 from recoverykit.runtime.runner import Runner
 from recoverykit.sources.shopify import ShopifySource
 from recoverykit.stores import MemoryStore, SQLiteStore

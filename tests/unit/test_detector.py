@@ -1,4 +1,4 @@
-"""The abandonment detector's rules, one example each (runtime/detector.py)."""
+"""The abandonment detector's rules, one example each (recoverykit/detector.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from recoverykit.errors import InvalidInputError
-from recoverykit.runtime.detector import (
+from recoverykit.detector import (
     DetectorNote,
     DetectorPolicy,
     ShopOrder,
@@ -23,6 +22,7 @@ from recoverykit.runtime.detector import (
     watch_from_dict,
     watch_to_dict,
 )
+from recoverykit.errors import InvalidInputError
 from recoverykit.values.model import Stage
 from tests.detector_helpers import POLICY, Book, Tick, activity, shopper
 from tests.engine_helpers import T0

@@ -7,14 +7,14 @@ from datetime import UTC, datetime
 import attrs
 import pytest
 
-from recoverykit.errors import InvalidInputError
-from recoverykit.policies.consent import ConsentAction, Purpose
-from recoverykit.runtime.detector import (
+from recoverykit.detector import (
     CheckoutActivity,
     CheckoutStarted,
     CheckoutUpdated,
     ShopOrder,
 )
+from recoverykit.errors import InvalidInputError
+from recoverykit.policies.consent import ConsentAction, Purpose
 from recoverykit.sources.shopify import ShopifySource, shopify_signature
 from recoverykit.values.model import Channel, Stage
 from recoverykit.values.money import Money

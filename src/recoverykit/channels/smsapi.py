@@ -31,8 +31,8 @@ from ..engine.commands import SendMessage
 from ..errors import ChannelError, InvalidInputError
 from ..protocols import Clock, Receipt
 from ..values.model import Channel
-from .errors import SMSAPI_ERRORS, OutcomeUnknown, smsapi_error
 from ._http import Client, HttpChannel, HttpTransport, ProviderRefused
+from .errors import SMSAPI_ERRORS, OutcomeUnknown, smsapi_error
 
 __all__ = ["SMSAPI_API", "SMSAPI_ERRORS", "SmsapiSMS", "smsapi_error"]
 

@@ -38,8 +38,8 @@ from ..engine.commands import SendMessage
 from ..errors import ChannelError, InvalidInputError
 from ..protocols import Clock, Receipt
 from ..values.model import Channel
-from .errors import VIBER_ERRORS, OutcomeUnknown, viber_error
 from ._http import Client, HttpChannel, HttpTransport, ProviderRefused
+from .errors import VIBER_ERRORS, OutcomeUnknown, viber_error
 from .telegram import reply_menu
 
 __all__ = ["MAX_TEXT", "VIBER_API", "VIBER_ERRORS", "ViberBot", "viber_error"]

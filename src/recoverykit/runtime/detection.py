@@ -1,6 +1,6 @@
 """The runner's side of abandonment detection: shop facts in, recoveries out, crash-safely.
 
-``runtime.detector`` decides; this module stores and routes, for ``Runner.observe``
+``recoverykit.detector`` decides; this module stores and routes, for ``Runner.observe``
 (a shop fact from ``recoverykit.sources`` or the shop's own hook) and ``Runner.detect``
 (the detector's tick). The store must keep detector state (``DetectorTransaction``).
 
@@ -26,12 +26,7 @@ from typing import Any
 
 import attrs
 
-from ..engine.events import CartUpdated, ConsentChanged, Event
-from ..engine.state import RecoveryStatus
-from ..errors import StoreError
-from ..protocols import DetectorTransaction, LogRecord, Transaction
-from ..values.model import Channel
-from .detector import (
+from ..detector import (
     CheckoutActivity,
     CheckoutWatch,
     DetectorPolicy,
@@ -41,6 +36,11 @@ from .detector import (
     observe,
     person_keys,
 )
+from ..engine.events import CartUpdated, ConsentChanged, Event
+from ..engine.state import RecoveryStatus
+from ..errors import StoreError
+from ..protocols import DetectorTransaction, LogRecord, Transaction
+from ..values.model import Channel
 
 __all__ = ["DetectorRun", "detector_tx", "due_abandonments", "observe_activity", "observe_order"]
 

@@ -28,6 +28,7 @@ from typing import Any, Final, Literal
 import attrs
 
 from ..channels.errors import OUTCOME_UNKNOWN
+from ..detector import CheckoutActivity, DetectorPolicy, ShopOrder
 from ..engine.commands import (
     Finish,
     HandOff,
@@ -95,7 +96,6 @@ from ..webhooks.types import (
     UnsubscribeRequest,
 )
 from .detection import due_abandonments, observe_activity, observe_order
-from .detector import CheckoutActivity, DetectorPolicy, ShopOrder
 
 __all__ = ["CRASH_STEPS", "Runner"]
 

@@ -3,7 +3,7 @@
 Each source verifies the shop's signature before it reads a byte, then maps the
 payload to ``CheckoutStarted``/``CheckoutUpdated`` (checkout activity, with the
 consent evidence it carried) and ``ShopOrder``; ``Runner.observe`` feeds them to the
-detector (``recoverykit.runtime.detector``). Like the webhook parsers, a source
+detector (``recoverykit.detector``). Like the webhook parsers, a source
 raises only ``WebhookError`` subclasses, whatever the request holds::
 
     from recoverykit.sources.shopify import ShopifySource

@@ -18,8 +18,8 @@ from ..errors import InvalidInputError, RecoveryKitError
 from ..values.model import Customer
 from ..values.money import Money
 from ..values.phone import PhoneNumber
-from ..webhooks._reading import text
-from ..webhooks._types import MalformedWebhook
+from ..webhooks.kit import text
+from ..webhooks.types import MalformedWebhook
 
 __all__ = ["build_customer", "iso_instant", "money", "optional_mapping", "quantity"]
 

@@ -46,26 +46,29 @@ from typing import Any, Final
 
 import attrs
 
+from ..detector import CheckoutActivity, CheckoutStarted, CheckoutUpdated, ShopOrder
 from ..errors import InvalidInputError
 from ..policies.consent import ConsentAction, ConsentEvent, Purpose
-from ..runtime.detector import CheckoutActivity, CheckoutStarted, CheckoutUpdated, ShopOrder
 from ..values.model import Channel, Customer, LineItem, Stage
 from ..values.time import require_aware
-from ..webhooks._reading import (
+from ..webhooks.kit import (
     MAX_BODY_BYTES,
     array,
     body_of,
+    check_secret,
+    hmac_digest,
     identifier,
     load_json,
     need,
     obj,
     optional_text,
     positive_size,
+    require_header,
     require_method,
+    same_any,
     text,
 )
-from ..webhooks._signing import check_secret, hmac_digest, require_header, same_any
-from ..webhooks._types import MalformedWebhook, SignatureMismatch, WebhookRequest
+from ..webhooks.types import MalformedWebhook, SignatureMismatch, WebhookRequest
 from ._common import build_customer, iso_instant, money, optional_mapping, quantity
 
 __all__ = ["SIGNATURE_HEADER", "ShopifyFact", "ShopifySource", "shopify_signature"]

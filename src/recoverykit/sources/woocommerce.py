@@ -33,22 +33,25 @@ from typing import Any, Final
 
 import attrs
 
+from ..detector import ShopOrder
 from ..errors import InvalidInputError
-from ..runtime.detector import ShopOrder
 from ..values.time import require_aware
-from ..webhooks._reading import (
+from ..webhooks.kit import (
     MAX_BODY_BYTES,
     body_of,
+    check_secret,
+    hmac_digest,
     identifier,
     load_json,
     need,
     obj,
     positive_size,
+    require_header,
     require_method,
+    same,
     text,
 )
-from ..webhooks._signing import check_secret, hmac_digest, require_header, same
-from ..webhooks._types import SignatureMismatch, WebhookRequest
+from ..webhooks.types import SignatureMismatch, WebhookRequest
 from ._common import build_customer, iso_instant, money, optional_mapping
 
 __all__ = ["SIGNATURE_HEADER", "WooCommerceSource", "woocommerce_signature"]

@@ -18,11 +18,7 @@ from typing import Any, Final, LiteralString, Protocol
 
 import attrs
 
-from ..engine.state import RecoveryState
-from ..policies.caps import ContactHistory, ContactRecord
-from ..policies.consent import ConsentEvent, ConsentLedger
-from ..protocols import Claimed, LogRecord, OutboxEntry, OutboxStatus, TransactionDefaults
-from ..runtime.detector import (
+from ..detector import (
     CheckoutWatch,
     ShopOrder,
     order_from_dict,
@@ -30,6 +26,10 @@ from ..runtime.detector import (
     watch_from_dict,
     watch_to_dict,
 )
+from ..engine.state import RecoveryState
+from ..policies.caps import ContactHistory, ContactRecord
+from ..policies.consent import ConsentEvent, ConsentLedger
+from ..protocols import Claimed, LogRecord, OutboxEntry, OutboxStatus, TransactionDefaults
 from ..values.model import Channel, Customer, address_key
 from ._refusals import TransactionGuard, newer_schema, recovery_exists, version_conflict
 from .codec import (

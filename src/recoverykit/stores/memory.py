@@ -20,6 +20,7 @@ from typing import Any, Final
 
 import attrs
 
+from ..detector import CheckoutWatch, ShopOrder, watch_from_dict, watch_to_dict
 from ..engine.state import RecoveryState, RecoveryStatus
 from ..policies.caps import ContactHistory, ContactRecord
 from ..policies.consent import ConsentEvent, ConsentLedger
@@ -31,7 +32,6 @@ from ..protocols import (
     OutboxStatus,
     TransactionDefaults,
 )
-from ..runtime.detector import CheckoutWatch, ShopOrder, watch_from_dict, watch_to_dict
 from ..values.model import Channel, Customer, address_key
 from ..values.time import require_aware, to_utc
 from ._refusals import TransactionGuard, recovery_exists, unknown_outbox_key, version_conflict

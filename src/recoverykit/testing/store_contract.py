@@ -26,6 +26,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ..detector import CheckoutUpdated, DetectorPolicy, ShopOrder, complete, observe
 from ..engine.commands import MessageKind, SendMessage
 from ..engine.state import RecoveryState, RecoveryStatus
 from ..errors import ConflictError, StoreError
@@ -43,7 +44,6 @@ from ..protocols import (
     Transaction,
     batched,
 )
-from ..runtime.detector import CheckoutUpdated, DetectorPolicy, ShopOrder, complete, observe
 from ..values.model import Channel, Checkout, Customer, LineItem, Stage
 from ..values.money import Money
 

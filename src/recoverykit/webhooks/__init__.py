@@ -21,7 +21,6 @@ from .meta import MetaWebhooks
 from .smsapi import SmsapiReports
 from .telegram import StartLinks, TelegramWebhooks
 from .twilio import TwilioWebhooks
-from .viber import ViberWebhooks
 from .types import (
     ChatStarted,
     DeliveryStatus,
@@ -34,6 +33,7 @@ from .types import (
     WebhookError,
     WebhookRequest,
 )
+from .viber import ViberWebhooks
 
 __all__ = [
     "ChatStarted",

@@ -45,6 +45,7 @@ from ._reading import (
     text,
 )
 from ._signing import check_secret, hmac_digest, require_header, same
+from .telegram import StartLinks
 from .types import (
     ChatStarted,
     DeliveryStatus,
@@ -56,7 +57,6 @@ from .types import (
     UnsubscribeRequest,
     WebhookRequest,
 )
-from .telegram import StartLinks
 
 __all__ = ["SIGNATURE_HEADER", "ViberWebhooks", "viber_signature"]
 

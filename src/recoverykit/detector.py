@@ -44,12 +44,12 @@ from typing import Any, Final
 
 import attrs
 
-from ..engine.events import CheckoutAbandoned, OrderPlaced, event_id
-from ..errors import InvalidInputError
-from ..policies.consent import ConsentEvent
-from ..values.model import Checkout, Customer, Friction, LineItem, Stage
-from ..values.money import Money
-from ..values.time import require_aware
+from .engine.events import CheckoutAbandoned, OrderPlaced, event_id
+from .errors import InvalidInputError
+from .policies.consent import ConsentEvent
+from .values.model import Checkout, Customer, Friction, LineItem, Stage
+from .values.money import Money
+from .values.time import require_aware
 
 __all__ = [
     "CheckoutActivity",
