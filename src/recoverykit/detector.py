@@ -47,7 +47,7 @@ import attrs
 from .engine.events import CheckoutAbandoned, OrderPlaced, event_id
 from .errors import InvalidInputError
 from .policies.consent import ConsentEvent
-from .values.model import Checkout, Customer, Friction, LineItem, Stage
+from .values.model import Channel, Checkout, Customer, Friction, LineItem, Stage, address_key
 from .values.money import Money
 from .values.time import require_aware
 
@@ -232,8 +232,7 @@ def _phone_key(value: str | None) -> str | None:
 def _email_key(value: str | None) -> str | None:
     if value is None:
         return None
-    key = value.strip().casefold()
-    return key or None
+    return address_key(Channel.EMAIL, value) or None
 
 
 @attrs.frozen
