@@ -1,4 +1,4 @@
-"""Every exception recoverykit raises, and the one warning class it emits.
+"""Every exception recoverykit raises, and the warnings it emits.
 
 The tree, so a caller can catch as broadly or narrowly as it needs::
 
@@ -27,6 +27,7 @@ The tree, so a caller can catch as broadly or narrowly as it needs::
     └── ExperimentError(ValueError)           policy variants differ in more than one variable
 
     RecoveryKitWarning(UserWarning)           footguns that are allowed but worth a look
+    └── RecoveryKitDeprecationWarning(FutureWarning)  an old name; the message names the new
 
 Messages name the offending value and, where one exists, the fix.
 """
@@ -56,6 +57,7 @@ __all__ = [
     "NaiveDatetimeError",
     "PersonalizationError",
     "Problem",
+    "RecoveryKitDeprecationWarning",
     "RecoveryKitError",
     "RecoveryKitWarning",
     "StoreError",
@@ -71,6 +73,13 @@ class RecoveryKitError(Exception):
 
 class RecoveryKitWarning(UserWarning):
     """Something allowed but probably not meant (an empty contact-hours week, say)."""
+
+
+class RecoveryKitDeprecationWarning(RecoveryKitWarning, FutureWarning):
+    """A name or argument that will go away; the message names what replaces it.
+
+    A ``FutureWarning``, so end users of an application see it too, not only tests.
+    """
 
 
 class InvalidInputError(RecoveryKitError, ValueError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Final
 
-from .policies.sequence import Condition, DelayWindow, Sequence, Touch, TouchPurpose
+from .policies.sequence import Condition, DelayWindow, RecoverySequence, Touch, TouchPurpose
 from .values.model import Channel
 
 __all__ = ["DEFAULT", "PRESETS", "get", "names"]
@@ -25,8 +25,8 @@ _H = timedelta(hours=1)
 _D = timedelta(days=1)
 
 
-def _three(name: str, channel: Channel | None, description: str) -> Sequence:
-    return Sequence(
+def _three(name: str, channel: Channel | None, description: str) -> RecoverySequence:
+    return RecoverySequence(
         name=name,
         description=description,
         touches=(
@@ -37,7 +37,7 @@ def _three(name: str, channel: Channel | None, description: str) -> Sequence:
     )
 
 
-PRESETS: Final[dict[str, Sequence]] = {
+PRESETS: Final[dict[str, RecoverySequence]] = {
     "three-touch": _three(
         "three-touch",
         None,
@@ -56,7 +56,7 @@ PRESETS: Final[dict[str, Sequence]] = {
         Channel.WHATSAPP,
         "The three-touch plan on WhatsApp, with approved templates outside the 24 h window.",
     ),
-    "messenger-escalation": Sequence(
+    "messenger-escalation": RecoverySequence(
         name="messenger-escalation",
         description="Messenger pacing: 1–2 h, a day, then 3–5 days; a discount only on the "
         "last touch and only with a real deadline.",
@@ -66,7 +66,7 @@ PRESETS: Final[dict[str, Sequence]] = {
             Touch(_w(3 * _D, 5 * _D), TouchPurpose.FINAL, "final", discount=True),
         ),
     ),
-    "help-first": Sequence(
+    "help-first": RecoverySequence(
         name="help-first",
         description="E-mail leads: an e-mail at 1 h, a short text at 4 h only if that e-mail "
         "was not opened, helpful e-mails at 24 h and 3 days.",
@@ -92,7 +92,7 @@ def names() -> tuple[str, ...]:
     return tuple(PRESETS)
 
 
-def get(name: str) -> Sequence:
+def get(name: str) -> RecoverySequence:
     """The preset called ``name``; a ``KeyError``-free error that lists the choices."""
     try:
         return PRESETS[name]

@@ -26,7 +26,7 @@ from typing import Final
 import attrs
 
 from .policies.consent import Purpose
-from .policies.sequence import Sequence
+from .policies.sequence import RecoverySequence
 from .values.model import Channel
 from .values.phone import PhoneNumber
 
@@ -349,7 +349,7 @@ class SequenceFinding:
 
 
 def lint_sequence(
-    sequence: Sequence,
+    sequence: RecoverySequence,
     *,
     us: bool = True,
     fallback: Channel | None = Channel.EMAIL,

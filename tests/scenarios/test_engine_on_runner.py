@@ -22,7 +22,7 @@ from recoverykit.engine.state import RecoveryState
 from recoverykit.errors import ChannelError
 from recoverykit.policies.consent import ConsentAction, ConsentEvent, Purpose
 from recoverykit.policies.replies import classify_reply
-from recoverykit.policies.sequence import DelayWindow, Sequence, Touch
+from recoverykit.policies.sequence import DelayWindow, RecoverySequence, Touch
 from recoverykit.protocols import OutboxStatus, Receipt
 from recoverykit.runtime.runner import Runner
 from recoverykit.stores import SQLiteStore
@@ -265,7 +265,7 @@ def test_miami_number_with_a_london_zone_is_judged_in_miami_time_too(tmp_path: P
 def test_skipped_touch_does_not_pull_the_next_touch_forward(london: Shop) -> None:
     """Touch 1 cannot be composed (no words for it) and is skipped; touch 2, planned for
     18-24 h after abandonment, still goes out then and not at touch 1's moment."""
-    words_missing = Sequence(
+    words_missing = RecoverySequence(
         "help-after-a-gap",
         (
             Touch(DelayWindow(timedelta(minutes=30), timedelta(hours=1)), "remind", "no-such-key"),

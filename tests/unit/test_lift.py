@@ -14,7 +14,7 @@ from recoverykit.engine.policy import RecoveryPolicy, Variant
 from recoverykit.errors import ExperimentError, InvalidInputError
 from recoverykit.metrics import Lift, Scorecard, check_variants, compare_variants
 from recoverykit.policies.consent import ConsentAction, ConsentEvent, Purpose
-from recoverykit.policies.sequence import DelayWindow, Sequence, Touch
+from recoverykit.policies.sequence import DelayWindow, RecoverySequence, Touch
 from recoverykit.presets import get as preset
 from recoverykit.protocols import LogRecord
 from recoverykit.runtime.runner import Runner
@@ -139,11 +139,11 @@ def test_lowered_recovery_is_said_plainly() -> None:
     assert lift.verdict.startswith("messages lower recovery by 10.0 points")
 
 
-def _variant_sequence(delay: timedelta, channel: Channel | None = None) -> Sequence:
+def _variant_sequence(delay: timedelta, channel: Channel | None = None) -> RecoverySequence:
     base = preset("three-touch")
     first = base.touches[0]
     touch = Touch(DelayWindow(delay, delay), first.purpose, first.message, channel)
-    return Sequence(name="custom", touches=(touch, *base.touches[1:]))
+    return RecoverySequence(name="custom", touches=(touch, *base.touches[1:]))
 
 
 def test_check_variants_names_the_one_variable() -> None:

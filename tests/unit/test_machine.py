@@ -35,7 +35,7 @@ from recoverykit.engine.policy import Context, RecoveryPolicy
 from recoverykit.engine.state import RecoveryState, RecoveryStatus
 from recoverykit.policies.consent import ConsentAction, Purpose
 from recoverykit.policies.replies import classify_reply
-from recoverykit.policies.sequence import DelayWindow, Sequence, Touch
+from recoverykit.policies.sequence import DelayWindow, RecoverySequence, Touch
 from recoverykit.testing import EngineDriver
 from tests.engine_helpers import T0, checkout, customer, grant
 
@@ -180,7 +180,7 @@ def test_touch_skipped_for_its_channel_keeps_the_next_touch_delay() -> None:
     touch forward: touch 2 still waits for its own 18-24 h delay."""
     window = DelayWindow(timedelta(minutes=30), timedelta(hours=1))
     later = DelayWindow(timedelta(hours=18), timedelta(hours=24))
-    sequence = Sequence(
+    sequence = RecoverySequence(
         "email-first",
         (Touch(window, "remind", "remind", Channel.EMAIL), Touch(later, "help", "help")),
     )

@@ -16,7 +16,7 @@ from recoverykit import (
     FrequencyCap,
     GuardPolicy,
     RecoveryPolicy,
-    Sequence,
+    RecoverySequence,
     TimingScale,
     Touch,
     TouchPurpose,
@@ -33,8 +33,10 @@ def _policy(**kwargs: object) -> Callable[[], object]:
     return lambda: RecoveryPolicy(store_name="Shop", **kwargs)  # type: ignore[arg-type]
 
 
-def _one_touch(earliest: timedelta, latest: timedelta, **kwargs: object) -> Sequence:
-    return Sequence("one", (Touch(DelayWindow(earliest, latest), TouchPurpose.REMIND, "remind"),))
+def _one_touch(earliest: timedelta, latest: timedelta, **kwargs: object) -> RecoverySequence:
+    return RecoverySequence(
+        "one", (Touch(DelayWindow(earliest, latest), TouchPurpose.REMIND, "remind"),)
+    )
 
 
 BAD: dict[str, tuple[Callable[[], object], str]] = {
@@ -75,11 +77,11 @@ BAD: dict[str, tuple[Callable[[], object], str]] = {
         "DelayWindow",
     ),
     "sequence without name": (
-        lambda: Sequence("", (Touch(DelayWindow(H, H), TouchPurpose.REMIND, "remind"),)),
-        "Sequence.name",
+        lambda: RecoverySequence("", (Touch(DelayWindow(H, H), TouchPurpose.REMIND, "remind"),)),
+        "RecoverySequence.name",
     ),
     "first touch waits on a previous one": (
-        lambda: Sequence(
+        lambda: RecoverySequence(
             "s",
             (Touch(DelayWindow(H, H), TouchPurpose.REMIND, "remind", condition="previous_unread"),),
         ),
@@ -129,7 +131,7 @@ BAD: dict[str, tuple[Callable[[], object], str]] = {
     ),
     "policy timing folds two touches together": (
         _policy(
-            sequence=Sequence(
+            sequence=RecoverySequence(
                 "late",
                 (
                     Touch(DelayWindow(H, 2 * H), TouchPurpose.REMIND, "remind"),

@@ -21,7 +21,7 @@ from ..policies.caps import DEFAULT_RECOVERY_CAPS, ContactHistory, FrequencyCap
 from ..policies.consent import ConsentLedger
 from ..policies.discounts import DiscountHistory, DiscountPolicy, IssuedDiscount
 from ..policies.hours import ContactHours
-from ..policies.sequence import FIRST_TOUCH_MIN, LAST_TOUCH_MAX, Sequence
+from ..policies.sequence import FIRST_TOUCH_MIN, LAST_TOUCH_MAX, RecoverySequence
 from ..policies.stock import StockInfo
 from ..presets import get as get_preset
 from ..programs import PROGRAM_RULES
@@ -172,7 +172,7 @@ class Variant:
 
     name: str = attrs.field(validator=_name)
     weight: float = attrs.field(default=1.0, validator=_weight)
-    sequence: Sequence | None = None
+    sequence: RecoverySequence | None = None
     pack: MessagePack | None = None
 
 
@@ -181,7 +181,7 @@ class RecoveryPolicy:
     """How a store recovers checkouts. Every field has a considerate default."""
 
     store_name: str = attrs.field(validator=_name)
-    sequence: Sequence = attrs.field(factory=lambda: get_preset("three-touch"))
+    sequence: RecoverySequence = attrs.field(factory=lambda: get_preset("three-touch"))
     pack: MessagePack = attrs.field(factory=default_pack)
     contact_hours: ContactHours = attrs.field(factory=lambda: ContactHours.preset("polite"))
     #: ``auto``: the policy's hours narrowed by every rule that applies to the recipient.
@@ -255,7 +255,7 @@ class RecoveryPolicy:
                 return variant
         return self.variants[-1]
 
-    def sequence_for(self, variant: str | None) -> Sequence:
+    def sequence_for(self, variant: str | None) -> RecoverySequence:
         for candidate in self.variants:
             if candidate.name == variant and candidate.sequence is not None:
                 return candidate.sequence
@@ -336,7 +336,7 @@ def _clamped(delay: timedelta) -> timedelta:
 
 
 def _check_reachable(
-    policy: RecoveryPolicy, sequence: Sequence, factors: tuple[float, ...]
+    policy: RecoveryPolicy, sequence: RecoverySequence, factors: tuple[float, ...]
 ) -> None:
     """Every touch of ``sequence`` must be reachable: timing, retention and caps allow it."""
     owner = "RecoveryPolicy"

@@ -17,7 +17,7 @@ import attrs
 
 from ..engine.policy import RecoveryPolicy, Variant
 from ..errors import ExperimentError, InvalidInputError
-from ..policies.sequence import Sequence
+from ..policies.sequence import RecoverySequence
 from ..presets import PRESETS
 from .scorecard import NONE_LABEL, Scorecard
 from .stats import newcombe_interval, required_sample
@@ -25,11 +25,11 @@ from .stats import newcombe_interval, required_sample
 __all__ = ["VariantComparison", "check_variants", "compare_variants", "variant_differences"]
 
 
-def _is_preset(sequence: Sequence) -> bool:
+def _is_preset(sequence: RecoverySequence) -> bool:
     return PRESETS.get(sequence.name) == sequence
 
 
-def _sequence_differences(first: Sequence, second: Sequence) -> list[str]:
+def _sequence_differences(first: RecoverySequence, second: RecoverySequence) -> list[str]:
     """The variables two sequences differ in; one field changed on several touches is one."""
     if first == second:
         return []

@@ -1,6 +1,6 @@
 """Sequences: the touches of a recovery, their timing windows, channels and words.
 
-``Sequence.from_dict`` is a loading boundary: it checks the rules a humane
+``RecoverySequence.from_dict`` is a loading boundary: it checks the rules a humane
 sequence keeps (delays grow, nothing sooner than 5 minutes, at most 5 touches,
 no discount on the first, everything within 7 days) and reports every problem
 at once with its path.
@@ -12,6 +12,7 @@ import enum
 import functools
 import hashlib
 import re
+import warnings
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -39,7 +40,7 @@ __all__ = [
     "MAX_TOUCHES",
     "Condition",
     "DelayWindow",
-    "Sequence",
+    "RecoverySequence",
     "Touch",
     "TouchPurpose",
     "parse_duration",
@@ -187,7 +188,7 @@ def _touch_tuple(value: Iterable[Touch]) -> tuple[Touch, ...]:
 
 
 @attrs.frozen
-class Sequence:
+class RecoverySequence:
     """Ordered touches with a name and a version (message edits are product changes)."""
 
     name: str
@@ -197,7 +198,7 @@ class Sequence:
     description: str = ""
 
     def __attrs_post_init__(self) -> None:
-        checks.text("Sequence", "name", self.name)
+        checks.text("RecoverySequence", "name", self.name)
         problems = _check_touches(self.touches, "$")
         problems.raise_if_any(f"Invalid sequence {self.name!r}")
 
@@ -223,7 +224,7 @@ class Sequence:
         return data
 
     @classmethod
-    def from_dict(cls, data: Any) -> Sequence:
+    def from_dict(cls, data: Any) -> RecoverySequence:
         """Load a sequence; every problem is reported at once with its JSON path."""
         return load_or_raise(load_sequence, data, "Invalid sequence")
 
@@ -320,7 +321,7 @@ def load_touch(data: Any, path: str, problems: Problems) -> Touch | None:
     )
 
 
-def load_sequence(data: Any, path: str, problems: Problems) -> Sequence | None:
+def load_sequence(data: Any, path: str, problems: Problems) -> RecoverySequence | None:
     mapping = expect_mapping(data, path, problems)
     if mapping is None:
         return None
@@ -341,7 +342,7 @@ def load_sequence(data: Any, path: str, problems: Problems) -> Sequence | None:
     problems.items.extend(_check_touches(tuple(touches), path, tuple(loaded_at)).items)
     if problems:
         return None
-    return Sequence(
+    return RecoverySequence(
         name=name or "custom",
         touches=tuple(touches),
         version=version or "1",
@@ -353,3 +354,18 @@ def _version(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     return to_str(value)
+
+
+def __getattr__(name: str) -> Any:
+    """``Sequence``, the old name of ``RecoverySequence``, still resolves, with a warning."""
+    if name == "Sequence":
+        from ..errors import RecoveryKitDeprecationWarning  # noqa: PLC0415 - only when used
+
+        msg = (
+            "recoverykit.policies.sequence.Sequence is deprecated: use RecoverySequence "
+            "(the old name shadowed collections.abc.Sequence)"
+        )
+        warnings.warn(msg, RecoveryKitDeprecationWarning, stacklevel=2)
+        return RecoverySequence
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)

@@ -572,7 +572,7 @@ def plan_lines(
 # -- lint ------------------------------------------------------------------------------------
 def _lint(args: argparse.Namespace, out: TextIO) -> int:
     from ..messages.packs import MessagePack  # noqa: PLC0415
-    from ..policies.sequence import Sequence  # noqa: PLC0415
+    from ..policies.sequence import RecoverySequence  # noqa: PLC0415
 
     path = Path(args.path)
     if str(args.path) == "default" and not path.exists():
@@ -581,7 +581,7 @@ def _lint(args: argparse.Namespace, out: TextIO) -> int:
     if isinstance(data, dict) and "touches" in data:
         from ..programs import lint_sequence  # noqa: PLC0415
 
-        sequence = Sequence.from_dict(data)
+        sequence = RecoverySequence.from_dict(data)
         out.write(f"{path}: sequence {sequence.name!r} v{sequence.version} is valid\n")
         for finding in lint_sequence(sequence):
             out.write(f"{path}: touch {finding.touch}: warning {finding.rule}: for US numbers, ")

@@ -38,7 +38,7 @@ from ..policies.consent import ConsentAction, ConsentEvent, Purpose, load_consen
 from ..policies.discounts import load_discount_policy
 from ..policies.hours import ContactHours
 from ..policies.replies import classify_reply
-from ..policies.sequence import Sequence, load_sequence, parse_duration
+from ..policies.sequence import RecoverySequence, load_sequence, parse_duration
 from ..presets import DEFAULT as DEFAULT_SEQUENCE
 from ..presets import get as get_preset
 from ..values.loading import (
@@ -290,7 +290,7 @@ def _positive_int(value: Any) -> int:
     return number
 
 
-def _load_policy_sequence(raw: Any, path: str, problems: Problems) -> Sequence | None:
+def _load_policy_sequence(raw: Any, path: str, problems: Problems) -> RecoverySequence | None:
     if raw is None:
         return get_preset(DEFAULT_SEQUENCE)
     if isinstance(raw, str):

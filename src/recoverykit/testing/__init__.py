@@ -4,10 +4,14 @@
 keeps everything in memory; ``EngineDriver`` runs the pure engine for a whole
 story without a store. Hypothesis strategies live in
 ``recoverykit.testing.strategies``; the store contract suite in
-``recoverykit.testing.store_contract`` (it needs pytest).
+``recoverykit.testing.store_contract`` (it needs pytest). In a test run that has
+imported Hypothesis, importing this package also registers the strategies, so
+``st.from_type(Checkout)`` works.
 """
 
 from __future__ import annotations
+
+import sys
 
 from ..stores.memory import MemoryStore
 from ._driver import EngineDriver, Sent
@@ -22,3 +26,6 @@ __all__ = [
     "MemoryStore",
     "Sent",
 ]
+
+if "hypothesis" in sys.modules:
+    from . import strategies  # noqa: F401 - registers st.from_type strategies on import

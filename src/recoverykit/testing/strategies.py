@@ -1,7 +1,9 @@
 """Hypothesis strategies for recoverykit's values, for your own property tests.
 
-Registered through Hypothesis' entry point, so once recoverykit is installed
-``st.from_type(Checkout)`` (and Customer, Money, LineItem, PhoneNumber) just works.
+Importing this module (or ``recoverykit.testing`` in a test run that uses Hypothesis)
+teaches ``st.from_type`` recoverykit's values, so ``st.from_type(Checkout)`` (and
+Customer, Money, LineItem, PhoneNumber, ...) just works. Hypothesis' entry point does
+the same when recoverykit was imported first, and costs nothing otherwise.
 """
 
 from __future__ import annotations
@@ -277,7 +279,7 @@ def checkouts() -> st.SearchStrategy[Checkout]:
 
 
 def register_type_strategies() -> None:
-    """Teach ``st.from_type`` recoverykit's values (called by the entry-point hook)."""
+    """Teach ``st.from_type`` recoverykit's values (done once, when this module loads)."""
     st.register_type_strategy(Money, money())
     st.register_type_strategy(PhoneNumber, phone_numbers())
     st.register_type_strategy(Customer, customers())
@@ -287,3 +289,6 @@ def register_type_strategies() -> None:
     st.register_type_strategy(ContactHours, contact_hours())
     st.register_type_strategy(ContactHistory, contact_histories())
     st.register_type_strategy(ConsentLedger, consent_ledgers())
+
+
+register_type_strategies()
