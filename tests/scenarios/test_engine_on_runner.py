@@ -18,7 +18,7 @@ from recoverykit.engine.commands import FinishReason, SendMessage
 from recoverykit.engine.events import CheckoutAbandoned, ConsentChanged, ReplyReceived
 from recoverykit.engine.notes import Skipped
 from recoverykit.engine.policy import RecoveryPolicy
-from recoverykit.engine.state import RecoveryState
+from recoverykit.engine.state import RecoveryState, RecoveryStatus
 from recoverykit.errors import ChannelError
 from recoverykit.policies.consent import ConsentAction, ConsentEvent, Purpose
 from recoverykit.policies.replies import classify_reply
@@ -313,3 +313,25 @@ def test_retry_then_whatsapp_limit_gives_the_sms_fallback_a_fresh_key(tmp_path: 
         assert ["co-1:touch1:2"] == keys
     finally:
         shop.store.close()
+
+
+# -- reply routing (SEAMS 2) -------------------------------------------------------------------
+def test_reply_goes_to_the_recovery_last_messaged_on_its_channel_not_the_newest(
+    london: Shop,
+) -> None:
+    """A reply reaches the recovery last messaged on the channel it came in on. Here that
+    is the older checkout: the newer one is open but its touch waits for the cap, so a
+    "newest open recovery" rule would answer and pause the wrong one."""
+    london.consent(Channel.SMS)
+    london.abandon("co-1")
+    london.run_until(T0 + timedelta(hours=1, minutes=30))
+    assert ["co-1"] == [m.checkout_id for m in london.touches()]
+    london.abandon("co-2")
+    london.run_until(T0 + timedelta(hours=3))
+    assert ["co-1"] == [m.checkout_id for m in london.touches()]  # co-2 waits for the cap
+    assert RecoveryStatus.ACTIVE == london.state("co-2").status
+    london.text_in("HELP", "in-1")
+    replies = [m for m in london.sent() if m.touch is None]
+    assert [("co-1", "help_reply")] == [(m.checkout_id, m.key) for m in replies]
+    assert RecoveryStatus.PAUSED == london.state("co-1").status
+    assert RecoveryStatus.ACTIVE == london.state("co-2").status
