@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from recoverykit.engine.commands import FinishReason, SendMessage
+from recoverykit.engine.commands import FinishReason, MessageKind, SendMessage
 from recoverykit.engine.events import CheckoutAbandoned, ConsentChanged, ReplyReceived
 from recoverykit.engine.notes import Skipped
 from recoverykit.engine.policy import RecoveryPolicy
 from recoverykit.engine.state import RecoveryState, RecoveryStatus
 from recoverykit.errors import ChannelError
+from recoverykit.policies.caps import SendKind
 from recoverykit.policies.consent import ConsentAction, ConsentEvent, Purpose
 from recoverykit.policies.replies import classify_reply
 from recoverykit.policies.sequence import DelayWindow, RecoverySequence, Touch
@@ -335,3 +336,34 @@ def test_reply_goes_to_the_recovery_last_messaged_on_its_channel_not_the_newest(
     assert [("co-1", "help_reply")] == [(m.checkout_id, m.key) for m in replies]
     assert RecoveryStatus.PAUSED == london.state("co-1").status
     assert RecoveryStatus.ACTIVE == london.state("co-2").status
+
+
+# -- item 10: the double opt-in request is sent like a touch -----------------------------------
+def test_double_opt_in_request_to_idaho_waits_for_morning_and_counts(tmp_path: Path) -> None:
+    """SEAMS 1 (revised): nobody asked for the double opt-in request, so it is no reply. An
+    Idaho number abandoning at 03:00 local gets it when the contact hours of both its zones
+    open, never at abandonment; it counts against the caps like a touch."""
+    idaho = Customer(id="cus-id", first_name="Jo", phone="+12085550123", locale="en", country="US")
+    policy = RecoveryPolicy(store_name="Teapot Shop", request_double_optin=True)
+    shop = Shop(tmp_path / "shop.db", policy, idaho)
+    try:
+        shop.consent(Channel.SMS, address=idaho.phone)  # granted, not yet confirmed (CP-2)
+        shop.abandon()  # 10:00 UTC: 04:00 in Boise, 03:00 in Los Angeles
+        assert [] == shop.sent()
+        shop.run_until(T0 + timedelta(days=1))
+        [(at, request)] = shop.sent_at()
+        assert ("double_optin", MessageKind.REQUEST) == (request.key, request.kind)
+        for zone in ("America/Boise", "America/Los_Angeles"):
+            assert 9 <= at.astimezone(get_zone(zone)).hour < 20
+        assert T0 + timedelta(hours=6) == at  # 09:00 in Los Angeles, the later zone
+        with shop.store.transaction() as tx:
+            records = tx.history("cus-id", since=T0).records
+        assert [(Channel.SMS, SendKind.TOUCH)] == [(r.channel, r.kind) for r in records]
+        assert FinishReason.NO_CONSENT != shop.state("co-1").finish_reason
+        # The customer answers YES; the touch that waited for it goes by text.
+        shop.clock.set(at + timedelta(minutes=10))
+        shop.text_in("YES", "in-1")
+        shop.run_until(T0 + timedelta(days=3))
+        assert [1] == [m.touch for m in shop.touches()]
+    finally:
+        shop.store.close()

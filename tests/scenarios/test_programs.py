@@ -73,21 +73,32 @@ def test_unconfirmed_us_opt_in_gets_nothing_and_the_note_names_cp2() -> None:
 
 
 def test_double_opt_in_request_and_yes_confirm_then_the_text_goes() -> None:
-    """With ``request_double_optin`` the request goes at once; "YES" records ``confirmed``."""
+    """With ``request_double_optin`` the request goes at the first allowed hour (it is no
+    reply: 05:00 in New York waits for 09:00); "YES" records ``confirmed`` and the touch
+    that waited for it goes out by text once hours and caps allow."""
     who = customer(phone=NEW_YORK, email=None, locale="en")
     policy = attrs.evolve(SMS_POLICY, request_double_optin=True)
     driver = EngineDriver(policy, consent=[grant(who, Channel.SMS)])
-    driver.feed(CheckoutAbandoned(checkout(who, currency="USD"), T0))
-    assert ["double_optin"] == [s.message.key for s in driver.replies()]
-    assert MessageKind.REPLY is driver.replies()[0].message.kind
-    yes = ReplyReceived(
-        "c1", Channel.SMS, classify_reply("YES", region="US"), T0 + timedelta(minutes=5)
+    driver.feed(CheckoutAbandoned(checkout(who, currency="USD"), T0))  # 05:00 in New York
+    assert [] == driver.sent
+    driver.run_until(T0 + timedelta(hours=5))
+    [request] = driver.sent
+    assert ("double_optin", MessageKind.REQUEST, None) == (
+        request.message.key,
+        request.message.kind,
+        request.message.touch,
     )
+    assert T0 + timedelta(hours=4) == request.at  # 09:00 in New York
+    answered = request.at + timedelta(minutes=5)
+    yes = ReplyReceived("c1", Channel.SMS, classify_reply("YES", region="US"), answered)
     driver.feed(yes)
     confirmations = [e for e in driver.ledger.events if e.action is ConsentAction.CONFIRMED]
     assert [("double_optin_reply", "YES")] == [(e.source, e.text) for e in confirmations]
     driver.run_until(T0 + timedelta(days=40))
-    assert [(1, Channel.SMS)] == [(s.message.touch, s.message.channel) for s in driver.touches()]
+    # The request counts against the caps like a touch: one per 12 h brings 21:00 in New
+    # York, past the contact hours, so the touch goes at 09:00 the next morning.
+    touches = [(s.message.touch, s.message.channel, s.at) for s in driver.touches()]
+    assert [(1, Channel.SMS, request.at + timedelta(days=1))] == touches
 
 
 def test_canadian_number_keeps_the_whole_sequence_unless_the_store_says_us() -> None:

@@ -33,7 +33,8 @@ from recoverykit.engine.machine import decide, explain
 from recoverykit.engine.notes import Deferred, Ignored, IgnoreReason
 from recoverykit.engine.policy import Context, RecoveryPolicy
 from recoverykit.engine.state import RecoveryState, RecoveryStatus
-from recoverykit.policies.consent import ConsentAction, Purpose
+from recoverykit.policies.caps import ContactHistory, ContactRecord, SendKind
+from recoverykit.policies.consent import ConsentAction, ConsentLedger, Purpose
 from recoverykit.policies.replies import classify_reply
 from recoverykit.policies.sequence import DelayWindow, RecoverySequence, Touch
 from recoverykit.testing import EngineDriver
@@ -193,6 +194,33 @@ def test_touch_skipped_for_its_channel_keeps_the_next_touch_delay() -> None:
     [sent] = driver.touches("chk-1")
     assert (2, Channel.SMS) == (sent.message.touch, sent.message.channel)
     assert T0 + timedelta(hours=18) <= sent.at <= T0 + timedelta(hours=24)
+
+
+def test_double_opt_in_request_waits_for_the_cap_and_the_hours() -> None:
+    """SEAMS 1 (revised): the request is capped like a touch. A text from another checkout
+    an hour ago holds it 12 h (the default cap), which lands at 21:00 in New York, so it
+    waits for 09:00 the next morning; the wake-up is set for it."""
+    who = customer(phone="+12125551234", email=None, locale="en")
+    policy = attrs.evolve(POLICY, request_double_optin=True)
+    at = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # 10:00 in New York
+    earlier = ContactRecord(at - timedelta(hours=1), Channel.SMS, "other", SendKind.TOUCH)
+    context = Context(
+        consent=ConsentLedger((grant(who, Channel.SMS),)), history=ContactHistory((earlier,))
+    )
+    decision = decide(
+        None,
+        CheckoutAbandoned(checkout(who, currency="USD", at=at), at),
+        now=at,
+        policy=policy,
+        context=context,
+    )
+    assert not [c for c in decision.commands if isinstance(c, SendMessage)]
+    morning = datetime(2026, 3, 3, 14, 0, tzinfo=UTC)  # 09:00 in New York
+    assert morning == decision.state.optin_due
+    assert decision.state.wakeup_at is not None
+    assert decision.state.wakeup_at <= morning
+    assert RecoveryStatus.ACTIVE == decision.state.status
+    assert any("recovery-cap" in line for line in explain(decision))
 
 
 def test_duplicate_and_finished_events_are_ignored() -> None:

@@ -31,10 +31,21 @@ __all__ = [
 
 
 class MessageKind(enum.StrEnum):
-    """A touch is a step of the sequence; a reply answers the customer's own message."""
+    """A touch is a step of the sequence; a reply answers the customer's own message.
+
+    A request (the double opt-in request) is neither: nobody asked for it and it is no
+    step of the sequence, so it goes out like a touch, inside contact hours and caps,
+    and counts against the caps (SEAMS 1).
+    """
 
     TOUCH = "touch"
     REPLY = "reply"
+    REQUEST = "request"
+
+    @property
+    def capped(self) -> bool:
+        """Whether a message of this kind counts against frequency caps (all but replies)."""
+        return self is not MessageKind.REPLY
 
 
 class FinishReason(enum.StrEnum):

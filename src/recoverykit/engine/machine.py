@@ -18,7 +18,7 @@ import attrs
 
 from ..errors import CurrencyMismatch, TransitionError
 from ..jurisdictions import ContactRules, rules_for
-from ..policies.caps import ContactHistory
+from ..policies.caps import ContactHistory, ContactRecord, SendKind
 from ..policies.consent import (
     ConsentAction,
     ConsentEvent,
@@ -48,6 +48,7 @@ from .commands import (
     Finish,
     FinishReason,
     HandOff,
+    MessageKind,
     RecordConsent,
     ScheduleWakeup,
     SendMessage,
@@ -227,6 +228,9 @@ class _Step:
         self.changed = False
 
     def schedule(self, at: datetime) -> None:
+        due = self.get("optin_due")
+        if due is not None and due < at:
+            at = due  # the double opt-in request waits for an earlier moment
         at = max(at, self.now)
         self.update(wakeup_at=at)
         self.emit(ScheduleWakeup(self.get("checkout_id"), at))
@@ -237,6 +241,7 @@ class _Step:
             "finish_reason": reason,
             "finished_at": self.now,
             "wakeup_at": None,
+            "optin_due": None,
         }
         if reason is FinishReason.EXPIRED:
             changes["checkout"] = None  # personal data goes when its retention ends
@@ -324,7 +329,11 @@ def _start(step: _Step, event: CheckoutAbandoned) -> None:
         abandoned_at=checkout.abandoned_at,
         refusals=refusals,
     )
-    asked = policy.request_double_optin and _ask_double_optin(step, checkout)
+    asked = (
+        policy.request_double_optin
+        and _double_optin_pending(step, checkout, step.now)
+        and _ask_double_optin(step, checkout)
+    )
     if channel is None and not asked:
         program = _program_refusal(refusals)
         if program is not None:
@@ -369,26 +378,83 @@ def _double_optin_pending(step: _Step, checkout: Checkout, at: datetime) -> bool
 
 
 def _ask_double_optin(step: _Step, checkout: Checkout) -> bool:
-    """Send the double opt-in request (pack key ``double_optin``) when one is pending."""
-    if not _double_optin_pending(step, checkout, step.now):
+    """Send the double opt-in request (pack key ``double_optin``), or plan it for later.
+
+    Nobody asked for it, so it is no reply (SEAMS 1): it goes out like a touch, at the
+    first moment the contact hours of every candidate zone and the caps allow, and
+    counts against the caps. False when it cannot go at all.
+    """
+    state = step.state
+    when = earliest_send(
+        step.now,
+        state.zones,
+        _rules(state, checkout, step.policy),
+        _delivered_history(state, _history(step)),
+        channel=Channel.SMS,
+    )
+    if when.at is None:
+        step.update(optin_due=None)
+        step.note(Info("double_optin", "no request sent: no allowed hour in the next 14 days"))
         return False
+    zone = state.zones[0] if state.zones else None
+    if when.at > step.now:
+        step.update(optin_due=when.at)
+        rules = ", ".join(dict.fromkeys(move.rule for move in when.moves))
+        step.note(
+            Info("double_optin", f"the request waits until {_local(when.at, zone)} ({rules})")
+        )
+        return True
     try:
-        message = compose_reply(
+        reply = compose_reply(
             key="double_optin",
             checkout=checkout,
             channel=Channel.SMS,
-            zone=step.state.zones[0] if step.state.zones else "UTC",
+            zone=zone or "UTC",
             policy=step.policy,
-            variant=step.state.variant,
+            variant=state.variant,
             event_id="double_optin",
         )
     except Unsendable as exc:
+        step.update(optin_due=None)
         step.note(Info("double_optin", f"no request sent: {exc.detail}"))
         return False
-    step.update(replies_sent=step.state.replies_sent + 1)
+    message = attrs.evolve(
+        reply, kind=MessageKind.REQUEST, idempotency_key=f"{checkout.id}:double_optin"
+    )
+    step.update(optin_due=None, optin_sent_at=step.now)
     step.emit(message)
     step.note(Info("double_optin", "asked the customer to confirm cart-reminder texts (CP-2)"))
     return True
+
+
+def _confirmation_wait(step: _Step, checkout: Checkout) -> datetime | None:
+    """Until when a touch with no channel waits for the double opt-in answer, if it does.
+
+    Only while the request is due or out and the text grant still waits for its
+    confirmation: until the request goes, then until the program's deadline for texts
+    (CP-1, 48 h after abandonment) for the customer's "YES".
+    """
+    due: datetime | None = step.get("optin_due")
+    if due is None and step.get("optin_sent_at") is None:
+        return None
+    if not _double_optin_pending(step, checkout, step.now):
+        return None
+    if due is not None:
+        return due
+    deadline = channel_programs(checkout.customer, Channel.SMS, step.policy).deadline
+    until = checkout.abandoned_at + (deadline if deadline is not None else 2 * _DAY)
+    return until if until > step.now else None
+
+
+def _history(step: _Step) -> ContactHistory:
+    """The customer's contact history with the capped messages this decision already sent."""
+    history = step.context.history
+    for command in step.commands:
+        if isinstance(command, SendMessage) and command.kind.capped:
+            history = history.add(
+                ContactRecord(step.now, command.channel, command.checkout_id, SendKind.TOUCH)
+            )
+    return history
 
 
 def _plan_next(step: _Step) -> None:
@@ -427,6 +493,12 @@ def _wakeup(step: _Step, event: WakeupDue) -> None:
         # Paused or held out: the only scheduled wake-up is the retention limit.
         step.schedule(checkout.abandoned_at + step.policy.retention)
         return
+    if state.optin_due is not None and step.now >= state.optin_due:
+        if _double_optin_pending(step, checkout, step.now):
+            _ask_double_optin(step, checkout)
+        else:
+            step.update(optin_due=None)
+            step.note(Info("double_optin", "no request sent: nothing waits for confirmation"))
     _next_touch(step, checkout)
 
 
@@ -467,7 +539,7 @@ def _next_touch(step: _Step, checkout: Checkout) -> None:
                 step.now,
                 state.zones,
                 _rules(state, checkout, policy),
-                _delivered_history(state, step.context.history),
+                _delivered_history(state, _history(step)),
                 channel=channel,
             )
             late = _past_program_deadline(step, checkout, channel, when.at)
@@ -476,6 +548,13 @@ def _next_touch(step: _Step, checkout: Checkout) -> None:
             skip |= {channel}
         if channel is None:
             program = _program_refusal(refusals)
+            until = _confirmation_wait(step, checkout)
+            if program is not None and until is not None:
+                zone = state.zones[0] if state.zones else None
+                rule = program.rule or "CP-2"
+                step.note(Deferred(number, DeferReason.PROGRAM, rule, step.now, until, zone))
+                step.schedule(until)
+                return
             if program is not None:
                 step.note(Skipped(number, "program", program.detail))
                 step.update(next_touch=index + 1, attempt=0)
@@ -919,6 +998,18 @@ def _confirm_double_optin(step: _Step, event: ReplyReceived) -> None:
     state = step.state
     step.emit(_recovery_consent(state, event, ConsentAction.CONFIRMED, "double_optin_reply"))
     step.note(Info("double_optin", f"cart-reminder texts confirmed by {event.reply.text!r} (CP-2)"))
+    _confirmed_now(step)
+
+
+def _confirmed_now(step: _Step) -> None:
+    """A touch that waited for the double opt-in answer need wait no longer: plan it anew."""
+    state = step.state
+    sequence = step.policy.sequence_for(state.variant)
+    if state.status is not _S.ACTIVE or state.next_touch >= len(sequence.touches):
+        return
+    planned = _planned_at(step, state.next_touch)
+    if state.wakeup_at is None or planned < state.wakeup_at:
+        step.schedule(planned)
 
 
 def _address(state: RecoveryState, channel: Channel) -> str | None:
@@ -1152,6 +1243,8 @@ def _consent_changed(step: _Step, event: ConsentChanged) -> None:
         return
     if change.action is not ConsentAction.REVOKED:
         step.note(Info("consent", f"{change.action.value} on {change.channel or 'every channel'}"))
+        if change.action is ConsentAction.CONFIRMED:
+            _confirmed_now(step)
         return
     checkout = state.checkout
     assert checkout is not None

@@ -132,6 +132,10 @@ class RecoveryState:
     attempt: int = 0
     #: When the next wake-up is due; never moves backwards.
     wakeup_at: datetime | None = None
+    #: The double opt-in request waits to go out at this instant (hours or caps held it).
+    optin_due: datetime | None = None
+    #: When the double opt-in request went out (touches that need its answer wait for it).
+    optin_sent_at: datetime | None = None
     sent: tuple[SentTouch, ...] = ()
     #: Sends per channel for this abandonment (program limits count these).
     replies_sent: int = 0
@@ -178,6 +182,8 @@ class RecoveryState:
             "next_touch": self.next_touch,
             "attempt": self.attempt,
             "wakeup_at": None if self.wakeup_at is None else self.wakeup_at.isoformat(),
+            "optin_due": None if self.optin_due is None else self.optin_due.isoformat(),
+            "optin_sent_at": None if self.optin_sent_at is None else self.optin_sent_at.isoformat(),
             "sent": [sent.to_dict() for sent in self.sent],
             "replies_sent": self.replies_sent,
             "clicked": self.clicked,
@@ -216,6 +222,8 @@ class RecoveryState:
             next_touch=int(data.get("next_touch", 0)),
             attempt=int(data.get("attempt", 0)),
             wakeup_at=when("wakeup_at"),
+            optin_due=when("optin_due"),
+            optin_sent_at=when("optin_sent_at"),
             sent=tuple(SentTouch.from_dict(item) for item in data.get("sent", ())),
             replies_sent=int(data.get("replies_sent", 0)),
             clicked=bool(data.get("clicked", False)),

@@ -627,9 +627,7 @@ class Runner:
                     )
                     if not tx.add_outbox(entry):
                         continue  # decided before (a retried event): never twice
-                    counted = (
-                        SendKind.TOUCH if command.kind is MessageKind.TOUCH else SendKind.REPLY
-                    )
+                    counted = SendKind.TOUCH if command.kind.capped else SendKind.REPLY
                     writes.add_contact(
                         customer_id, ContactRecord(now, command.channel, checkout_id, counted)
                     )
@@ -805,7 +803,7 @@ class Runner:
         with self.store.transaction() as tx:
             for entry in to_send:
                 message = entry.message
-                if message.kind is MessageKind.TOUCH and tx.ledger(message.customer_id).opted_out(
+                if message.kind.capped and tx.ledger(message.customer_id).opted_out(
                     message.customer_id, message.channel, now
                 ):
                     detail = "consent was withdrawn before the send"

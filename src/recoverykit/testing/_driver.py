@@ -166,7 +166,7 @@ class EngineDriver:
             case SendMessage():
                 self.sent.append(Sent(at, command))
                 history = self.history.get(command.customer_id, ContactHistory())
-                kind = SendKind.TOUCH if command.kind is MessageKind.TOUCH else SendKind.REPLY
+                kind = SendKind.TOUCH if command.kind.capped else SendKind.REPLY
                 self.history[command.customer_id] = history.add(
                     ContactRecord(
                         at=at, channel=command.channel, checkout_id=command.checkout_id, kind=kind

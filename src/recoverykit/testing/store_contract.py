@@ -215,6 +215,8 @@ def every_field_samples() -> dict[str, Any]:
         next_touch=1,
         attempt=2,
         wakeup_at=T0 + 2 * HOUR,
+        optin_due=T0 + HOUR,
+        optin_sent_at=T0 + 2 * HOUR,
         sent=(sent,),
         replies_sent=1,
         clicked=True,
