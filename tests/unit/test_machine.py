@@ -223,6 +223,24 @@ def test_double_opt_in_request_waits_for_the_cap_and_the_hours() -> None:
     assert any("recovery-cap" in line for line in explain(decision))
 
 
+def test_paused_recovery_does_not_wake_for_a_waiting_double_opt_in_request() -> None:
+    """A person has the conversation: the request that waited for the morning does not go,
+    and the recovery sleeps until its retention ends instead of waking at every tick."""
+    who = customer(phone="+12125551234", email=None, locale="en")
+    policy = attrs.evolve(POLICY, request_double_optin=True)
+    driver = EngineDriver(policy, consent=[grant(who, Channel.SMS)])
+    driver.feed(CheckoutAbandoned(checkout(who, currency="USD"), T0))  # 05:00 in New York
+    assert driver.states["chk-1"].optin_due is not None
+    question = T0 + timedelta(minutes=10)
+    driver.feed(ReplyReceived("c1", Channel.SMS, classify_reply("HELP"), question))
+    state = driver.states["chk-1"]
+    assert RecoveryStatus.PAUSED == state.status
+    assert T0 + policy.retention == state.wakeup_at
+    driver.run_until(T0 + timedelta(days=2))
+    assert [] == [s for s in driver.sent if s.message.key == "double_optin"]
+    assert T0 + policy.retention == driver.states["chk-1"].wakeup_at
+
+
 def test_duplicate_and_finished_events_are_ignored() -> None:
     """A replayed webhook and an event for a finished recovery are Ignored notes, not errors."""
     driver, cid = started()

@@ -229,7 +229,7 @@ class _Step:
 
     def schedule(self, at: datetime) -> None:
         due = self.get("optin_due")
-        if due is not None and due < at:
+        if due is not None and due < at and self.get("status") is _S.ACTIVE:
             at = due  # the double opt-in request waits for an earlier moment
         at = max(at, self.now)
         self.update(wakeup_at=at)
