@@ -352,12 +352,16 @@ _TASKS: Final = {
 
 @_task()
 def tick(limit: int = 500) -> int:
-    """Send what is due: one ``run_due`` batch a minute, from the beat schedule.
+    """Start the recoveries of checkouts gone quiet (``detect``), then send what is due:
+    one ``run_due`` batch a minute, from the beat schedule.
 
-    Overlapping ticks are safe (each recovery is claimed by one), so a slow batch
-    never blocks the next; a backlog larger than ``limit`` drains over a few minutes.
+    Overlapping ticks are safe (each checkout and recovery is claimed by one), so a
+    slow batch never blocks the next; a backlog larger than ``limit`` drains over a
+    few minutes.
     """
-    sent: int = runner().run_due(limit=limit)
+    the_runner = runner()
+    the_runner.detect(limit=limit)
+    sent: int = the_runner.run_due(limit=limit)
     return sent
 
 

@@ -155,3 +155,24 @@ def test_shopify_unsubscribe_reaches_the_running_recovery(store: Store) -> None:
         clock.advance(timedelta(hours=12))
         runner.run_due()
     assert [] == sms.sent
+
+
+def test_a_replayed_webhook_changes_nothing_twice(store: Store) -> None:
+    """Shopify retries a webhook with the same X-Shopify-Webhook-Id: the second delivery
+    is recognised and changes nothing (DESIGN invariant 10)."""
+    runner, clock, sms = _shop(store)
+    request = shopify_request("checkouts/update", shopify_checkout(updated_at=_stamp(T0)))
+    [activity] = SOURCE.parse(request, now=clock.now())
+    assert isinstance(activity, CheckoutActivity)
+    runner.observe(activity)
+    clock.advance(20 * MINUTE)
+    runner.observe(activity)  # the retry, twenty minutes later: the idle clock keeps its start
+    clock.set(T0 + 30 * MINUTE)
+    assert 1 == runner.detect()
+    duplicates = [
+        r for r in store.events() if r.kind == "detect" and r.data["outcome"] == "duplicate"
+    ]
+    assert 1 == len(duplicates)
+    clock.set(T0 + 61 * MINUTE)
+    runner.run_due()
+    assert 1 == len(sms.sent)
