@@ -22,10 +22,14 @@ from recoverykit.detector import (
     watch_from_dict,
     watch_to_dict,
 )
+from recoverykit.engine.events import CheckoutAbandoned, WakeupDue
+from recoverykit.engine.machine import decide
+from recoverykit.engine.policy import Context, RecoveryPolicy
 from recoverykit.errors import InvalidInputError
-from recoverykit.values.model import Stage
+from recoverykit.policies.consent import ConsentLedger
+from recoverykit.values.model import Channel, Stage
 from tests.detector_helpers import POLICY, Book, Tick, activity, shopper
-from tests.engine_helpers import T0
+from tests.engine_helpers import T0, grant
 
 IDLE = POLICY.idle
 
@@ -210,3 +214,21 @@ def test_activity_after_completion_keeps_it_completed() -> None:
     assert WatchStatus.COMPLETED == watch.status
     assert watch.due_at is None
     assert DetectorNote.COMPLETED == check(watch, now=T0 + IDLE * 3, policy=POLICY).note
+
+
+def test_an_empty_checkout_given_to_the_engine_is_never_called_sold_out() -> None:
+    """A shop that reports an empty checkout itself still gets no "sold out" note: the
+    engine says the checkout holds no items, and finishes."""
+    empty = activity(stage=Stage.CONTACT, items=False).as_checkout(checkout_id="c", abandoned_at=T0)
+    ledger = ConsentLedger([grant(empty.customer, Channel.SMS)])
+    policy = RecoveryPolicy(store_name="Northwind")
+    first = decide(None, CheckoutAbandoned(empty, T0), now=T0, policy=policy,
+                   context=Context(consent=ledger))  # fmt: skip
+    assert first.state.wakeup_at is not None
+    due = first.state.wakeup_at
+    second = decide(first.state, WakeupDue("c", at=due), now=due, policy=policy,
+                    context=Context(consent=ledger))  # fmt: skip
+    said = " ".join(str(note) for note in (*first.notes, *second.notes))
+    assert "sold out" not in said
+    assert "no items" in said
+    assert "unavailable" == str(second.state.finish_reason)

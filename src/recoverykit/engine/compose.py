@@ -22,7 +22,7 @@ from ..messages.whatsapp import whatsapp_template_payload
 from ..policies.consent import ConsentLedger, Purpose
 from ..policies.discounts import IssuedDiscount
 from ..policies.sequence import Touch, TouchPurpose
-from ..policies.stock import evolve_checkout, low_stock, spoken_cart
+from ..policies.stock import evolve_checkout, low_stock, spoken_cart, unspeakable
 from ..programs import ProgramRules, programs_for
 from ..values.model import Channel, Checkout, Customer
 from ..values.phone import PhoneNumber
@@ -307,7 +307,7 @@ def _truthful(checkout: Checkout, now: datetime, spoken: Checkout | None) -> Che
     if spoken is None:
         spoken = spoken_cart(checkout)
     if spoken is None:
-        raise Unsendable("unavailable", "every item in the cart is sold out")
+        raise Unsendable("unavailable", unspeakable(checkout))
     if spoken.hold_until is not None and spoken.hold_until <= now:
         return evolve_checkout(spoken, hold_until=None)  # no hold is always valid
     return spoken

@@ -38,7 +38,7 @@ from ..policies.replies import Intent
 from ..policies.resolve import resolve_zones
 from ..policies.schedule import earliest_send
 from ..policies.sequence import LAST_TOUCH_MAX, Condition, Touch
-from ..policies.stock import fresh_cart, items_total, spoken_cart
+from ..policies.stock import fresh_cart, items_total, spoken_cart, unspeakable
 from ..values.model import Channel, Checkout
 from ..values.text import first_name_problem
 from ..values.time import require_aware
@@ -600,7 +600,7 @@ def _next_touch(step: _Step, checkout: Checkout) -> None:
         checkout = _current_cart(step, checkout)
         spoken = spoken_cart(checkout)
         if spoken is None:
-            step.note(Skipped(number, "unavailable", "every item in the cart is sold out"))
+            step.note(Skipped(number, "unavailable", unspeakable(checkout)))
             step.update(next_touch=len(sequence.touches), attempt=0)
             step.finish(FinishReason.UNAVAILABLE)
             return

@@ -35,6 +35,7 @@ __all__ = [
     "items_total",
     "low_stock",
     "spoken_cart",
+    "unspeakable",
 ]
 
 
@@ -120,6 +121,17 @@ def spoken_cart(checkout: Checkout) -> Checkout | None:
         return checkout
     # Some of a valid cart's items and their total in its currency: still a valid cart.
     return evolve_checkout(checkout, items=available, total=items_total(available, checkout.total))
+
+
+def unspeakable(checkout: Checkout) -> str:
+    """Why ``spoken_cart(checkout)`` is ``None``, in words true for this checkout.
+
+    A checkout left with no items at all (at the contact step, say) is not a cart
+    whose items sold out, and a note must not say so.
+    """
+    if not checkout.items:
+        return "the checkout holds no items"
+    return "every item in the cart is sold out"
 
 
 _CHECKOUT_FIELDS: Final = tuple(field.name for field in attrs.fields(Checkout))
