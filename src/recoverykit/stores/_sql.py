@@ -486,8 +486,12 @@ class SQLTransaction(TransactionGuard, TransactionDefaults):
         """The due-watches query; PostgreSQL adds its row locks."""
         return self._q.due_watches
 
+    def _watch_sql(self) -> LiteralString:
+        """The one-watch query; PostgreSQL locks the row (it is read to be written)."""
+        return self._q.watch
+
     def watch(self, checkout_id: str) -> CheckoutWatch | None:
-        row = self._execute(self._q.watch, (checkout_id,)).fetchone()
+        row = self._execute(self._watch_sql(), (checkout_id,)).fetchone()
         return None if row is None else watch_from_dict(self._q.dialect.json_out(row[0]))
 
     def save_watch(self, watch: CheckoutWatch) -> None:

@@ -195,6 +195,7 @@ _DUE_WATCHES: Final = (
     "SELECT data FROM watches WHERE due IS NOT NULL AND due <= %s"
     " ORDER BY due, checkout_id LIMIT %s FOR UPDATE SKIP LOCKED"
 )
+_WATCH: Final = "SELECT data FROM watches WHERE checkout_id = %s FOR UPDATE"
 _MARK_MANY: Final = """
     UPDATE outbox AS o SET status = m.status, settled_at = %s,
         provider_id = coalesce(m.provider_id, o.provider_id),
@@ -309,6 +310,11 @@ class PostgresTransaction(SQLTransaction):
     def _due_watches_sql(self) -> LiteralString:
         """Due watches, each row held until the transaction ends; other workers skip it."""
         return _DUE_WATCHES
+
+    def _watch_sql(self) -> LiteralString:
+        """One watch, its row held until the transaction ends: a tick deciding it and a
+        webhook updating it never both write from what they read."""
+        return _WATCH
 
     def _lock_many(self, customer_ids: Collection[str]) -> None:
         """``_lock`` for many customers in a few statements, taking the locks in id order."""
