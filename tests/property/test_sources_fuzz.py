@@ -39,6 +39,7 @@ KEYS = st.sampled_from(
         "email", "sms_marketing_consent", "state", "opt_in_level", "consent_updated_at",
         "checkout_token", "created_at", "status", "billing", "customer_id", "date_paid_gmt",
         "date_created_gmt", "total", "shipping_address", "order_id", "gateway",
+        "price_set", "total_price_set", "presentment_money", "amount", "currency_code",
     ]
 )  # fmt: skip
 LEAVES = (

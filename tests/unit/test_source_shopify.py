@@ -228,3 +228,21 @@ def test_source_refuses_to_start_without_a_secret() -> None:
         ShopifySource(secret="")
     with pytest.raises(InvalidInputError, match="secret"):
         ShopifySource(secret=[])
+
+
+def test_multi_currency_checkout_reads_what_the_customer_saw() -> None:
+    """With price sets, items and total are read in the presentment currency."""
+    payload = shopify_checkout()
+    payload["currency"] = "EUR"
+    payload["total_price_set"] = {
+        "shop_money": {"amount": "39.00", "currency_code": "EUR"},
+        "presentment_money": {"amount": "168.00", "currency_code": "PLN"},
+    }
+    payload["line_items"][0]["price"] = "19.50"
+    payload["line_items"][0]["price_set"] = {
+        "shop_money": {"amount": "19.50", "currency_code": "EUR"},
+        "presentment_money": {"amount": "84.00", "currency_code": "PLN"},
+    }
+    fact = activity_of(shopify_request("checkouts/create", payload))
+    assert Money("168.00", "PLN") == fact.total
+    assert [Money("84.00", "PLN")] == [item.unit_price for item in fact.items]

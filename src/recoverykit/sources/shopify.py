@@ -50,6 +50,7 @@ from ..detector import CheckoutActivity, CheckoutStarted, CheckoutUpdated, ShopO
 from ..errors import InvalidInputError
 from ..policies.consent import ConsentAction, ConsentEvent, Purpose
 from ..values.model import Channel, Customer, LineItem, Stage
+from ..values.money import Money
 from ..values.time import require_aware
 from ..webhooks.kit import (
     MAX_BODY_BYTES,
@@ -152,7 +153,7 @@ class ShopifySource:
         at = _updated_at(doc, now)
         currency = _currency(doc)
         items = tuple(_line(line, path, currency) for path, line in _lines(doc))
-        total = money(need(doc, "total_price", "$"), currency, "$.total_price")
+        total = _price(doc, "total_price", "$", currency)
         link = need(doc, "abandoned_checkout_url", "$", text)
         customer, consent = self._person(doc, token, at, now)
         try:
@@ -277,8 +278,9 @@ class ShopifySource:
             if account_id is None
             else f"{self.prefix}:{identifier(account_id, '$.customer.id')}"
         )
-        total_raw = doc.get("total_price")
-        total = None if total_raw is None else money(total_raw, _currency(doc), "$.total_price")
+        total = None
+        if doc.get("total_price") is not None or doc.get("total_price_set") is not None:
+            total = _price(doc, "total_price", "$", _currency(doc))
         person = build_customer(
             customer_id=customer_id or f"{self.prefix}:order:{order_id}",
             phone=_first(doc, account, shipping, billing, key="phone"),
@@ -314,6 +316,21 @@ def _updated_at(doc: Mapping[str, Any], now: datetime) -> datetime:
     return now
 
 
+def _price(container: Mapping[str, Any], key: str, path: str, currency: str) -> Money:
+    """``container[key]`` in ``currency``; the ``<key>_set`` presentment amount when present.
+
+    A multi-currency store shows the customer prices in their own currency: the
+    ``_set`` object's ``presentment_money`` is what they saw, so every price of the
+    checkout is read in that one currency.
+    """
+    price_set = container.get(f"{key}_set")
+    if isinstance(price_set, Mapping) and isinstance(price_set.get("presentment_money"), Mapping):
+        shown = price_set["presentment_money"]
+        where = f"{path}.{key}_set.presentment_money"
+        return money(need(shown, "amount", where), need(shown, "currency_code", where), where)
+    return money(need(container, key, path), currency, f"{path}.{key}")
+
+
 def _currency(doc: Mapping[str, Any]) -> str:
     for key in ("presentment_currency", "currency"):
         value = doc.get(key)
@@ -345,7 +362,7 @@ def _line(line: Mapping[str, Any], path: str, currency: str) -> LineItem:
             sku=identifier(sku, f"{path}.sku") if not isinstance(sku, str) else sku.strip(),
             name=name.strip()[:200],
             quantity=need(line, "quantity", path, quantity),
-            unit_price=money(need(line, "price", path), currency, f"{path}.price"),
+            unit_price=_price(line, "price", path, currency),
         )
     except (InvalidInputError, ValueError, TypeError) as exc:
         if isinstance(exc, MalformedWebhook):
