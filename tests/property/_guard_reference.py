@@ -29,6 +29,7 @@ from recoverykit.messages.lint import (
 )
 from recoverykit.messages.sms import sms_segments
 from recoverykit.messages.templates import Field, Rendered, Template, compile
+from recoverykit.policies.text import fold
 from recoverykit.values.model import Channel
 
 __all__ = ["guard", "lint"]
@@ -43,7 +44,7 @@ def _payment_by_reply(folded: str) -> str | None:
 
 
 def _fold(text: str) -> str:
-    return text.casefold().replace("’", "'").replace("ʼ", "'").replace("ё", "е")
+    return fold(text)
 
 
 def _find(category: str, folded: str) -> str | None:

@@ -107,3 +107,18 @@ def test_sms_with_a_personal_value_is_counted_as_ucs2() -> None:
     filler = "your checkout is saved and ready " * 3
     assert "RK108" in _codes("{store_name}: hi {first_name}, " + filler + OPTOUT)
     assert "RK108" not in _codes("{store_name}: hi, " + filler + OPTOUT)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "{store_name}: DON’T MISS your saved cart" + OPTOUT,
+        "{store_name}: dont miss your saved cart" + OPTOUT,
+        "{store_name}: Zauwazylismy, ze koszyk czeka" + OPTOUT,
+        "{store_name}: nous avons remarque votre panier" + OPTOUT,
+    ],
+)
+def test_phrases_are_found_however_they_are_spelled(body: str) -> None:
+    """The guard folds text the way replies are read (``recoverykit.policies.text``):
+    case, curly or missing apostrophes and missing accents do not hide a phrase."""
+    assert {"RK104", "RK105"} & set(_codes(body))

@@ -23,11 +23,11 @@ from recoverykit.policies.replies import (
     MAX_REPLY_CHARS,
     MatchMode,
     Reply,
-    _fold_char,
     _new_reply,
     classify_reply,
     normalize_reply,
 )
+from recoverykit.policies.text import _fold_char
 from recoverykit.values.model import Channel
 from tests.unit import _replies_reference as reference
 

@@ -38,7 +38,17 @@ if TYPE_CHECKING:
         event_id,
     )
     from .machine import Decision, decide, explain
-    from .notes import DeferReason, Deferred, Ignored, IgnoreReason, Info, Note, Skipped
+    from .notes import (
+        DeferReason,
+        Deferred,
+        Ignored,
+        IgnoreReason,
+        Info,
+        InfoTopic,
+        Note,
+        Skipped,
+        SkipReason,
+    )
     from .offer import (
         decide_just_in_time,
         discount_history,
@@ -85,7 +95,17 @@ _EXPORTS: Final = {
         "event_id",
     ),
     "machine": ("Decision", "decide", "explain"),
-    "notes": ("DeferReason", "Deferred", "IgnoreReason", "Ignored", "Info", "Note", "Skipped"),
+    "notes": (
+        "DeferReason",
+        "Deferred",
+        "IgnoreReason",
+        "Ignored",
+        "Info",
+        "InfoTopic",
+        "Note",
+        "SkipReason",
+        "Skipped",
+    ),
     "offer": (
         "decide_just_in_time",
         "discount_history",
@@ -121,6 +141,7 @@ __all__ = [
     "IgnoreReason",
     "Ignored",
     "Info",
+    "InfoTopic",
     "LinkClicked",
     "MessageDelivered",
     "MessageFailed",
@@ -138,6 +159,7 @@ __all__ = [
     "ScheduleWakeup",
     "SendMessage",
     "SentTouch",
+    "SkipReason",
     "Skipped",
     "TRANSITIONS",
     "TimingScale",

@@ -12,7 +12,36 @@ from typing import Any, TypeAlias
 
 import attrs
 
-__all__ = ["DeferReason", "Deferred", "IgnoreReason", "Ignored", "Info", "Note", "Skipped"]
+__all__ = [
+    "DeferReason",
+    "Deferred",
+    "IgnoreReason",
+    "Ignored",
+    "Info",
+    "InfoTopic",
+    "Note",
+    "SkipReason",
+    "Skipped",
+]
+
+
+class _OpenStrEnum(enum.StrEnum):
+    """A string enum that still reads a value it does not list.
+
+    The engine writes only listed members (a test checks every literal it passes);
+    a state stored by another release, or a note a store of your own made, may hold
+    a word this list lacks, and must load rather than lose the recovery. Such a
+    value becomes a member of its own, outside the list, equal to its string.
+    """
+
+    @classmethod
+    def _missing_(cls, value: object) -> Any:
+        if not isinstance(value, str):
+            return None
+        member = str.__new__(cls, value)
+        member._name_ = value.upper() or "_"
+        member._value_ = value
+        return member
 
 
 class DeferReason(enum.StrEnum):
@@ -28,6 +57,51 @@ class IgnoreReason(enum.StrEnum):
     LATE = "late"
     UNKNOWN = "unknown"
     FINISHED = "finished"
+
+
+class SkipReason(_OpenStrEnum):
+    """Why a touch was skipped for good (``Skipped.reason``); reports group by it."""
+
+    #: The carrier or platform program forbids it (limit, deadline, consent kind).
+    PROGRAM = "program"
+    #: No channel with consent (or the touch's own channel) can reach the customer.
+    NO_CONSENT = "no_consent"
+    #: Past the 7-day limit after abandonment.
+    EXPIRED = "expired"
+    #: The touch's condition did not hold (e.g. the previous message was read).
+    CONDITION = "condition"
+    #: No allowed contact hour in the days searched.
+    CONTACT_HOURS = "contact_hours"
+    #: Nothing left to sell: every item in the cart is sold out.
+    UNAVAILABLE = "unavailable"
+    #: The send failed and the retries are used up.
+    RETRY = "retry"
+    #: The customer has no address on the channel.
+    ADDRESS = "address"
+    #: The words could not be rendered from the pack.
+    TEMPLATE = "template"
+    #: The guard blocked the rendered words (a forbidden field, no opt-out line, ...).
+    GUARD = "guard"
+    #: The platform refuses this message (e.g. no approved WhatsApp template).
+    PLATFORM = "platform"
+
+
+class InfoTopic(_OpenStrEnum):
+    """What an ``Info`` note is about (``Info.what``)."""
+
+    RESUMED = "resumed"
+    FIRST_NAME = "first_name"
+    HOLDOUT = "holdout"
+    DOUBLE_OPTIN = "double_optin"
+    OPT_IN = "opt_in"
+    STOCK = "stock"
+    DISCOUNT = "discount"
+    CHANNEL = "channel"
+    CART_UPDATED = "cart_updated"
+    REPLY = "reply"
+    FAILED = "failed"
+    CONSENT = "consent"
+    PROGRAM = "program"
 
 
 @attrs.frozen
@@ -58,14 +132,14 @@ class Skipped:
     """A touch was not sent and will not be: ``reason`` says why."""
 
     touch: int
-    reason: str
+    reason: SkipReason = attrs.field(converter=SkipReason)
     detail: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "type": "skipped",
             "touch": self.touch,
-            "reason": self.reason,
+            "reason": self.reason.value,
             "detail": self.detail,
         }
 
@@ -91,11 +165,11 @@ class Ignored:
 class Info:
     """Something worth knowing that changed no plan (an unknown reply, a holdout assignment)."""
 
-    what: str
+    what: InfoTopic = attrs.field(converter=InfoTopic)
     detail: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": "info", "what": self.what, "detail": self.detail}
+        return {"type": "info", "what": self.what.value, "detail": self.detail}
 
 
 Note: TypeAlias = Deferred | Skipped | Ignored | Info

@@ -26,6 +26,7 @@ import regex  # type: ignore[import-untyped]
 
 from ..errors import InvalidPolicy
 from ..policies.discounts import DiscountPolicy
+from ..policies.text import fold
 from ..values import checks
 from ..values.model import Channel
 from ..values.money import Money
@@ -112,7 +113,7 @@ def _payment_needles() -> tuple[tuple[str, str], ...]:
 
     Cached without a key: ``PAYMENT_BY_REPLY`` is a constant of this module.
     """
-    return tuple((_fold(phrase), phrase) for items in PAYMENT_BY_REPLY.values() for phrase in items)
+    return tuple((fold(phrase), phrase) for items in PAYMENT_BY_REPLY.values() for phrase in items)
 
 
 def _payment_by_reply(folded: str) -> str | None:
@@ -191,14 +192,10 @@ def phrases() -> Mapping[str, Mapping[str, tuple[str, ...]]]:
         .read_text("utf-8")
     )
     return {
-        category: {lang: tuple(_fold(p) for p in items) for lang, items in by_lang.items()}
+        category: {lang: tuple(fold(p) for p in items) for lang, items in by_lang.items()}
         for category, by_lang in raw.items()
         if not category.startswith("_")
     }
-
-
-def _fold(text: str) -> str:
-    return text.casefold().replace("’", "'").replace("ʼ", "'").replace("ё", "е")
 
 
 @functools.cache
@@ -352,10 +349,10 @@ def _text_checks(
 ) -> None:
     """The phrase checks shared by lint (on literal text) and guard (on the whole text).
 
-    ``folded`` is ``_fold(literal_text)`` when the caller has it already.
+    ``folded`` is ``fold(literal_text)`` when the caller has it already.
     """
     if folded is None:
-        folded = _fold(literal_text)
+        folded = fold(literal_text)
     no_discount = first_touch and not out.policy.allow_discount_first_touch
     categories = (
         _CALM + (() if has_deadline else ("urgency",)) + (("discount",) if no_discount else ())
@@ -418,10 +415,10 @@ def lint(
             template.channel is Channel.SMS
             and policy.require_optout_sms
             and template.key not in NO_OPTOUT_KEYS
-            and _find("optout", _fold(literal)) is None
+            and _find("optout", fold(literal)) is None
         ):
             out.add("RK103", f"{where}: add an opt-out line, e.g. 'Reply STOP to opt out.'")
-        if template.channel is Channel.SMS and (phrase := _payment_by_reply(_fold(literal))):
+        if template.channel is Channel.SMS and (phrase := _payment_by_reply(fold(literal))):
             out.add(
                 "RK113",
                 f"{where} says {phrase!r}: a cart reminder by text may not take payment or "
@@ -488,9 +485,9 @@ def guard(
         )
     if store_name is not None:
         first_line = text.split("\n", 1)[0]
-        if _fold(store_name) not in _fold(first_line):
+        if fold(store_name) not in fold(first_line):
             out.add("RK102", f"the first line does not name {store_name!r}")
-    folded = _fold(text)
+    folded = fold(text)
     if (
         sms
         and policy.require_optout_sms

@@ -1,7 +1,7 @@
 """Reading a customer's reply: normalise it once, then match words by table lookups.
 
-Replies are folded to plain tokens (NFKC, casefold, accents off Latin letters,
-punctuation and emoji out, spaces collapsed) and matched against the tables in
+Replies are folded to plain tokens (``recoverykit.policies.text``, the one folding
+the message guard uses too) and matched against the tables in
 ``_keywords`` through dictionary lookups on whole replies, leading words and word
 n-grams. There is no regular expression, so time grows linearly with the reply, and
 only the first few thousand characters are read: a STOP is never buried in a novel.
@@ -29,9 +29,7 @@ and the whole-reply lookup runs only when the first word can begin a keyword.
 from __future__ import annotations
 
 import functools
-import unicodedata
 from collections.abc import Callable
-from itertools import chain
 from operator import itemgetter
 from types import MemberDescriptorType
 from typing import Final, Literal, TypeVar
@@ -40,6 +38,7 @@ import attrs
 
 from ..values.model import Channel
 from .keywords import KEYWORDS, Intent, Keyword
+from .text import _ASCII_DELETED, _ASCII_TABLE, _WORDS, fold_words
 
 __all__ = ["MAX_REPLY_CHARS", "Intent", "MatchMode", "Reply", "classify_reply", "normalize_reply"]
 
@@ -51,105 +50,9 @@ MAX_REPLY_CHARS: Final = 4096
 #: A positive word leads a short reply ("yes please"), not a long one.
 _MAX_POSITIVE_TOKENS: Final = 4
 
-#: Letters whose accent is not a combining mark, folded by hand; ``ё`` is written
-#: ``е`` by most Russian speakers, so both spellings must match.
-_SPECIAL_FOLDS: Final = {
-    "ł": "l", "ø": "o", "đ": "d", "ħ": "h", "ı": "i", "æ": "ae", "œ": "oe", "ŀ": "l",
-    "ё": "е",
-}  # fmt: skip
-
-#: Apostrophes vanish so that "don't" and "dont" are one token.
-_APOSTROPHES: Final = frozenset("'’ʼ‘`´")
-
-_LATIN_LIMIT: Final = 0x250  # decomposed base letters below this are Latin
-
-_MEMO_LIMIT: Final = 65_536
-
-#: The word memo holds this many words of at most ``_MEMO_WORD_CHARS`` characters.
-_WORD_MEMO_LIMIT: Final = 16_384
-_MEMO_WORD_CHARS: Final = 40
-
-
-def _fold_char(char: str) -> str:
-    if char in _APOSTROPHES:
-        return ""
-    category = unicodedata.category(char)
-    if category[0] == "L":
-        special = _SPECIAL_FOLDS.get(char)
-        if special is not None:
-            return special
-        decomposed = unicodedata.normalize("NFKD", char)
-        if ord(decomposed[0]) < _LATIN_LIMIT:
-            return "".join(c for c in decomposed if not unicodedata.combining(c))
-        return char
-    if category == "Nd":
-        return str(unicodedata.decimal(char))
-    if category in {"Mn", "Me", "Cf"}:
-        return ""  # accents left over, keycap and variation marks, zero-width joiners
-    if category == "Mc":
-        return char  # spacing vowel signs belong to their word (Devanagari, Thai, ...)
-    return " "
-
-
-class _FoldTable(dict[int, str]):
-    """A ``str.translate`` table that fills itself in as new characters appear."""
-
-    def __missing__(self, codepoint: int) -> str:
-        folded = _fold_char(chr(codepoint))
-        if len(self) < _MEMO_LIMIT:
-            self[codepoint] = folded
-        return folded
-
-
-_FOLD: Final = _FoldTable()
-
-
-class _WordTable(dict[str, tuple[str, ...]]):
-    """Folded tokens of one whitespace-free run of casefolded text, kept as words recur.
-
-    Every character ``str.split`` cuts at folds to a space, so folding a text word by
-    word gives the same tokens as folding it whole, at one lookup per word instead of
-    one per character.
-    """
-
-    def __missing__(self, word: str) -> tuple[str, ...]:
-        folded = tuple(word.translate(_FOLD).split())
-        if len(word) <= _MEMO_WORD_CHARS:
-            if len(self) >= _WORD_MEMO_LIMIT:
-                self.clear()  # start again rather than keep a vocabulary gone stale
-            self[word] = folded
-        return folded
-
-
-_WORDS: Final = _WordTable()
-
-
-def _ascii_table() -> tuple[bytes, bytes]:
-    """``_fold_char`` after ``lower()`` for every ASCII byte, as ``bytes.translate`` arguments."""
-    table = bytearray(range(256))
-    deleted = bytearray()
-    for code in range(128):
-        folded = _fold_char(chr(code).lower())
-        if folded:
-            table[code] = ord(folded)  # one ASCII character: a letter, a digit or a space
-        else:
-            deleted.append(code)
-    return bytes(table), bytes(deleted)
-
-
-_ASCII_TABLE, _ASCII_DELETED = _ascii_table()
-
-
-def _fold(text: str) -> list[str]:
-    if not text.isascii():
-        text = unicodedata.normalize("NFKC", text).casefold()
-        if not text.isascii():
-            return list(chain.from_iterable(map(_WORDS.__getitem__, text.split())))
-    return text.encode().translate(_ASCII_TABLE, _ASCII_DELETED).decode().split()
-
 
 def _tokens(text: str) -> list[str]:
-    return _fold(text if len(text) <= MAX_REPLY_CHARS else text[:MAX_REPLY_CHARS])
+    return fold_words(text if len(text) <= MAX_REPLY_CHARS else text[:MAX_REPLY_CHARS])
 
 
 def normalize_reply(text: str) -> str:
@@ -502,10 +405,10 @@ def _classify(
     head = text if len(text) <= MAX_REPLY_CHARS else text[:MAX_REPLY_CHARS]
     if channel is _EMAIL:
         head = _strip_quoted(head)
-    if head.isascii():  # _fold() inlined: most replies take this branch
+    if head.isascii():  # fold_words() inlined: most replies take this branch
         tokens = head.encode().translate(_ASCII_TABLE, _ASCII_DELETED).decode().split()
     else:
-        tokens = _fold(head)
+        tokens = fold_words(head)
     if not tokens:
         return _new_reply(text, Intent.UNKNOWN, None, False, None, None)
     try:
