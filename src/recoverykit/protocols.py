@@ -509,13 +509,37 @@ class Store(Protocol):
 
     def purge(self, before: datetime, *, limit: int = 1000) -> int:
         """Delete finished recoveries, log lines, contact records and settled outbox
-        entries older than ``before``.
+        entries older than ``before``, and the customers they leave behind.
 
         A finished recovery's age counts from its ``finished_at`` (else ``updated_at``);
-        outbox entries go only when ``sent``, ``failed`` or ``cancelled``, by
-        ``created_at``. At most ``limit`` rows per call; returns how many went (call
-        again until it returns 0). Consent events are never purged: they are the
-        proof of consent.
+        outbox entries go when ``sent``, ``failed``, ``cancelled`` or ``uncertain``
+        (nobody resolved it within the retention period), by ``created_at``; pending
+        ones stay for the runner. A customer whose last recovery goes, and who has
+        nothing pending or uncertain in the outbox, goes with it: the record, its
+        addresses and service windows (these rows do not count against ``limit``).
+        At most ``limit`` rows per call; returns how many went (call again until it
+        returns 0). Consent events are never purged: they are the proof of consent.
+        """
+        ...
+
+    def export_customer(self, customer_id: str) -> dict[str, Any]:
+        """Everything the store keeps about one customer, as one JSON-safe document
+        (GDPR article 15): ``customer``, ``addresses``, ``consent``, ``recoveries``,
+        ``contacts``, ``service_windows``, ``outbox`` and ``log`` (see
+        ``recoverykit.stores.erasure.export_document``). An unknown id gives the same
+        keys, empty.
+        """
+        ...
+
+    def erase_customer(self, customer_id: str) -> int:
+        """Remove one customer's personal data everywhere (GDPR article 17), in one commit.
+
+        Recoveries, outbox entries (any status), log lines (by customer and by their
+        checkouts), contact records, service windows, addresses and the customer record
+        go. Consent events stay as the proof of consent, pseudonymised: the customer id
+        becomes ``recoverykit.stores.erasure.pseudonym(customer_id)`` and an address
+        its SHA-256 digest. Returns how many rows were removed or pseudonymised; erasing
+        again returns 0.
         """
         ...
 

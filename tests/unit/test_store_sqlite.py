@@ -208,3 +208,41 @@ def test_two_processes_never_claim_the_same_recovery(tmp_path: Path) -> None:
     assert total == len(everything)
     assert total == len(set(everything))
     assert all(claimed for claimed in results), "both workers should have claimed some"
+
+
+def test_erased_and_purged_data_leaves_the_file(tmp_path: Path) -> None:
+    """With secure_delete, the bytes of an erased customer and of purged messages are
+    overwritten: neither the name, the number nor the text is found in the file."""
+    from datetime import timedelta
+
+    from recoverykit.policies.caps import ContactRecord
+    from recoverykit.protocols import LogRecord, OutboxEntry, OutboxStatus
+    from recoverykit.testing.store_contract import finished, message
+    from recoverykit.values.model import Channel, Customer
+
+    path = tmp_path / "r.db"
+    store = SQLiteStore(path)
+    try:
+        marker = "Zebulonia"
+        with store.transaction() as tx:
+            for index in range(200):
+                customer_id = f"cus-{index}"
+                tx.save_customer(Customer(id=customer_id, first_name=marker, phone="+48601234567"))
+                tx.save(finished(f"chk-{index}", customer_id, at=T0), expected_version=None)
+                tx.add_contact(customer_id, ContactRecord(T0, Channel.SMS, f"chk-{index}"))
+                sent = message(f"k-{index}", f"chk-{index}", customer_id)
+                tx.add_outbox(OutboxEntry(f"k-{index}", sent, T0))
+                tx.log(LogRecord(T0, "send", f"chk-{index}", customer_id, {"text": marker * 3}))
+        for index in range(200):
+            store.mark_outbox(f"k-{index}", OutboxStatus.SENT, at=T0)
+        assert store.erase_customer("cus-0") > 0
+        while store.purge(T0 + timedelta(days=1), limit=500):
+            pass
+        store._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        store.close()
+    wal = tmp_path / "r.db-wal"
+    raw = path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    assert marker.encode() not in raw
+    assert b"601234567" not in raw
+    assert b"your cart is waiting" not in raw

@@ -39,6 +39,7 @@ from .codec import (
     message_to_dict,
     started_of,
 )
+from .erasure import export_document, pseudonymised
 
 __all__ = [
     "OUTBOX_COLUMNS",
@@ -81,6 +82,8 @@ class Dialect:
     greatest: LiteralString
     #: The ``channel`` field of the stored message JSON.
     message_channel: LiteralString
+    #: The ``customer_id`` field of the stored message JSON (erasure and purges).
+    message_customer: LiteralString
     time_in: Callable[[datetime], Any]
     time_out: Callable[[Any], datetime]
     json_in: Callable[[Any], Any]
@@ -97,6 +100,7 @@ class Dialect:
             greatest=self.greatest,
             insertion=self.insertion,
             message_channel=self.message_channel,
+            message_customer=self.message_customer,
             outbox_columns=OUTBOX_COLUMNS,
         )
         return rendered.replace("?", self.param)
@@ -235,14 +239,17 @@ class Statements:
             " OR (at >= ? AND (customer_id = ? OR phone = ? OR email = ?))"
             " ORDER BY at, order_id"
         )
+        #: Expired recoveries (before, how many at most), with their customers.
+        self.expired = d.sql(
+            "SELECT checkout_id, customer_id FROM recoveries"
+            " WHERE finished IS NOT NULL AND finished < ? LIMIT ?"
+        )
+        self.drop_recoveries = d.sql("DELETE FROM recoveries WHERE checkout_id {in_list}")
         #: Retention deletes, each taking (before, how many at most). Outbox entries go
-        #: only once settled for good; pending and uncertain ones wait for the runner
-        #: or a person. Consent is never purged.
+        #: once settled (``uncertain`` ones too, once as old as the rest: nobody resolved
+        #: them in the retention period); pending ones wait for the runner. Consent is
+        #: never purged: it is the proof.
         self.purges: tuple[LiteralString, ...] = (
-            d.sql(
-                "DELETE FROM recoveries WHERE checkout_id IN (SELECT checkout_id FROM recoveries"
-                " WHERE finished IS NOT NULL AND finished < ? LIMIT ?)"
-            ),
             d.sql(
                 "DELETE FROM log WHERE seq IN"
                 " (SELECT seq FROM log WHERE at < ? ORDER BY at LIMIT ?)"
@@ -252,7 +259,7 @@ class Statements:
             ),
             d.sql(
                 "DELETE FROM outbox WHERE key IN (SELECT key FROM outbox WHERE created_at < ?"
-                " AND status IN ('sent', 'failed', 'cancelled') LIMIT ?)"
+                " AND status IN ('sent', 'failed', 'cancelled', 'uncertain') LIMIT ?)"
             ),
             # Watches with nothing left to do, and orders, once older than the cut-off.
             d.sql(
@@ -264,6 +271,53 @@ class Statements:
                 " (SELECT order_id FROM shop_orders WHERE at < ? LIMIT ?)"
             ),
         )
+        #: A customer whose last recovery expired goes with it (its record, addresses
+        #: and service windows), unless something is still waiting to be sent to them.
+        self.purge_customer: tuple[LiteralString, ...] = (
+            d.sql(
+                "DELETE FROM customers WHERE id {in_list}"
+                " AND NOT EXISTS (SELECT 1 FROM recoveries r WHERE r.customer_id = customers.id)"
+                " AND NOT EXISTS (SELECT 1 FROM outbox WHERE status IN ('pending', 'uncertain')"
+                " AND {message_customer} = customers.id)"
+            ),
+            d.sql(
+                "DELETE FROM addresses WHERE customer_id {in_list}"
+                " AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = addresses.customer_id)"
+            ),
+            d.sql(
+                "DELETE FROM windows WHERE customer_id {in_list}"
+                " AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = windows.customer_id)"
+            ),
+        )
+        # -- one customer: export and erasure (``recoverykit.stores.erasure``) ----------------
+        self.customer_checkouts = d.sql("SELECT checkout_id FROM recoveries WHERE customer_id = ?")
+        self.customer_addresses = d.sql(
+            "SELECT channel, address FROM addresses WHERE customer_id = ?"
+        )
+        self.customer_states = d.sql("SELECT state FROM recoveries WHERE customer_id = ?")
+        self.customer_contacts = d.sql(
+            "SELECT at, channel, checkout_id, kind FROM contacts WHERE customer_id = ?"
+            " ORDER BY at, seq"
+        )
+        self.customer_windows = d.sql("SELECT channel, until FROM windows WHERE customer_id = ?")
+        self.customer_outbox = d.sql(
+            "SELECT {outbox_columns} FROM outbox WHERE {message_customer} = ?"
+        )
+        self.customer_log = d.sql(
+            "SELECT at, kind, checkout_id, customer_id, data FROM log"
+            " WHERE customer_id = ? OR checkout_id {in_list} ORDER BY at, seq"
+        )
+        self.consent_rows = d.sql("SELECT seq, event FROM consent WHERE customer_id = ?")
+        self.pseudonymise = d.sql("UPDATE consent SET customer_id = ?, event = ? WHERE seq = ?")
+        self.erasures: tuple[LiteralString, ...] = (
+            d.sql("DELETE FROM recoveries WHERE customer_id = ?"),
+            d.sql("DELETE FROM outbox WHERE {message_customer} = ?"),
+            d.sql("DELETE FROM contacts WHERE customer_id = ?"),
+            d.sql("DELETE FROM windows WHERE customer_id = ?"),
+            d.sql("DELETE FROM addresses WHERE customer_id = ?"),
+            d.sql("DELETE FROM customers WHERE id = ?"),
+        )
+        self.erase_log = d.sql("DELETE FROM log WHERE customer_id = ? OR checkout_id {in_list}")
         self.schema_table = d.sql(
             "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
         )
@@ -532,6 +586,57 @@ class SQLTransaction(TransactionGuard, TransactionDefaults):
         rows = self._execute(self._q.orders_for, params).fetchall()
         return [order_from_dict(d.json_out(data)) for (data,) in rows]
 
+    # -- one customer's data (Store.export_customer, Store.erase_customer) ----------------------
+    def export_customer(self, customer_id: str) -> dict[str, Any]:
+        """Everything stored about ``customer_id``, as ``erasure.export_document`` shapes it."""
+        self._lock(customer_id)
+        q, d = self._q, self._q.dialect
+        checkouts = [row[0] for row in self._execute(q.customer_checkouts, (customer_id,))]
+        return export_document(
+            customer_id,
+            customer=self.customer(customer_id),
+            addresses=[
+                (Channel(channel), address)
+                for channel, address in self._execute(q.customer_addresses, (customer_id,))
+            ],
+            consent=self.ledger(customer_id).events,
+            recoveries=[
+                d.state_out(state) for (state,) in self._execute(q.customer_states, (customer_id,))
+            ],
+            contacts=self._contacts(self._execute(q.customer_contacts, (customer_id,)).fetchall()),
+            windows={
+                Channel(channel): d.time_out(until)
+                for channel, until in self._execute(q.customer_windows, (customer_id,))
+            },
+            outbox=[
+                d.outbox_entry(row)
+                for row in self._execute(q.customer_outbox, (customer_id,)).fetchall()
+            ],
+            log=[
+                LogRecord(d.time_out(at), kind, checkout_id, owner, d.json_out(data))
+                for at, kind, checkout_id, owner, data in self._execute(
+                    q.customer_log, (customer_id, d.ids(checkouts))
+                ).fetchall()
+            ],
+        )
+
+    def erase_customer(self, customer_id: str) -> int:
+        """Remove ``customer_id``'s personal data; pseudonymise their consent events.
+
+        Returns how many rows were removed or pseudonymised.
+        """
+        self._lock(customer_id)
+        q, d = self._q, self._q.dialect
+        checkouts = [row[0] for row in self._execute(q.customer_checkouts, (customer_id,))]
+        changed = self._execute(q.erase_log, (customer_id, d.ids(checkouts))).rowcount
+        for statement in q.erasures:
+            changed += self._execute(statement, (customer_id,)).rowcount
+        for seq, data in self._execute(q.consent_rows, (customer_id,)).fetchall():
+            kept = pseudonymised(ConsentEvent.from_dict(d.json_out(data)))
+            self._execute(q.pseudonymise, (kept.customer_id, d.json_in(kept.to_dict()), seq))
+            changed += 1
+        return changed
+
 
 def apply_migrations(
     q: Statements,
@@ -561,11 +666,28 @@ def apply_migrations(
 
 
 def purge(q: Statements, execute: Callable[..., Cursor], before: datetime, limit: int) -> int:
-    """Run the retention deletes until ``limit`` rows are gone or nothing is left to delete."""
-    moment = q.dialect.time_in(before)
+    """Run the retention deletes until ``limit`` rows are gone or nothing is left to delete.
+
+    Old log lines, contact records and outbox entries go first, then expired
+    recoveries; a customer left without any recovery (and with nothing waiting to be
+    sent) goes with the last one, addresses and service windows included. Those
+    customer rows do not count against ``limit``.
+    """
+    d = q.dialect
+    moment = d.time_in(before)
     removed = 0
+    # The log, contacts and outbox first: an old outbox entry never outlives the
+    # recovery it belongs to, so once a recovery goes nothing old blocks its customer.
     for statement in q.purges:
         if removed >= limit:
-            break
+            return removed
         removed += execute(statement, (moment, limit - removed)).rowcount
+    if removed >= limit:
+        return removed
+    expired = execute(q.expired, (moment, limit - removed)).fetchall()
+    if expired:
+        removed += execute(q.drop_recoveries, (d.ids([row[0] for row in expired]),)).rowcount
+        customers = d.ids(sorted({row[1] for row in expired}))
+        for statement in q.purge_customer:
+            execute(statement, (customers,))
     return removed

@@ -36,10 +36,14 @@ from ..values.model import Channel, Customer, address_key
 from ..values.time import require_aware, to_utc
 from ._refusals import TransactionGuard, recovery_exists, unknown_outbox_key, version_conflict
 from .codec import due_of, finished_of, micros, started_of
+from .erasure import export_document, pseudonym, pseudonymised
 
 __all__ = ["MemoryStore"]
 
-_SETTLED: Final = frozenset({OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.CANCELLED})
+#: Outbox entries purge may delete once old: settled, or uncertain and never resolved.
+_SETTLED: Final = frozenset(
+    {OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.CANCELLED, OutboxStatus.UNCERTAIN}
+)
 
 
 @attrs.frozen
@@ -439,20 +443,14 @@ class MemoryStore:
     # -- retention ---------------------------------------------------------------------------
     def purge(self, before: datetime, *, limit: int = 1000) -> int:
         """Delete up to ``limit`` expired rows: finished recoveries, log lines, contact
-        records and settled outbox entries older than ``before``. Consent stays.
+        records and settled (or uncertain) outbox entries older than ``before``, and the
+        customers left without a recovery. Consent stays.
         """
         require_aware(before, "before")
         with self._lock:
             tables = self._tables
             budget = max(limit, 0)
-            old = [
-                key
-                for key, row in tables.recoveries.items()
-                if (ended := finished_of(row.state)) is not None and ended < before
-            ][:budget]
-            for key in old:
-                del tables.recoveries[key]
-            budget -= len(old)
+            # The log, contacts and outbox first, then recoveries (as the SQL stores do).
             cut = min(bisect.bisect_left(tables.log, micros(before), key=_at), budget)
             del tables.log[:cut]
             budget -= cut
@@ -470,6 +468,16 @@ class MemoryStore:
                 if entry.provider_id is not None:
                     tables.sent.pop((entry.message.channel, entry.provider_id), None)
             budget -= len(settled)
+            old = [
+                key
+                for key, row in tables.recoveries.items()
+                if (ended := finished_of(row.state)) is not None and ended < before
+            ][:budget]
+            owners = {tables.recoveries[key].state.customer_id for key in old}
+            for key in old:
+                del tables.recoveries[key]
+            budget -= len(old)
+            self._drop_customers_left(owners)
             resting = [
                 key
                 for key, watch in tables.watches.items()
@@ -485,6 +493,102 @@ class MemoryStore:
                 del tables.orders[key]
             budget -= min(len(old_orders), max(budget, 0))
         return max(limit, 0) - budget
+
+    def _drop_customers_left(self, customer_ids: set[str]) -> None:
+        """Customers whose last recovery just expired, unless something waits to be sent."""
+        tables = self._tables
+        busy = {row.state.customer_id for row in tables.recoveries.values()} | {
+            row.entry.message.customer_id
+            for row in tables.outbox.values()
+            if row.entry.status in (OutboxStatus.PENDING, OutboxStatus.UNCERTAIN)
+        }
+        for customer_id in customer_ids - busy:
+            tables.customers.pop(customer_id, None)
+            self._forget(customer_id)
+
+    def _forget(self, customer_id: str) -> None:
+        """Addresses and service windows pointing at ``customer_id``."""
+        tables = self._tables
+        for pair in [pair for pair, owner in tables.addresses.items() if owner == customer_id]:
+            del tables.addresses[pair]
+        for key in [key for key in tables.windows if key[0] == customer_id]:
+            del tables.windows[key]
+
+    # -- one customer ------------------------------------------------------------------------
+    def export_customer(self, customer_id: str) -> dict[str, Any]:
+        """Everything kept about ``customer_id`` (GDPR article 15)."""
+        with self._lock:
+            tables = self._tables
+            rows = [
+                row for row in tables.recoveries.values() if row.state.customer_id == customer_id
+            ]
+            checkouts = {row.state.checkout_id for row in rows}
+            return export_document(
+                customer_id,
+                customer=tables.customers.get(customer_id),
+                addresses=[
+                    pair for pair, owner in tables.addresses.items() if owner == customer_id
+                ],
+                consent=tables.consent.get(customer_id, ()),
+                recoveries=[row.state for row in rows],
+                contacts=tables.contacts.get(customer_id, ()),
+                windows={
+                    channel: until
+                    for (owner, channel), until in tables.windows.items()
+                    if owner == customer_id
+                },
+                outbox=[
+                    row.entry
+                    for row in tables.outbox.values()
+                    if row.entry.message.customer_id == customer_id
+                ],
+                log=[
+                    record
+                    for _at, _seq, record in tables.log
+                    if record.customer_id == customer_id or record.checkout_id in checkouts
+                ],
+            )
+
+    def erase_customer(self, customer_id: str) -> int:
+        """Erase ``customer_id``'s personal data (GDPR article 17); consent stays,
+        pseudonymised."""
+        with self._lock:
+            tables = self._tables
+            checkouts = {
+                key
+                for key, row in tables.recoveries.items()
+                if row.state.customer_id == customer_id
+            }
+            changed = len(checkouts)
+            for key in checkouts:
+                del tables.recoveries[key]
+            for key in [
+                key
+                for key, row in tables.outbox.items()
+                if row.entry.message.customer_id == customer_id
+            ]:
+                entry = tables.outbox.pop(key).entry
+                if entry.provider_id is not None:
+                    tables.sent.pop((entry.message.channel, entry.provider_id), None)
+                changed += 1
+            kept = [
+                item
+                for item in tables.log
+                if item[2].customer_id != customer_id and item[2].checkout_id not in checkouts
+            ]
+            changed += len(tables.log) - len(kept)
+            tables.log[:] = kept
+            changed += len(tables.contacts.pop(customer_id, []))
+            changed += sum(1 for pair, owner in tables.addresses.items() if owner == customer_id)
+            changed += sum(1 for key in tables.windows if key[0] == customer_id)
+            self._forget(customer_id)
+            changed += tables.customers.pop(customer_id, None) is not None
+            events = tables.consent.pop(customer_id, [])
+            if events:
+                tables.consent.setdefault(pseudonym(customer_id), []).extend(
+                    pseudonymised(event) for event in events
+                )
+            return changed + len(events)
 
     def close(self) -> None:
         """Nothing to release; present because the protocol asks for it."""

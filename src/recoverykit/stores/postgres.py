@@ -174,6 +174,21 @@ MIGRATIONS: Final[tuple[LiteralString, ...]] = (
     CREATE INDEX shop_orders_email ON shop_orders (email, at);
     CREATE INDEX shop_orders_at ON shop_orders (at);
     """,
+    # 5: consent stays append-only, except that erasing a customer pseudonymises their
+    # events once (Store.erase_customer); the log is found by checkout for erasure.
+    """
+    CREATE OR REPLACE FUNCTION recoverykit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'UPDATE' AND NEW.customer_id LIKE 'erased:%'
+                AND OLD.customer_id NOT LIKE 'erased:%' THEN
+            RETURN NEW;
+        END IF;
+        RAISE EXCEPTION 'consent events are append-only';
+    END
+    $$;
+    CREATE INDEX IF NOT EXISTS log_checkout ON log (checkout_id);
+    CREATE INDEX IF NOT EXISTS log_customer ON log (customer_id);
+    """,
 )
 
 #: Rows per round trip when streaming the log or the states through a server-side cursor.
@@ -229,6 +244,7 @@ DIALECT: Final = Dialect(
     in_list="= ANY(?)",
     greatest="greatest",
     message_channel="message->>'channel'",
+    message_customer="message->>'customer_id'",
     time_in=_same,
     time_out=_same,
     json_in=_json,
@@ -607,10 +623,24 @@ class PostgresStore:
     # -- retention ---------------------------------------------------------------------------
     def purge(self, before: datetime, *, limit: int = 1000) -> int:
         """Delete up to ``limit`` expired rows: finished recoveries, log lines, contact
-        records and settled outbox entries older than ``before``. Consent stays.
+        records and settled (or uncertain) outbox entries older than ``before``, and the
+        customers left without a recovery. Consent stays. Deleted rows leave the disk
+        only after VACUUM, and stay in WAL archives and backups until they expire.
         """
         with self._connection("purging old rows") as conn, conn.transaction():
             return purge(_Q, conn.execute, before, limit)
+
+    # -- one customer ------------------------------------------------------------------------
+    def export_customer(self, customer_id: str) -> dict[str, Any]:
+        """Everything the database keeps about ``customer_id`` (GDPR article 15)."""
+        with self.transaction() as tx:
+            return tx.export_customer(customer_id)
+
+    def erase_customer(self, customer_id: str) -> int:
+        """Erase ``customer_id``'s personal data (GDPR article 17) under the customer's
+        row lock; consent stays, pseudonymised. See the privacy page for VACUUM and WAL."""
+        with self.transaction() as tx:
+            return tx.erase_customer(customer_id)
 
     def close(self) -> None:
         """Close the pool this store opened (a pool passed in stays open)."""

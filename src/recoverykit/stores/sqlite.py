@@ -152,6 +152,16 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE INDEX shop_orders_email ON shop_orders (email, at);
     CREATE INDEX shop_orders_at ON shop_orders (at);
     """,
+    # 5: consent stays append-only, except that erasing a customer pseudonymises their
+    # events once (Store.erase_customer); the log is found by checkout for erasure.
+    """
+    DROP TRIGGER IF EXISTS consent_no_update;
+    CREATE TRIGGER consent_no_update BEFORE UPDATE ON consent
+    WHEN NOT (NEW.customer_id LIKE 'erased:%' AND OLD.customer_id NOT LIKE 'erased:%')
+    BEGIN SELECT RAISE(ABORT, 'consent events are append-only'); END;
+    CREATE INDEX IF NOT EXISTS log_checkout ON log (checkout_id);
+    CREATE INDEX IF NOT EXISTS log_customer ON log (customer_id);
+    """,
 )
 
 #: ``PRAGMA application_id`` of every recoverykit SQLite file ("RKIT"): the schema
@@ -181,6 +191,7 @@ DIALECT: Final = Dialect(
     in_list="IN (SELECT value FROM json_each(?))",
     greatest="max",
     message_channel="json_extract(message, '$.channel')",
+    message_customer="json_extract(message, '$.customer_id')",
     time_in=micros,
     time_out=from_micros,
     json_in=dumps,
@@ -543,10 +554,23 @@ class SQLiteStore:
     # -- retention ---------------------------------------------------------------------------
     def purge(self, before: datetime, *, limit: int = 1000) -> int:
         """Delete up to ``limit`` expired rows: finished recoveries, log lines, contact
-        records and settled outbox entries older than ``before``. Consent stays.
+        records and settled (or uncertain) outbox entries older than ``before``, and the
+        customers left without a recovery. Consent stays.
         """
         with self._write() as db:
             return purge(_Q, db.execute, before, limit)
+
+    # -- one customer ------------------------------------------------------------------------
+    def export_customer(self, customer_id: str) -> dict[str, Any]:
+        """Everything the file keeps about ``customer_id`` (GDPR article 15)."""
+        with self.transaction() as tx:
+            return tx.export_customer(customer_id)
+
+    def erase_customer(self, customer_id: str) -> int:
+        """Erase ``customer_id``'s personal data (GDPR article 17); consent stays,
+        pseudonymised. Deleted pages are overwritten (``secure_delete``)."""
+        with self.transaction() as tx:
+            return tx.erase_customer(customer_id)
 
     def close(self) -> None:
         """Close the connection; the store object cannot be used afterwards."""

@@ -15,6 +15,7 @@ relies on nothing beyond it. Requires pytest and Hypothesis (test dependencies).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -1124,6 +1125,119 @@ class StoreContract:
         with store.transaction() as tx:
             assert (grant("cus-1", T0 - HOUR),) == tx.ledger("cus-1").events
             assert len(tx.history("cus-1", since=T0 - HOUR).records) == 1
+
+    def test_purge_takes_uncertain_rows_and_customers_left_without_recoveries(
+        self, store: Store
+    ) -> None:
+        """Old uncertain outbox entries go; a customer whose last recovery expired goes
+        with its addresses, unless something is still pending for them."""
+        cutoff = T0 + 10 * HOUR
+        gone = Customer(id="cus-1", first_name="Ada", phone="+48601234567")
+        waiting = Customer(id="cus-2", email="bo@example.com")
+        kept = Customer(id="cus-3", email="cy@example.com")
+        with store.transaction() as tx:
+            for customer in (gone, waiting, kept):
+                tx.save_customer(customer)
+                tx.open_service_window(customer.id, Channel.WHATSAPP, T0)
+            tx.save(finished("chk-1", "cus-1", at=T0), expected_version=None)
+            tx.save(finished("chk-2", "cus-2", at=T0), expected_version=None)
+            tx.save(active("chk-3", "cus-3"), expected_version=None)
+            tx.add_outbox(OutboxEntry("k-uncertain", message("k-uncertain"), T0))
+            tx.add_outbox(OutboxEntry("k-pending", message("k-pending", "chk-2", "cus-2"), T0))
+        store.mark_outbox("k-uncertain", OutboxStatus.UNCERTAIN, at=T0)
+        while store.purge(cutoff, limit=2):
+            pass
+        assert store.outbox(status=OutboxStatus.UNCERTAIN) == []
+        with store.transaction() as tx:
+            assert tx.customer("cus-1") is None
+            assert tx.customer_for(Channel.SMS, "+48601234567") is None
+            assert tx.service_window("cus-1", Channel.WHATSAPP) is None
+            assert waiting == tx.customer("cus-2")
+            assert kept == tx.customer("cus-3")
+            assert tx.customer_for(Channel.EMAIL, "cy@example.com") == "cus-3"
+
+    # -- one customer's data (GDPR articles 15 and 17) -------------------------------------
+    def _customer_everywhere(self, store: Store, customer_id: str, checkout_id: str) -> Customer:
+        """A customer with a row in every table a store keeps."""
+        customer = Customer(
+            id=customer_id,
+            first_name="Ada",
+            phone="+48601234567" if customer_id == "cus-1" else "+48601234568",
+            email=f"ada-{customer_id}@example.com",
+        )
+        with store.transaction() as tx:
+            tx.save_customer(customer)
+            tx.append_consent(grant(customer_id, T0 - HOUR))
+            tx.append_consent(revoke_all(customer_id, T0 + HOUR))
+            tx.save(
+                with_checkout(active(checkout_id, customer_id), T0 - HOUR), expected_version=None
+            )
+            tx.add_contact(customer_id, ContactRecord(T0, Channel.SMS, checkout_id))
+            tx.open_service_window(customer_id, Channel.WHATSAPP, T0 + HOUR)
+            tx.add_outbox(
+                OutboxEntry(f"{checkout_id}:t1", message(f"{checkout_id}:t1", checkout_id,
+                                                         customer_id), T0)
+            )  # fmt: skip
+            tx.log(LogRecord(T0, "send", checkout_id, customer_id, {"to": "+48601234567"}))
+            tx.log(LogRecord(T0, "event", checkout_id, None, {"text": "STOP"}))
+        return customer
+
+    def test_export_customer_holds_everything_stored_about_them(self, store: Store) -> None:
+        """export_customer returns the record, addresses, consent, recoveries, contacts,
+        windows, outbox and log of that customer, and nothing of another."""
+        ada = self._customer_everywhere(store, "cus-1", "chk-1")
+        self._customer_everywhere(store, "cus-2", "chk-2")
+        exported = store.export_customer("cus-1")
+        assert ada.to_dict() == exported["customer"]
+        assert {"channel": "email", "address": "ada-cus-1@example.com"} in exported["addresses"]
+        assert [grant("cus-1", T0 - HOUR).to_dict(), revoke_all("cus-1", T0 + HOUR).to_dict()] == (
+            exported["consent"]
+        )
+        assert [state["checkout_id"] for state in exported["recoveries"]] == ["chk-1"]
+        assert [contact["checkout_id"] for contact in exported["contacts"]] == ["chk-1"]
+        assert [{"channel": "whatsapp", "until": (T0 + HOUR).isoformat()}] == (
+            exported["service_windows"]
+        )
+        assert [entry["key"] for entry in exported["outbox"]] == ["chk-1:t1"]
+        assert [(line["kind"], line["customer_id"]) for line in exported["log"]] == [
+            ("send", "cus-1"),
+            ("event", None),
+        ]
+        json.dumps(exported)  # JSON-safe as promised
+        empty = store.export_customer("nobody")
+        assert empty["customer"] is None
+        assert all(empty[key] == [] for key in empty if key not in ("customer", "customer_id"))
+
+    def test_erase_customer_leaves_only_pseudonymised_consent(self, store: Store) -> None:
+        """After erase_customer nothing personal of that customer is left; consent stays
+        under a pseudonym with hashed addresses; another customer is untouched."""
+        from ..stores.erasure import pseudonym  # noqa: PLC0415 - only these tests need it
+
+        self._customer_everywhere(store, "cus-1", "chk-1")
+        other = self._customer_everywhere(store, "cus-2", "chk-2")
+        before_other = store.export_customer("cus-2")
+        assert store.erase_customer("cus-1") > 0
+        exported = store.export_customer("cus-1")
+        assert exported["customer"] is None
+        assert all(
+            exported[key] == [] for key in exported if key not in ("customer", "customer_id")
+        )
+        assert "cus-1" not in {state.customer_id for state in store.states()}
+        assert all(r.checkout_id != "chk-1" and r.customer_id != "cus-1" for r in store.events())
+        assert all(entry.message.customer_id != "cus-1" for entry in store.outbox())
+        with store.transaction() as tx:
+            kept = tx.ledger(pseudonym("cus-1")).events
+            assert tx.customer_for(Channel.EMAIL, "ada-cus-1@example.com") is None
+            assert tx.customer_for(Channel.SMS, "+48601234567") is None
+            assert other == tx.customer("cus-2")
+        assert [e.action for e in kept] == [ConsentAction.GRANTED, ConsentAction.REVOKED]
+        assert all(e.customer_id == pseudonym("cus-1") for e in kept)
+        assert kept[0].address is not None
+        assert "601234567" not in kept[0].address
+        evidence = (kept[0].text, kept[0].version, kept[0].at)
+        assert evidence == ("Text me about my cart", "v3", T0 - HOUR)
+        assert before_other == store.export_customer("cus-2")
+        assert store.erase_customer("cus-1") == 0
 
     # -- the abandonment detector (DetectorTransaction) ---------------------------------------
     def _detector_tx(self, tx: Transaction) -> DetectorTransaction:
