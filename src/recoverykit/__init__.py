@@ -22,6 +22,7 @@ database driver, runner, webhook parser or holiday calendar.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Final
 
 from ._lazy import Deprecated, exports
@@ -365,6 +366,10 @@ _DEPRECATED: Final = {
         "(the old name shadowed collections.abc.Sequence)",
     ),
 }
+
+# A library never configures logging; this keeps "No handlers could be found" quiet
+# and leaves every decision about output to the application (docs/reference/logging.md).
+logging.getLogger("recoverykit").addHandler(logging.NullHandler())
 
 __all__ = [
     "CartEmptied",

@@ -20,6 +20,7 @@ the provider can be asked.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
@@ -111,6 +112,10 @@ _STOPPING: Final = frozenset({Intent.OPT_OUT, Intent.OPT_OUT_ALL})
 _WINDOW_CHANNELS: Final = tuple(channel for channel in Channel if channel is not Channel.SMS)
 
 CrashStep = Literal["after_claim", "after_commit", "after_attempted", "after_send", "after_mark"]
+
+
+#: The runtime layer's logger (docs/reference/logging.md): no personal data at INFO+.
+_log: Final = logging.getLogger("recoverykit.runtime")
 
 
 @attrs.frozen
@@ -540,6 +545,9 @@ class Runner:
         if self._crash_at == "after_claim":
             os._exit(137)
         if not claimed:
+            _log.debug(
+                "run_due: nothing due", extra={"claimed": 0, "sent": 0, "worker": self.worker}
+            )
             return 0
         pending = _Pending()
         for attempt in (1, 2):
@@ -551,7 +559,14 @@ class Runner:
             except ConflictError:
                 if attempt == 2:
                     raise
-        return self._after_commit(pending)
+        sent = self._after_commit(pending)
+        _log.info(
+            "run_due: %d recoveries decided, %d messages sent",
+            len(claimed),
+            sent,
+            extra={"claimed": len(claimed), "sent": sent, "worker": self.worker},
+        )
+        return sent
 
     def _decide_claimed(
         self, tx: BatchTransaction, claimed: list[Claimed], now: datetime, pending: _Pending
@@ -738,6 +753,7 @@ class Runner:
                 *((doubt, OutboxStatus.UNCERTAIN) for doubt in uncertain),
             ]:
                 message = entry.message
+                _log_failure(entry, error, status)
                 tx.log(
                     LogRecord(now, "outbox", message.checkout_id, message.customer_id,
                               {"key": entry.key, "status": status.value,
@@ -817,7 +833,13 @@ class Runner:
                 self.store.mark_outbox(
                     record.data["key"], OutboxStatus.CANCELLED, at=now, detail=record.data["detail"]
                 )
-        self._deliver(sendable)
+        resent = self._deliver(sendable)
+        _log.info(
+            "reconcile: %d pending messages sent, %d uncertain",
+            resent,
+            len(uncertain),
+            extra={"resent": resent, "uncertain": len(uncertain)},
+        )
         return uncertain
 
     def _all_pending(self) -> Iterable[OutboxEntry]:
@@ -1231,3 +1253,26 @@ def _with_address(customer: Customer, channel: Channel, address: str) -> Custome
     if channel is Channel.VIBER:
         return attrs.evolve(customer, viber_id=address)
     return customer
+
+
+def _log_failure(entry: OutboxEntry, error: ChannelError, status: OutboxStatus) -> None:
+    """A failed or uncertain send, for operators: ids and codes at WARNING; the provider's
+    own words (which may quote the number) only at DEBUG."""
+    message = entry.message
+    facts = {
+        "checkout_id": message.checkout_id,
+        "channel": message.channel.value,
+        "touch": message.touch,
+        "code": error.code,
+        "permanent": error.permanent,
+        "outbox_key": entry.key,
+    }
+    what = "failed" if status is OutboxStatus.FAILED else "is uncertain"
+    _log.warning(
+        "send %s: checkout %s on %s, code %s", what, message.checkout_id,
+        message.channel.value, error.code, extra=facts,
+    )  # fmt: skip
+    _log.debug(
+        "provider detail for checkout %s: %s", message.checkout_id, error,
+        extra={"checkout_id": message.checkout_id, "detail": str(error)},
+    )  # fmt: skip

@@ -12,6 +12,7 @@ Migrations and retention purges are applied by the same two functions.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Final, LiteralString, Protocol
@@ -48,8 +49,12 @@ __all__ = [
     "SQLTransaction",
     "Statements",
     "apply_migrations",
+    "log",
     "purge",
 ]
+
+#: The stores layer's logger (docs/reference/logging.md): no personal data at INFO+.
+log: Final = logging.getLogger("recoverykit.stores")
 
 #: The outbox columns an ``OutboxEntry`` is read from, in ``Dialect.outbox_entry`` order.
 OUTBOX_COLUMNS: Final = "key, status, created_at, message, provider_id, detail, attempted_at"
@@ -315,8 +320,10 @@ class Statements:
             d.sql("DELETE FROM contacts WHERE customer_id = ?"),
             d.sql("DELETE FROM windows WHERE customer_id = ?"),
             d.sql("DELETE FROM addresses WHERE customer_id = ?"),
-            d.sql("DELETE FROM customers WHERE id = ?"),
+            d.sql("DELETE FROM customers WHERE id = ? AND data IS NOT NULL"),
         )
+        #: PostgreSQL's lock row (an id without data) goes too, uncounted.
+        self.drop_customer_row = d.sql("DELETE FROM customers WHERE id = ?")
         self.erase_log = d.sql("DELETE FROM log WHERE customer_id = ? OR checkout_id {in_list}")
         self.schema_table = d.sql(
             "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
@@ -631,10 +638,14 @@ class SQLTransaction(TransactionGuard, TransactionDefaults):
         changed = self._execute(q.erase_log, (customer_id, d.ids(checkouts))).rowcount
         for statement in q.erasures:
             changed += self._execute(statement, (customer_id,)).rowcount
+        self._execute(q.drop_customer_row, (customer_id,))
         for seq, data in self._execute(q.consent_rows, (customer_id,)).fetchall():
             kept = pseudonymised(ConsentEvent.from_dict(d.json_out(data)))
             self._execute(q.pseudonymise, (kept.customer_id, d.json_in(kept.to_dict()), seq))
             changed += 1
+        # Never the id: a log line naming an erased customer would undo the erasure.
+        log.info("customer erased: %d rows removed or pseudonymised", changed,
+                 extra={"rows": changed})  # fmt: skip
         return changed
 
 
@@ -663,6 +674,11 @@ def apply_migrations(
     for number, script in enumerate(migrations[current:], start=current + 1):
         run_script(script)
         execute(q.schema_set, (number,))
+    if current < len(migrations):
+        log.info(
+            "schema of %s migrated from version %d to %d", where, current, len(migrations),
+            extra={"store": where, "from_version": current, "to_version": len(migrations)},
+        )  # fmt: skip
 
 
 def purge(q: Statements, execute: Callable[..., Cursor], before: datetime, limit: int) -> int:
@@ -690,4 +706,6 @@ def purge(q: Statements, execute: Callable[..., Cursor], before: datetime, limit
         customers = d.ids(sorted({row[1] for row in expired}))
         for statement in q.purge_customer:
             execute(statement, (customers,))
+    if removed:
+        log.info("purge removed %d rows", removed, extra={"removed": removed})
     return removed

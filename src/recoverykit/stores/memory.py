@@ -35,6 +35,7 @@ from ..protocols import (
 from ..values.model import Channel, Customer, address_key
 from ..values.time import require_aware, to_utc
 from ._refusals import TransactionGuard, recovery_exists, unknown_outbox_key, version_conflict
+from ._sql import log
 from .codec import due_of, finished_of, micros, started_of
 from .erasure import export_document, pseudonym, pseudonymised
 
@@ -492,7 +493,10 @@ class MemoryStore:
             for key in old_orders[: max(budget, 0)]:
                 del tables.orders[key]
             budget -= min(len(old_orders), max(budget, 0))
-        return max(limit, 0) - budget
+        removed = max(limit, 0) - budget
+        if removed:
+            log.info("purge removed %d rows", removed, extra={"removed": removed})
+        return removed
 
     def _drop_customers_left(self, customer_ids: set[str]) -> None:
         """Customers whose last recovery just expired, unless something waits to be sent."""
@@ -588,7 +592,10 @@ class MemoryStore:
                 tables.consent.setdefault(pseudonym(customer_id), []).extend(
                     pseudonymised(event) for event in events
                 )
-            return changed + len(events)
+            changed += len(events)
+        log.info("customer erased: %d rows removed or pseudonymised", changed,
+                 extra={"rows": changed})  # fmt: skip
+        return changed
 
     def close(self) -> None:
         """Nothing to release; present because the protocol asks for it."""

@@ -46,7 +46,7 @@ from ..engine.state import RecoveryState
 from ..errors import ConflictError, ForeignDatabase, StoreError
 from ..protocols import Claimed, LogRecord, OutboxEntry, OutboxMark, OutboxStatus
 from ._refusals import newer_schema, unknown_outbox_key
-from ._sql import Dialect, SQLTransaction, Statements, apply_migrations, purge
+from ._sql import Dialect, SQLTransaction, Statements, apply_migrations, log, purge
 from .codec import dumps, state_to_json
 
 __all__ = ["MIGRATIONS", "PostgresStore", "PostgresTransaction"]
@@ -457,6 +457,7 @@ class PostgresStore:
         if {"schema_version", "recoveries"} <= found:
             return True
         where = self.schema or "the current schema"
+        log.warning("refused a foreign schema: %s", where, extra={"database": where})
         msg = (
             f"{where} holds tables named {', '.join(sorted(found))} that recoverykit did not "
             "create; they were left untouched: use another database or pass schema=..."

@@ -31,7 +31,7 @@ from ..engine.state import RecoveryState
 from ..errors import ForeignDatabase, StoreError
 from ..protocols import Claimed, LogRecord, OutboxEntry, OutboxMark, OutboxStatus
 from ._refusals import newer_schema, unknown_outbox_key
-from ._sql import Dialect, SQLTransaction, Statements, apply_migrations, purge
+from ._sql import Dialect, SQLTransaction, Statements, apply_migrations, log, purge
 from .codec import dumps, from_micros, micros, state_from_json, state_to_json
 
 __all__ = ["APPLICATION_ID", "MIGRATIONS", "SQLiteStore"]
@@ -260,6 +260,7 @@ def _inspect(conn: sqlite3.Connection, path: str, *, read_only: bool) -> int:
         f"{path!r} is not a recoverykit store ({owner}: {shown or 'none'}); it was left "
         "untouched: name a new file or one recoverykit created"
     )
+    log.warning("refused a foreign database: %s", path, extra={"database": path})
     raise ForeignDatabase(msg)
 
 
