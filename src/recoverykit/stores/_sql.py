@@ -89,6 +89,8 @@ class Dialect:
     message_channel: LiteralString
     #: The ``customer_id`` field of the stored message JSON (erasure and purges).
     message_customer: LiteralString
+    #: The customer id inside a stored watch's latest snapshot (erasure).
+    watch_customer: LiteralString
     time_in: Callable[[datetime], Any]
     time_out: Callable[[Any], datetime]
     json_in: Callable[[Any], Any]
@@ -106,6 +108,7 @@ class Dialect:
             insertion=self.insertion,
             message_channel=self.message_channel,
             message_customer=self.message_customer,
+            watch_customer=self.watch_customer,
             outbox_columns=OUTBOX_COLUMNS,
         )
         return rendered.replace("?", self.param)
@@ -311,6 +314,14 @@ class Statements:
         self.customer_log = d.sql(
             "SELECT at, kind, checkout_id, customer_id, data FROM log"
             " WHERE customer_id = ? OR checkout_id {in_list} ORDER BY at, seq"
+        )
+        self.customer_watches = d.sql("SELECT data FROM watches WHERE {watch_customer} = ?")
+        self.customer_orders = d.sql(
+            "SELECT data FROM shop_orders WHERE customer_id = ? OR phone = ? OR email = ?"
+        )
+        self.erase_watches = d.sql("DELETE FROM watches WHERE {watch_customer} = ?")
+        self.erase_orders = d.sql(
+            "DELETE FROM shop_orders WHERE customer_id = ? OR phone = ? OR email = ?"
         )
         self.consent_rows = d.sql("SELECT seq, event FROM consent WHERE customer_id = ?")
         self.pseudonymise = d.sql("UPDATE consent SET customer_id = ?, event = ? WHERE seq = ?")
@@ -599,9 +610,10 @@ class SQLTransaction(TransactionGuard, TransactionDefaults):
         self._lock(customer_id)
         q, d = self._q, self._q.dialect
         checkouts = [row[0] for row in self._execute(q.customer_checkouts, (customer_id,))]
+        customer = self.customer(customer_id)
         return export_document(
             customer_id,
-            customer=self.customer(customer_id),
+            customer=customer,
             addresses=[
                 (Channel(channel), address)
                 for channel, address in self._execute(q.customer_addresses, (customer_id,))
@@ -625,6 +637,16 @@ class SQLTransaction(TransactionGuard, TransactionDefaults):
                     q.customer_log, (customer_id, d.ids(checkouts))
                 ).fetchall()
             ],
+            watches=[
+                watch_from_dict(d.json_out(data))
+                for (data,) in self._execute(q.customer_watches, (customer_id,)).fetchall()
+            ],
+            orders=[
+                order_from_dict(d.json_out(data))
+                for (data,) in self._execute(
+                    q.customer_orders, _order_keys(customer_id, customer)
+                ).fetchall()
+            ],
         )
 
     def erase_customer(self, customer_id: str) -> int:
@@ -635,7 +657,10 @@ class SQLTransaction(TransactionGuard, TransactionDefaults):
         self._lock(customer_id)
         q, d = self._q, self._q.dialect
         checkouts = [row[0] for row in self._execute(q.customer_checkouts, (customer_id,))]
+        keys = _order_keys(customer_id, self.customer(customer_id))
         changed = self._execute(q.erase_log, (customer_id, d.ids(checkouts))).rowcount
+        changed += self._execute(q.erase_orders, keys).rowcount
+        changed += self._execute(q.erase_watches, (customer_id,)).rowcount
         for statement in q.erasures:
             changed += self._execute(statement, (customer_id,)).rowcount
         self._execute(q.drop_customer_row, (customer_id,))
@@ -647,6 +672,14 @@ class SQLTransaction(TransactionGuard, TransactionDefaults):
         log.info("customer erased: %d rows removed or pseudonymised", changed,
                  extra={"rows": changed})  # fmt: skip
         return changed
+
+
+def _order_keys(customer_id: str, customer: Customer | None) -> tuple[str, str | None, str | None]:
+    """What a shop order may name the customer by: the id, the phone, the e-mail key."""
+    if customer is None:
+        return customer_id, None, None
+    email = None if customer.email is None else address_key(Channel.EMAIL, customer.email)
+    return customer_id, customer.phone, email
 
 
 def apply_migrations(

@@ -3,10 +3,11 @@
 ``Store.erase_customer(id)`` removes the customer's personal data everywhere a store
 keeps it: recoveries (with the cart and the customer inside), outbox entries (the
 messages and the number they went to), log lines, contact records, service windows,
-addresses and the customer record. Only the consent events stay, because a store
-must be able to show what it was allowed to send and when it was told to stop; they
-are **pseudonymised**: the customer id becomes ``pseudonym(id)`` and an address its
-SHA-256 digest. A digest of a phone number can be reversed by trying every number,
+addresses, the abandonment detector's watches of their checkouts, the shop orders
+naming them (by id, phone or e-mail) and the customer record. Only the consent events
+stay, because a store must be able to show what it was allowed to send and when it was
+told to stop; they are **pseudonymised**: the customer id becomes ``pseudonym(id)`` and
+an address its SHA-256 digest. A digest of a phone number can be reversed by trying every number,
 so this is pseudonymisation, not anonymisation: the events are still personal data,
 kept on the legal ground of proving consent, and should be purged when that duty ends.
 
@@ -21,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from ..detector import CheckoutWatch, ShopOrder, order_to_dict, watch_to_dict
 from ..engine.state import RecoveryState
 from ..policies.caps import ContactRecord
 from ..policies.consent import ConsentEvent
@@ -87,6 +89,8 @@ def export_document(
     windows: Mapping[Channel, datetime],
     outbox: Iterable[OutboxEntry],
     log: Iterable[LogRecord],
+    watches: Iterable[CheckoutWatch] = (),
+    orders: Iterable[ShopOrder] = (),
 ) -> dict[str, Any]:
     """One customer's data as a JSON-safe document; every store builds it here, so the
     same data exports the same way from each (instants in UTC, lists in a fixed order)."""
@@ -133,5 +137,9 @@ def export_document(
                 "data": record.data,
             }
             for record in log
+        ],
+        "watches": [watch_to_dict(watch) for watch in sorted(watches, key=lambda w: w.checkout_id)],
+        "orders": [
+            order_to_dict(order) for order in sorted(orders, key=lambda o: (o.at, o.order_id))
         ],
     }

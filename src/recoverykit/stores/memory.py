@@ -551,7 +551,31 @@ class MemoryStore:
                     for _at, _seq, record in tables.log
                     if record.customer_id == customer_id or record.checkout_id in checkouts
                 ],
+                watches=[tables.watches[key] for key in self._watches_of(customer_id)],
+                orders=[tables.orders[key] for key in self._orders_of(customer_id)],
             )
+
+    def _watches_of(self, customer_id: str) -> list[str]:
+        return [
+            key
+            for key, watch in self._tables.watches.items()
+            if watch.latest is not None and watch.latest.customer.id == customer_id
+        ]
+
+    def _orders_of(self, customer_id: str) -> list[str]:
+        """Orders naming the customer by id, phone or e-mail (as the SQL stores match)."""
+        customer = self._tables.customers.get(customer_id)
+        phone = None if customer is None else customer.phone
+        email = None
+        if customer is not None and customer.email is not None:
+            email = address_key(Channel.EMAIL, customer.email)
+        return [
+            key
+            for key, order in self._tables.orders.items()
+            if order.customer_id == customer_id
+            or (phone is not None and order.phone == phone)
+            or (email is not None and order.email == email)
+        ]
 
     def erase_customer(self, customer_id: str) -> int:
         """Erase ``customer_id``'s personal data (GDPR article 17); consent stays,
@@ -566,6 +590,12 @@ class MemoryStore:
             changed = len(checkouts)
             for key in checkouts:
                 del tables.recoveries[key]
+            for key in self._orders_of(customer_id):
+                del tables.orders[key]
+                changed += 1
+            for key in self._watches_of(customer_id):
+                del tables.watches[key]
+                changed += 1
             for key in [
                 key
                 for key, row in tables.outbox.items()

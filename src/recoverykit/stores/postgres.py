@@ -245,6 +245,7 @@ DIALECT: Final = Dialect(
     greatest="greatest",
     message_channel="message->>'channel'",
     message_customer="message->>'customer_id'",
+    watch_customer="data->'latest'->'customer'->>'id'",
     time_in=_same,
     time_out=_same,
     json_in=_json,

@@ -192,6 +192,7 @@ DIALECT: Final = Dialect(
     greatest="max",
     message_channel="json_extract(message, '$.channel')",
     message_customer="json_extract(message, '$.customer_id')",
+    watch_customer="json_extract(data, '$.latest.customer.id')",
     time_in=micros,
     time_out=from_micros,
     json_in=dumps,

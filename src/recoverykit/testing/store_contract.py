@@ -1207,6 +1207,7 @@ class StoreContract:
         empty = store.export_customer("nobody")
         assert empty["customer"] is None
         assert all(empty[key] == [] for key in empty if key not in ("customer", "customer_id"))
+        assert {"watches", "orders"} <= set(empty)
 
     def test_erase_customer_leaves_only_pseudonymised_consent(self, store: Store) -> None:
         """After erase_customer nothing personal of that customer is left; consent stays
@@ -1238,6 +1239,36 @@ class StoreContract:
         assert evidence == ("Text me about my cart", "v3", T0 - HOUR)
         assert before_other == store.export_customer("cus-2")
         assert store.erase_customer("cus-1") == 0
+
+    def test_erasure_covers_the_detectors_watches_and_orders(self, store: Store) -> None:
+        """Watches of the customer's checkouts and orders naming them (by id, phone or
+        e-mail) are exported and erased with the rest; another person's order stays."""
+        anna = Customer(id="cus-9", phone="+48601234567", email="anna@example.com")
+        watch = observe(None, _activity("tok-1", T0), policy=DetectorPolicy())
+        orders = [
+            ShopOrder("o-1", T0, customer_id="cus-9"),
+            ShopOrder("o-2", T0 + HOUR, phone="+48 601 234 567"),
+            ShopOrder("o-3", T0 + HOUR, email="Anna@Example.com"),
+            ShopOrder("o-4", T0, customer_id="cus-other", phone="+48600000000"),
+        ]
+        with store.transaction() as tx:
+            detector = self._detector_tx(tx)
+            tx.save_customer(anna)
+            detector.save_watch(watch)
+            for order in orders:
+                detector.add_order(order)
+        exported = store.export_customer("cus-9")
+        assert [w["checkout_id"] for w in exported["watches"]] == ["tok-1"]
+        assert [o["order_id"] for o in exported["orders"]] == ["o-1", "o-2", "o-3"]
+        store.erase_customer("cus-9")
+        with store.transaction() as tx:
+            detector = self._detector_tx(tx)
+            assert detector.watch("tok-1") is None
+            left = detector.orders_for(
+                checkout_id="none", customer_id="cus-other", phone=None, email=None, since=T0
+            )
+        assert [order.order_id for order in left] == ["o-4"]
+        assert store.export_customer("cus-9")["orders"] == []
 
     # -- the abandonment detector (DetectorTransaction) ---------------------------------------
     def _detector_tx(self, tx: Transaction) -> DetectorTransaction:
