@@ -22,6 +22,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
+import attrs
+
 from ..detector import CheckoutWatch, ShopOrder, order_to_dict, watch_to_dict
 from ..engine.state import RecoveryState
 from ..policies.caps import ContactRecord
@@ -61,17 +63,7 @@ def pseudonymised(event: ConsentEvent) -> ConsentEvent:
     which channel, for which purpose, and when, stay: that is the proof.
     """
     address = None if event.address is None else address_digest(event.address)
-    return ConsentEvent(
-        customer_id=pseudonym(event.customer_id),
-        channel=event.channel,
-        purpose=event.purpose,
-        action=event.action,
-        at=event.at,
-        source=event.source,
-        text=event.text,
-        version=event.version,
-        address=address,
-    )
+    return attrs.evolve(event, customer_id=pseudonym(event.customer_id), address=address)
 
 
 def _utc(moment: datetime) -> str:
