@@ -1,4 +1,9 @@
-"""The demo scenario (``make demo``): every story in it happens as told."""
+"""The demo scenario (``make demo``): every story in it happens as told, and its verdict is right.
+
+The story tests play the file without its generated traffic (the stories do not
+depend on it, and it takes most of the time); the one-screen tests play it whole,
+once, and check the lift against the true lift the traffic was generated with.
+"""
 
 from __future__ import annotations
 
@@ -15,30 +20,53 @@ from recoverykit.runtime.scenario import Scenario
 from recoverykit.values.phone import PhoneNumber
 from recoverykit.values.zones import get_zone
 
-DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo" / "scenario.json"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "demo"
+FULL_DEMO = EXAMPLES / "scenario.json"
+TINY = EXAMPLES / "tiny.json"
 #: Kinds that put a message on the customer's phone or inbox.
 OUTGOING = frozenset({"send", "confirm", "reply"})
 
 
+def _stories_only(folder: Path) -> Path:
+    data = json.loads(FULL_DEMO.read_text("utf-8"))
+    del data["traffic"]
+    path = folder / "stories.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+    return path
+
+
 @pytest.fixture(scope="module")
-def rows() -> list[dict[str, Any]]:
+def stories(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _stories_only(tmp_path_factory.mktemp("demo"))
+
+
+def _run(*argv: str) -> str:
     import contextlib
     import io
 
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
-        assert main(["simulate", str(DEMO), "--format", "jsonl"]) == 0
-    return [json.loads(line) for line in buffer.getvalue().splitlines()]
+        assert main(list(argv)) == 0
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def rows(stories: Path) -> list[dict[str, Any]]:
+    return [
+        json.loads(line)
+        for line in _run("simulate", str(stories), "--format", "jsonl").splitlines()
+    ]
 
 
 def of(rows: list[dict[str, Any]], checkout: str, kinds: frozenset[str]) -> list[dict[str, Any]]:
     return [row for row in rows if row.get("checkout") == checkout and row["kind"] in kinds]
 
 
-def test_demo_has_ten_customers_with_valid_numbers_in_six_currencies() -> None:
-    """About ten customers, valid phone numbers, carts in PLN, RUB, EUR, KZT, GBP and USD."""
-    scenario = Scenario.load(DEMO)
+def test_demo_has_ten_customers_with_valid_numbers_in_six_currencies(stories: Path) -> None:
+    """Ten story customers, valid phone numbers, carts in PLN, RUB, EUR, KZT, GBP and USD."""
+    scenario = Scenario.load(stories)
     assert len(scenario.customers) == 10
+    assert 10 == len(scenario.stories)
     for customer in scenario.customers:
         if customer.phone is not None:
             assert customer.phone == PhoneNumber.parse(customer.phone).e164
@@ -46,9 +74,11 @@ def test_demo_has_ten_customers_with_valid_numbers_in_six_currencies() -> None:
     assert {"PLN", "RUB", "EUR", "KZT", "GBP", "USD"} == currencies
 
 
-def test_exactly_one_checkout_is_held_out_and_gets_nothing(rows: list[dict[str, Any]]) -> None:
-    """The holdout share puts exactly one demo checkout in the holdout; it is never messaged."""
-    scenario = Scenario.load(DEMO)
+def test_exactly_one_checkout_is_held_out_and_gets_nothing(
+    rows: list[dict[str, Any]], stories: Path
+) -> None:
+    """The holdout share puts exactly one story checkout in the holdout; it is never messaged."""
+    scenario = Scenario.load(stories)
     held = [c.id for c in scenario.checkouts if scenario.policy.in_holdout(c.id)]
     assert held == ["gb-1009"]
     assert of(rows, "gb-1009", OUTGOING) == []
@@ -96,9 +126,11 @@ def test_late_night_abandonment_waits_for_the_morning(rows: list[dict[str, Any]]
     assert of(rows, "gb-1004", frozenset({"defer"}))[0]["reason"] == "contact_hours"
 
 
-def test_no_touch_outside_contact_hours_in_any_candidate_zone(rows: list[dict[str, Any]]) -> None:
+def test_no_touch_outside_contact_hours_in_any_candidate_zone(
+    rows: list[dict[str, Any]], stories: Path
+) -> None:
     """Every touch falls between 09:00 and 20:00 in every zone the customer may be in."""
-    scenario = Scenario.load(DEMO)
+    scenario = Scenario.load(stories)
     zones = {c.id: resolve_zones(c).zones for c in scenario.customers}
     sends = [row for row in rows if row["kind"] == "send"]
     assert sends
@@ -138,8 +170,8 @@ def test_florida_customer_gets_one_text_then_emails(rows: list[dict[str, Any]]) 
     assert (first - abandoned).total_seconds() <= 48 * 3600
 
 
-def test_demo_ends_with_the_scorecard_and_prices_it() -> None:
-    """``simulate`` ends with the scorecard; with the example prices it adds the cost.
+def test_verbose_demo_ends_with_the_scorecard_and_prices_it(stories: Path) -> None:
+    """``simulate --verbose`` ends with the scorecard; with the example prices it adds the cost.
 
     By hand from the demo's story and ``examples/demo/prices.json``: Russian texts
     10 segments at 0.30 EUR (3.00), Polish texts 6 segments at 0.04 EUR (0.24), the
@@ -148,14 +180,8 @@ def test_demo_ends_with_the_scorecard_and_prices_it() -> None:
     touch inside her service window are free), Aigerim's three at 0.04 EUR, and five
     e-mails at 0.001 EUR. 26 messages, 33 billed units, 2 free.
     """
-    import contextlib
-    import io
-
-    prices = DEMO.parent / "prices.json"
-    buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer):
-        assert main(["simulate", str(DEMO), "--prices", str(prices)]) == 0
-    text = buffer.getvalue()
+    prices = EXAMPLES / "prices.json"
+    text = _run("simulate", str(stories), "--prices", str(prices), "--verbose")
     assert "\nRecovery scorecard\n" in text
     assert "\nCost\n  prices: ILLUSTRATIVE" in text
     assert (
@@ -163,3 +189,82 @@ def test_demo_ends_with_the_scorecard_and_prices_it() -> None:
         "(33 billed units, 2 free, 0 unpriced)"
     ) in text
     assert "per incremental order: not available: not enough data yet" in text
+
+
+# -- the whole demo, on one screen ----------------------------------------------------------------
+#: The traffic's true lift (``examples/demo/scenario.json``: ``traffic.lift``).
+TRUE_LIFT = 0.08
+
+
+@pytest.fixture(scope="module")
+def screen() -> str:
+    return _run("simulate", str(FULL_DEMO), "--prices", str(EXAMPLES / "prices.json"))
+
+
+def test_the_demo_fits_one_screen(screen: str) -> None:
+    """At most 40 lines, none wider than 120 columns, one line per story."""
+    lines = screen.splitlines()
+    assert len(lines) <= 40
+    assert max(len(line) for line in lines) <= 120
+    story = [line for line in lines if line.startswith("  ") and " (" in line.split(":")[0]]
+    assert 10 == sum(1 for line in story if line.split(" (")[1].split(",")[0] in _STORY_IDS)
+
+
+_STORY_IDS = {
+    "pl-1001", "ru-1012", "fr-1003", "gb-1004", "ru-1005", "kz-1006", "us-1007", "pl-1008",
+    "gb-1009", "fr-1010",
+}  # fmt: skip
+
+
+def test_the_demo_verdict_is_the_true_lift(screen: str) -> None:
+    """Enough data for a verdict, and its interval holds the lift the traffic was made with."""
+    verdict = next(line for line in screen.splitlines() if line.startswith("  verdict"))
+    assert verdict.startswith("  verdict   messages add +")
+    low, high = (
+        float(value) / 100
+        for value in verdict.split("likely between ")[1].split(")")[0].split(" and ")
+    )
+    assert 0 < low <= TRUE_LIFT <= high
+
+
+def test_the_demo_speaks_plainly(screen: str) -> None:
+    """No engine words; each rule id named is explained once; the held-out group is explained."""
+    lowered = screen.lower()
+    for jargon in ("touch", "segment", "ucs-2", "recovery-cap", "attributed", "incremental"):
+        assert jargon not in lowered, jargon
+    for rule in ("CP-1", "KZ-OPERATORS", "FR-AF2M-2024"):
+        assert 1 == sum(1 for line in screen.splitlines() if line.startswith(f"  {rule}: "))
+    assert "Held out: a random 10 % of checkouts get no messages" in screen
+
+
+def test_a_number_in_many_zones_shows_the_zone_that_held_it_back(screen: str) -> None:
+    """Olga's Russian number may be in 14 zones; Kaliningrad's morning held her first text."""
+    olga = next(line for line in screen.splitlines() if "(ru-1005," in line)
+    assert "Kaliningrad, 1 of 14 zones" in olga
+    assert "the first waited 08:45 to 09:00" in olga
+    assert "Anadyr" not in screen
+
+
+def test_simulated_receipts_give_real_rates(screen: str) -> None:
+    """Delivery near the 96-97 % the receipts are drawn at, messenger reads near 80 %."""
+    line = next(line for line in screen.splitlines() if line.startswith("  messages"))
+    delivered = float(line.split("; ")[1].split(" %")[0])
+    read = float(line.split("; ")[2].split(" %")[0])
+    assert 94 <= delivered <= 99
+    assert 70 <= read <= 90
+
+
+def test_verbose_gives_the_event_log(stories: Path) -> None:
+    """``--verbose`` prints every decision with its UTC and local time."""
+    text = _run("simulate", str(stories), "--verbose")
+    assert "| send     pl-1001 (cust-anna): whatsapp" in text
+    assert "\nRecovery scorecard\n" in text
+
+
+def test_the_tiny_scenario_says_not_enough_data_yet() -> None:
+    """Six checkouts: no verdict, the interval so far, and the warning."""
+    text = _run("simulate", str(TINY))
+    assert "verdict   not enough data yet: about " in text
+    assert "for a 5-point difference" in text
+    assert "the lift has no verdict yet" in text
+    assert "caused by the messages: not enough data yet" in text

@@ -465,9 +465,11 @@ def test_report_and_simulate_take_a_price_table(
 ) -> None:
     """``simulate --prices`` ends with the cost section; ``report --prices`` has the JSON key."""
     db = tmp_path / "demo.sqlite3"
-    scenario = ROOT / "examples" / "demo" / "scenario.json"
+    scenario = ROOT / "examples" / "demo" / "tiny.json"
     prices = ROOT / "examples" / "demo" / "prices.json"
-    assert 0 == main(["simulate", str(scenario), "--db", str(db), "--prices", str(prices)])
+    assert 0 == main(
+        ["simulate", str(scenario), "--db", str(db), "--prices", str(prices), "--verbose"]
+    )
     assert "\nCost\n  prices: ILLUSTRATIVE" in capsys.readouterr().out
     assert 0 == main(["report", "--db", str(db), "--prices", str(prices), "--format", "json"])
     cost = json.loads(capsys.readouterr().out)["cost"]
@@ -482,7 +484,7 @@ def test_a_bad_price_file_is_bad_input_naming_file_and_paths(
     bad = tmp_path / "prices.json"
     bad.write_text(json.dumps({"channels": {"sms": {"countries": {"UK": {}}}}}), "utf-8")
     db = tmp_path / "demo.sqlite3"
-    scenario = ROOT / "examples" / "demo" / "scenario.json"
+    scenario = ROOT / "examples" / "demo" / "tiny.json"
     assert 2 == main(["simulate", str(scenario), "--db", str(db), "--prices", str(bad)])
     err = capsys.readouterr().err
     assert str(bad) in err

@@ -108,10 +108,10 @@ def test_report_command_reads_a_simulated_database(
 ) -> None:
     """``simulate --db`` then ``report --db --format json`` gives the scorecard of that run."""
     db = tmp_path / "demo.sqlite3"
-    scenario = ROOT / "examples" / "demo" / "scenario.json"
+    scenario = ROOT / "examples" / "demo" / "tiny.json"
     assert 0 == main(["simulate", str(scenario), "--db", str(db)])
     simulated = capsys.readouterr().out
-    assert "Recovery scorecard" in simulated
+    assert "verdict   not enough data yet" in simulated
     assert 0 == main(["report", "--db", str(db), "--format", "json", "--by", "touch,channel"])
     data = json.loads(capsys.readouterr().out)
     assert ["channel", "touch"] == sorted(data["by"])
@@ -121,7 +121,7 @@ def test_report_command_reads_a_simulated_database(
 def test_report_command_filters_by_time(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """``--until`` before the first event leaves an empty scorecard."""
     db = tmp_path / "demo.sqlite3"
-    scenario = ROOT / "examples" / "demo" / "scenario.json"
+    scenario = ROOT / "examples" / "demo" / "tiny.json"
     assert 0 == main(["simulate", str(scenario), "--db", str(db)])
     capsys.readouterr()
     code = main(["report", "--db", str(db), "--until", "2000-01-01T00:00:00Z", "--format", "json"])
@@ -142,7 +142,7 @@ def test_report_command_refuses_an_unknown_breakdown(
 ) -> None:
     """An unknown ``--by`` name is bad input naming the choices."""
     db = tmp_path / "demo.sqlite3"
-    scenario = ROOT / "examples" / "demo" / "scenario.json"
+    scenario = ROOT / "examples" / "demo" / "tiny.json"
     assert 0 == main(["simulate", str(scenario), "--db", str(db)])
     capsys.readouterr()
     assert 2 == main(["report", "--db", str(db), "--by", "colour"])

@@ -54,7 +54,7 @@ def _effect(_inst: object, attribute: attrs.Attribute[float], value: float) -> N
             f"{attribute.name} must lie between 0 and 1 in rate units (got {value!r}); "
             "write 0.05 for a 5-point lift"
         )
-        raise InvalidInputError(msg)
+        raise InvalidPolicy(msg)
 
 
 def _rule_ids(value: Iterable[str]) -> frozenset[str]:

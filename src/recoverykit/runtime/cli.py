@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import heapq
 import json
 import os
 import re
@@ -51,9 +52,11 @@ from ..protocols import ChannelAdapter, LogRecord, Store
 from ..values.loading import read_json_file, to_datetime
 from ..values.model import Channel, Checkout, Customer
 from ..values.zones import get_zone
+from .receipts import Receipt, SimulatedReceipts
 from .runner import Runner
 from .scenario import DeliveryReport, Scenario, ScenarioEvent, load_plan_input
 from .simulated import FakeClock, FakeDiscountIssuer
+from .story import scorecard_lines, story_lines
 
 __all__ = ["main"]
 
@@ -180,6 +183,11 @@ def _parser() -> argparse.ArgumentParser:
         help="add this run to the existing recoverykit store --db names",
     )
     simulate.add_argument("--format", choices=("text", "jsonl"), default="text")
+    simulate.add_argument(
+        "--verbose",
+        action="store_true",
+        help="print the whole event log and the full report instead of the one-screen summary",
+    )
     simulate.add_argument("--prices", type=Path, help=_PRICES_HELP)
     simulate.set_defaults(run=_simulate)
 
@@ -316,28 +324,48 @@ def _simulate(args: argparse.Namespace, out: TextIO) -> int:
             records = list(store.events())
         finally:
             store.close()
+    report = Report.from_events(records, prices=prices, min_effect=scenario.policy.min_effect)
+    if args.format == "text" and not args.verbose:
+        _one_screen(out, scenario, records, report)
+        return EXIT_OK
     printer = _JsonLines(out, scenario) if args.format == "jsonl" else _Text(out, scenario)
     for record in records:
         if record.kind in _SHOWN:
             printer.line(record)
     printer.summary(records)
     if args.format == "text":
-        report = Report.from_events(records, prices=prices, min_effect=scenario.policy.min_effect)
         out.write("\n" + render(report, "text"))
     return EXIT_OK
+
+
+def _one_screen(out: TextIO, scenario: Scenario, records: list[LogRecord], report: Report) -> None:
+    """The stories of the scenario's own checkouts, then the short scorecard."""
+    title = scenario.description or f"{scenario.store_name}: a simulated run"
+    out.write(f"{title}\n\n")
+    if scenario.stories:
+        out.write(
+            "What happened to each customer (times are the customer's own; for a number that may"
+            " be in several zones,\nthe zone whose night held a message back)\n"
+        )
+        out.writelines(line + "\n" for line in story_lines(records, scenario))
+        out.write("\n")
+    out.writelines(line + "\n" for line in scorecard_lines(report, scenario))
+    out.write("Every message and decision: add --verbose.\n")
 
 
 def run_scenario(scenario: Scenario, store: Store, *, until: datetime | None = None) -> Runner:
     """Play ``scenario`` against ``store`` with the real runner on a virtual clock.
 
     Scenario events and due wake-ups are taken in time order (an event first
-    when both fall on the same instant), until ``until``.
+    when both fall on the same instant), until ``until``. With the scenario's
+    ``receipts`` setting, each touch the simulated providers accept gets its
+    simulated delivery, read or failure receipt at the time it would arrive.
     """
     end = scenario.until if until is None else until
     clock = FakeClock(scenario.start)
-    channels: dict[Channel, ChannelAdapter] = {
-        channel: ConsoleChannel(channel, clock=clock) for channel in Channel
-    }
+    consoles = {channel: ConsoleChannel(channel, clock=clock) for channel in Channel}
+    channels: dict[Channel, ChannelAdapter] = dict(consoles)
+    receipts = _Receipts(scenario.receipts, consoles)
     # A simulation has no store system to create codes in: a clearly named fake makes
     # single-use codes (``SIM-0001``...) so the run shows where a real one would go.
     issuer = FakeDiscountIssuer() if scenario.policy.discounts is not None else None
@@ -351,19 +379,59 @@ def run_scenario(scenario: Scenario, store: Store, *, until: datetime | None = N
     position = 0
     for _ in range(_MAX_STEPS):
         upcoming = timeline[position] if position < len(timeline) else None
+        receipt_at = receipts.next_at()
+        from_receipts = receipt_at is not None and (upcoming is None or receipt_at < upcoming.at)
+        next_at = receipt_at if from_receipts else None if upcoming is None else upcoming.at
         due = store.next_due()
-        if due is not None and (upcoming is None or due < upcoming.at):
+        if due is not None and (next_at is None or due < next_at):
             if due > end:
                 break
             clock.set(max(due, clock.now()))
             runner.run_due()
+            receipts.collect(clock.now())
             continue
-        if upcoming is None or upcoming.at > end:
+        if next_at is None or next_at > end:
             break
-        clock.set(max(upcoming.at, clock.now()))
-        runner.handle(_resolve(upcoming, store))
-        position += 1
+        if from_receipts:
+            event: ScenarioEvent = receipts.pop()
+        else:
+            assert upcoming is not None
+            event = upcoming
+            position += 1
+        clock.set(max(next_at, clock.now()))
+        runner.handle(_resolve(event, store))
+        receipts.collect(clock.now())
     return runner
+
+
+class _Receipts:
+    """Simulated receipts waiting to arrive, in time order, for the sends seen so far."""
+
+    def __init__(
+        self, model: SimulatedReceipts | None, consoles: dict[Channel, ConsoleChannel]
+    ) -> None:
+        self.model = model
+        self.consoles = consoles
+        self.seen = dict.fromkeys(consoles, 0)
+        self.waiting: list[tuple[datetime, int, Receipt]] = []
+        self.counter = 0
+
+    def collect(self, now: datetime) -> None:
+        """Draw the receipts of every message sent since the last call (sent at ``now``)."""
+        if self.model is None:
+            return
+        for channel, console in self.consoles.items():
+            for message in console.sent[self.seen[channel] :]:
+                for receipt in self.model.for_send(message, now):
+                    self.counter += 1
+                    heapq.heappush(self.waiting, (receipt.at, self.counter, receipt))
+            self.seen[channel] = len(console.sent)
+
+    def next_at(self) -> datetime | None:
+        return self.waiting[0][0] if self.waiting else None
+
+    def pop(self) -> Receipt:
+        return heapq.heappop(self.waiting)[2]
 
 
 def _resolve(event: ScenarioEvent, store: Store) -> Any:

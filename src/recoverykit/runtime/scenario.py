@@ -55,6 +55,8 @@ from ..values.loading import (
 from ..values.loading import unknown_keys as _unknown_keys
 from ..values.model import Channel, Checkout, Customer, LineItem, load_checkout, load_customer
 from ..values.money import Money, load_money
+from .receipts import SimulatedReceipts, load_receipts
+from .traffic import Traffic, load_traffic
 
 __all__ = ["DeliveryReport", "Scenario", "ScenarioEvent", "load_scenario"]
 
@@ -63,7 +65,18 @@ __all__ = ["DeliveryReport", "Scenario", "ScenarioEvent", "load_scenario"]
 DEFAULT_RUN_ON: Final = timedelta(days=9)
 
 _TOP_KEYS: Final = frozenset(
-    {"store", "policy", "start", "until", "customers", "checkouts", "events", "description"}
+    {
+        "store",
+        "policy",
+        "start",
+        "until",
+        "customers",
+        "checkouts",
+        "events",
+        "description",
+        "traffic",
+        "receipts",
+    }
 )
 _STORE_KEYS: Final = frozenset({"name", "locale"})
 _POLICY_KEYS: Final = frozenset(
@@ -75,6 +88,7 @@ _POLICY_KEYS: Final = frozenset(
         "channels",
         "holdout",
         "min_effect",
+        "experiment",
         "discounts",
         "stock_lines",
         "stock_fresh_for_minutes",
@@ -148,6 +162,12 @@ class Scenario:
     start: datetime
     until: datetime
     description: str = ""
+    #: Simulated provider receipts for every touch (``None``: only the file's own).
+    receipts: SimulatedReceipts | None = None
+    #: The generated traffic's settings, when the file asked for some.
+    traffic: Traffic | None = None
+    #: The checkouts the file itself describes (its stories), as opposed to generated ones.
+    stories: tuple[str, ...] = ()
 
     @property
     def store_name(self) -> str:
@@ -201,10 +221,17 @@ def load_scenario(data: Any, *, what: str = "Invalid scenario") -> Scenario:
     start = field(root, "start", "$", problems, to_datetime, default=None)
     until = field(root, "until", "$", problems, to_datetime, default=None)
     description = field(root, "description", "$", problems, to_str, default="")
+    receipts = (
+        None if "receipts" not in root else load_receipts(root["receipts"], "$.receipts", problems)
+    )
+    traffic = (
+        None if "traffic" not in root else load_traffic(root["traffic"], "$.traffic", problems)
+    )
     if start is not None and until is not None and until <= start:
         problems.add("$.until", f"must be after start ({start.isoformat()})")
     problems.raise_if_any(what)
     assert policy is not None
+    stories = tuple(checkout.id for checkout in checkouts)
     moments = [checkout.abandoned_at for checkout in checkouts] + [event.at for event in events]
     first = min(moments) if moments else None
     begin = start or first
@@ -212,6 +239,14 @@ def load_scenario(data: Any, *, what: str = "Invalid scenario") -> Scenario:
         problems.add("$", "a scenario needs a start, a checkout or an event")
         problems.raise_if_any(what)
         raise AssertionError  # pragma: no cover
+    if traffic is not None:
+        batch = traffic.generate(begin, policy)
+        customers += batch.customers
+        consent += batch.consent
+        checkouts += batch.checkouts
+        events += batch.events
+        moments += [checkout.abandoned_at for checkout in batch.checkouts]
+        moments += [event.at for event in batch.events]
     end = until or (max(moments) if moments else begin) + DEFAULT_RUN_ON
     ordered = sorted(enumerate(events), key=lambda pair: (pair[1].at, pair[0]))
     return Scenario(
@@ -224,6 +259,9 @@ def load_scenario(data: Any, *, what: str = "Invalid scenario") -> Scenario:
         start=begin,
         until=end,
         description=description or "",
+        receipts=receipts,
+        traffic=traffic,
+        stories=stories,
     )
 
 
@@ -254,6 +292,7 @@ def _load_policy(raw: Any, store_name: str, problems: Problems) -> RecoveryPolic
     channels = _load_channel_order(mapping.get("channels"), f"{path}.channels", problems)
     holdout = field(mapping, "holdout", path, problems, _share, default=0.0)
     min_effect = field(mapping, "min_effect", path, problems, _share, default=0.05)
+    experiment = field(mapping, "experiment", path, problems, to_str, default="default")
     discounts = None
     if "discounts" in mapping:
         discounts = load_discount_policy(mapping["discounts"], f"{path}.discounts", problems)
@@ -273,6 +312,7 @@ def _load_policy(raw: Any, store_name: str, problems: Problems) -> RecoveryPolic
             channels=channels,
             holdout=holdout or 0.0,
             min_effect=0.05 if min_effect is None else min_effect,
+            experiment=experiment or "default",
             discounts=discounts,
             stock_lines=bool(stock_lines),
             stock_fresh_for=timedelta(minutes=fresh_minutes or 60),
