@@ -262,10 +262,10 @@ def test_lint_default_lints_the_built_in_pack(capsys: pytest.CaptureFixture[str]
 
 def test_a_broken_pipe_stops_quietly() -> None:
     """simulate | head: the reader leaves early; no BrokenPipe message, exit 0."""
-    demo = Path(__file__).parents[2] / "examples" / "demo" / "scenario.json"
+    demo = Path(__file__).parents[2] / "examples" / "demo" / "tiny.json"
     script = (
         "import sys; from recoverykit.runtime.cli import main; "
-        f"sys.exit(main(['simulate', {str(demo)!r}]))"
+        f"sys.exit(main(['simulate', {str(demo)!r}, '--verbose']))"
     )
     with subprocess.Popen(
         [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE
