@@ -19,6 +19,15 @@ from typing import Any, Final, Literal
 import attrs
 
 from ..protocols import LogRecord
+from .charts import (
+    Bar,
+    bars_with_intervals,
+    breakdown_bars,
+    daily_recovery,
+    hourly_recovery,
+    hours_histogram,
+    lift_chart,
+)
 from .cost import UNKNOWN_COUNTRY, Cost, CostLine, PriceTable
 from .experiments import VariantComparison, compare_variants
 from .health import (
@@ -334,52 +343,17 @@ def _csv_row(dimension: str, value: str, counts: Counts, confidence: float) -> l
 # -- html --------------------------------------------------------------------------------------
 _SVG_NS: Final = "http://www.w3.org/2000/svg"
 _STYLE: Final = (
-    "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;color:#222}"
-    "table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{padding:.2rem .6rem;"
-    "border-bottom:1px solid #ddd;text-align:right}th:first-child,td:first-child{text-align:left}"
-    ".verdict{font-size:1.2rem;font-weight:600}.warn{color:#a33}svg text{font-size:12px}"
+    "body{font-family:system-ui,sans-serif;max-width:60rem;margin:0 auto;padding:1rem;color:#222;"
+    "line-height:1.4}h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem}"
+    "table{border-collapse:collapse;margin:.5rem 0 1.5rem;display:block;overflow-x:auto}"
+    "td,th{padding:.2rem .6rem;border-bottom:1px solid #ddd;text-align:right}"
+    "th:first-child,td:first-child{text-align:left}"
+    ".verdict{font-size:1.2rem;font-weight:600}.warn{color:#a33}"
+    "figure{margin:1rem 0}svg{width:100%;height:auto;max-width:40rem;display:block}"
+    "svg text{font-size:13px;fill:#222}figcaption{font-size:.9rem;color:#555}"
+    "@media print{body{max-width:none;padding:0}figure,table{break-inside:avoid}"
+    "h2{break-after:avoid}}"
 )
-
-
-def _bars(rows: list[tuple[str, float, str]], width: int = 560) -> str:
-    """Horizontal bars, each scaled to the largest value, with its label and caption."""
-    height = 24 * len(rows) + 8
-    top = max((value for _, value, _ in rows), default=0) or 1
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">'
-    ]
-    for index, (label, value, caption) in enumerate(rows):
-        y = 4 + index * 24
-        length = int((width - 260) * value / top)
-        parts.append(f'<text x="0" y="{y + 14}">{escape(label)}</text>')
-        parts.append(f'<rect x="110" y="{y}" width="{length}" height="18" fill="#4a7bb7"/>')
-        parts.append(f'<text x="{116 + length}" y="{y + 14}">{escape(caption)}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _lift_svg(lift: Lift, width: int = 560) -> str:
-    """The difference as a dot with its interval on a scale through zero."""
-    if lift.difference is None or lift.ci is None:
-        return "<p>No holdout comparison available.</p>"
-    low, high = lift.ci
-    span = max(abs(low), abs(high), 0.01) * 1.2
-
-    def x(value: float) -> float:
-        return 20 + (width - 40) * (value + span) / (2 * span)
-
-    zero, point = x(0.0), x(lift.difference)
-    return (
-        f'<svg xmlns="{_SVG_NS}" width="{width}" height="60" role="img">'
-        f'<line x1="{zero:.1f}" y1="5" x2="{zero:.1f}" y2="45" stroke="#999" stroke-dasharray="3"/>'
-        f'<line x1="{x(low):.1f}" y1="25" x2="{x(high):.1f}" y2="25" '
-        'stroke="#222" stroke-width="2"/>'
-        f'<circle cx="{point:.1f}" cy="25" r="5" fill="#c0504d"/>'
-        f'<text x="{zero + 3:.1f}" y="57">0</text>'
-        f'<text x="{x(low):.1f}" y="15">{low * 100:.1f}</text>'
-        f'<text x="{x(high):.1f}" y="15">{high * 100:.1f}</text>'
-        "</svg>"
-    )
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:
@@ -422,19 +396,46 @@ def _cost_cells(line: CostLine) -> list[str]:
     ]  # fmt: skip
 
 
-def _html(report: Report) -> str:
+def _charts(report: Report) -> str:
+    """Every chart of the page, each under its heading."""
     card = report.scorecard
     totals = card.totals
-    lift = report.lift
     funnel = [
-        (label, float(getattr(totals, field)), str(getattr(totals, field)))
+        Bar(label, getattr(totals, field) / max(1, totals.checkouts),
+            caption=str(getattr(totals, field)))
         for label, field in _FUNNEL
-    ]
-    touches = [
-        (f"touch {value}", rate.value or 0.0, _pct(rate.value))
-        for value, counts in card.by.get("touch", {}).items()
-        for rate in [Rate.of(counts.recovered, counts.checkouts, card.confidence)]
-    ]
+    ]  # fmt: skip
+    touches = breakdown_bars(card, "touch", "message ") + breakdown_bars(card, "channel")
+    return (
+        "<h2>Funnel</h2>"
+        + bars_with_intervals(
+            "funnel", "Funnel", "Checkouts at each step, as a share of all.", funnel
+        )
+        + "<h2>Recovery over time</h2>" + daily_recovery(card)
+        + "<h2>Time to recovery</h2>" + hours_histogram(card)
+        + "<h2>Recovery by message and channel</h2>"
+        + bars_with_intervals(
+            "touch", "Recovery by message and channel",
+            "Orders credited to each message of the sequence, and orders of checkouts first "
+            "messaged on each channel, as a share of the checkouts that got it; thin lines are "
+            "95 % intervals.",
+            touches,
+        )
+        + "<h2>Lift against the holdout</h2>" + lift_chart(report.lift)
+        + "<h2>By product category</h2>"
+        + bars_with_intervals(
+            "category", "Recovery by product category",
+            "Share of messaged checkouts that ordered after a message, by the category of the "
+            "cart's main item; thin lines are 95 % intervals.",
+            breakdown_bars(card, "category"),
+        )
+        + "<h2>By hour of abandonment</h2>" + hourly_recovery(card)
+    )  # fmt: skip
+
+
+def _html(report: Report) -> str:
+    card = report.scorecard
+    lift = report.lift
     rates = [[name, _rate(rate)] for name, rate in card.rates().items()]
     incremental = [
         [currency, str(e), f"{lo} to {hi}"]
@@ -464,17 +465,18 @@ def _html(report: Report) -> str:
     warnings = "".join(f'<li class="warn">{escape(w.message)}</li>' for w in report.warnings)
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
         "<title>Recovery report</title>"
         f"<style>{_STYLE}</style></head><body>"
         "<h1>Recovery report</h1>"
         f'<p class="verdict">{escape(lift.verdict)}</p>'
-        "<h2>Funnel</h2>" + _bars(funnel) + "<h2>Rates</h2>" + _table(["rate", "value"], rates)
-        + "<h2>Recovery by touch</h2>" + (_bars(touches) if touches else "<p>No touches.</p>")
-        + "<h2>Lift against the holdout</h2>" + _lift_svg(lift)
+        + _charts(report)
+        + "<h2>Rates</h2>" + _table(["rate", "value"], rates)
+        + "<h2>The two groups</h2>"
         + _table(
-            ["arm", "checkouts", "ordered"],
+            ["group", "checkouts", "ordered"],
             [["messaged", str(lift.messaged.n), str(lift.messaged.recovered)],
-             ["holdout", str(lift.holdout.n), str(lift.holdout.recovered)]],
+             ["held out", str(lift.holdout.n), str(lift.holdout.recovered)]],
         )
         + "<h2>Revenue: attributed and incremental</h2>"
         + _table(["currency", "attributed", "incremental"], revenue)

@@ -48,6 +48,8 @@ DIMENSIONS: Final = (
     "friction",
     "locale",
     "variant",
+    "category",
+    "hour",
 )
 #: Value shown for a dimension the log does not carry (e.g. no friction label).
 NONE_LABEL: Final = "none"
@@ -246,6 +248,13 @@ def _money(data: Mapping[str, Any]) -> tuple[str, Decimal] | None:
     return currency, amount
 
 
+def _hour(value: object) -> str:
+    """The local hour of abandonment as ``"09"``, sorting in clock order."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 23:
+        return f"{value:02d}"
+    return NONE_LABEL
+
+
 def _label(value: object) -> str:
     return NONE_LABEL if value is None or value == "" else str(value)
 
@@ -349,6 +358,8 @@ class _Pass:
                 "friction": _label(data.get("friction")),
                 "locale": _label(data.get("locale")),
                 "variant": _label(data.get("variant")),
+                "category": _label(data.get("category")),
+                "hour": _hour(data.get("local_hour")),
             },
             holdout=data.get("arm") == "holdout",
         )

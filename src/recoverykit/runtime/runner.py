@@ -70,6 +70,7 @@ from ..policies.consent import (
 )
 from ..policies.discounts import DiscountIssuer
 from ..policies.replies import Intent, Reply, classify_reply
+from ..policies.resolve import resolve_zones
 from ..policies.stock import StockSource
 from ..programs import SERVICE_WINDOW
 from ..protocols import (
@@ -87,7 +88,8 @@ from ..protocols import (
     Transaction,
     batched,
 )
-from ..values.model import Channel, Customer
+from ..values.model import Channel, Customer, LineItem
+from ..values.zones import get_zone
 from ..webhooks.types import (
     ChatStarted,
     DeliveryStatus,
@@ -1089,6 +1091,12 @@ def _arm_data(policy: RecoveryPolicy, checkout_id: str) -> dict[str, Any]:
     }
 
 
+def _main_category(items: Iterable[LineItem]) -> str | None:
+    """The category of the line worth most: what the cart is mostly about."""
+    best = max(items, key=lambda item: item.unit_price.amount * item.quantity, default=None)
+    return None if best is None else best.category
+
+
 def _event_data(event: Event) -> dict[str, Any]:
     """A compact JSON-safe summary of an applied event, for measurement."""
     data: dict[str, Any] = {
@@ -1108,6 +1116,10 @@ def _event_data(event: Event) -> dict[str, Any]:
             data["locale"] = checkout.customer.locale
             data["segment"] = "returning" if checkout.customer.returning else "new"
             data["tier"] = cart_tier(checkout.total).value
+            data["category"] = _main_category(checkout.items)
+            zones = resolve_zones(checkout.customer).zones
+            if zones:
+                data["local_hour"] = event.at.astimezone(get_zone(zones[0])).hour
         case OrderPlaced():
             if event.total is not None:
                 data["total"] = {
