@@ -268,3 +268,15 @@ def test_the_tiny_scenario_says_not_enough_data_yet() -> None:
     assert "for a 5-point difference" in text
     assert "the lift has no verdict yet" in text
     assert "caused by the messages: not enough data yet" in text
+
+
+def test_explain_says_each_program_note_once(stories: Path, tmp_path: Path) -> None:
+    """``explain us-1007``: CP-1's switch to e-mail, once per touch in decisions and in the log."""
+    db = tmp_path / "run.sqlite3"
+    _run("simulate", str(stories), "--db", str(db))
+    text = _run("explain", "us-1007", "--db", str(db))
+    decisions, log = text.split("\nLog:\n")
+    for part in (decisions, log):
+        notes = [line for line in part.splitlines() if "program: touch" in line]
+        assert 2 == len(notes), notes
+        assert {"touch 2", "touch 3"} == {note.split("program: ")[1][:7] for note in notes}

@@ -721,11 +721,17 @@ def _explain(args: argparse.Namespace, out: TextIO) -> int:
         out.write(f", {state.finish_reason.value}")
     out.write(f"; zones: {', '.join(state.zones) or 'unknown'} ({state.zone_source})\n")
     out.write("Decisions:\n")
-    for line in explain(state):
-        out.write(f"  {line}\n")
+    # A program note is made again each time its touch is planned (when deferred, when
+    # sent); it says the same thing, so it is printed once.
+    out.writelines(f"  {line}\n" for line in dict.fromkeys(explain(state)))
     out.write("Log:\n")
+    said: set[str] = set()
     for record in records:
-        out.write(f"  {_utc(record.at)[:16]}Z {record.kind:<8} {_describe(record)}\n")
+        text = _describe(record)
+        if record.kind == "info" and text in said:
+            continue
+        said.add(text)
+        out.write(f"  {_utc(record.at)[:16]}Z {record.kind:<8} {text}\n")
     return EXIT_OK
 
 
