@@ -73,7 +73,9 @@ def test_simulate_jsonl_is_time_ordered_and_ends_with_a_summary(
 def test_simulate_text_and_until(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Text output shows UTC and local time per line; ``--until`` stops the run early."""
     path = write(tmp_path, "s.json", SCENARIO)
-    code, out, _ = run(["simulate", str(path), "--until", "2026-03-10T10:05:00Z"], capsys)
+    code, out, _ = run(
+        ["simulate", str(path), "--until", "2026-03-10T10:05:00Z", "--verbose"], capsys
+    )
     assert code == 0
     assert "2026-03-10 10:00 UTC | 2026-03-10 11:00 Europe/Warsaw" in out
     assert "sent: 0 touches" in out

@@ -487,7 +487,7 @@ class _Text(_Printer):
         local = f"{_local(record.at, zone)} {zone}" if zone else "local time unknown"
         if len(zones) > 1:
             local += f" (+{len(zones) - 1} zones)"
-        head = f"{_utc(record.at)[:16].replace('T', ' ')} UTC | {local:<36} | "
+        head = f"{_stamp(record.at)} | {local:<36} | "
         who = f"{record.checkout_id or '-'} ({record.customer_id or '-'})"
         self.out.write(head + f"{record.kind:<8} {who}: {_describe(record)}\n")
 
@@ -520,7 +520,7 @@ def _describe(record: LogRecord) -> str:
         return f"{data.get('channel')} → {data.get('to')} {touch}{sms}: {_flat(data.get('text'))}"
     if kind == "defer":
         return (
-            f"touch {data.get('touch')} moved to {_utc(_parse(data['to']))[:16]}Z "
+            f"touch {data.get('touch')} moved to {_stamp(_parse(data['to']))} "
             f"({data.get('reason')}, {data.get('rule')})"
         )
     if kind == "skip":
@@ -584,7 +584,7 @@ def _plan(args: argparse.Namespace, out: TextIO) -> int:
     zones = _zones(checkout.customer)
     zone = zones[0] if zones else None
     out.write(f"Plan for checkout {checkout.id} ({plan.policy.sequence.name}), ")
-    out.write(f"abandoned {_utc(checkout.abandoned_at)[:16]}Z")
+    out.write(f"abandoned {_stamp(checkout.abandoned_at)}")
     out.write(f"; zones: {', '.join(zones) or 'unknown'}\n")
     if plan.assumed_consent:
         out.write(
@@ -592,7 +592,7 @@ def _plan(args: argparse.Namespace, out: TextIO) -> int:
         )
     for when, line in plan_lines(plan.policy, checkout, plan.consent):
         local = f"{_local(when, zone)} {zone}" if zone else "local time unknown"
-        out.write(f"  {local} ({_utc(when)[:16]}Z)  {line}\n")
+        out.write(f"  {local} ({_stamp(when)})  {line}\n")
     return EXIT_OK
 
 
@@ -731,7 +731,7 @@ def _explain(args: argparse.Namespace, out: TextIO) -> int:
         if record.kind == "info" and text in said:
             continue
         said.add(text)
-        out.write(f"  {_utc(record.at)[:16]}Z {record.kind:<8} {text}\n")
+        out.write(f"  {_stamp(record.at)} {record.kind:<8} {text}\n")
     return EXIT_OK
 
 
@@ -786,11 +786,16 @@ def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def _stamp(moment: datetime) -> str:
+    """``2026-03-10 10:15 UTC``: the one way text output writes an instant."""
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
 def _parse(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
 def _local(moment: datetime, zone: str | None) -> str:
     if zone is None:
-        return _utc(moment)
+        return _stamp(moment)
     return moment.astimezone(get_zone(zone)).strftime("%Y-%m-%d %H:%M")
