@@ -66,14 +66,15 @@ class RecoveryModel(RuleBasedStateMachine):
     @rule()
     def stop(self) -> None:
         self.counter += 1
-        before = len(self.driver.replies("chk-1"))
+        before = len(self.driver.replies())
         self.driver.feed(
             ReplyReceived(
                 "c1", Channel.SMS, classify_reply("STOP"), self.now, id=f"r{self.counter}"
             )
         )
-        assert before + 1 == len(self.driver.replies("chk-1"))
-        assert "optout_confirm" == self.driver.replies("chk-1")[-1].message.key
+        # Answered once: by the recovery when one can answer, else by the runner itself.
+        assert before + 1 == len(self.driver.replies())
+        assert "optout_confirm" == self.driver.replies()[-1].message.key
         self.stops += 1
         self._close()
 

@@ -24,10 +24,11 @@ from recoverykit.engine.commands import SendMessage
 from recoverykit.engine.events import CheckoutAbandoned
 from recoverykit.engine.policy import RecoveryPolicy
 from recoverykit.policies.consent import ConsentAction, ConsentEvent, Purpose
-from recoverykit.protocols import OutboxStatus, Receipt
-from recoverykit.runtime.runner import CRASH_STEPS, Runner
+from recoverykit.protocols import ChannelAdapter, OutboxStatus, Receipt
+from recoverykit.runtime.runner import Runner
 from recoverykit.stores import SQLiteStore
 from recoverykit.testing.fakes import FakeClock
+from recoverykit.testing.faults import CRASH_STEPS, CrashingChannel, CrashingStore
 from recoverykit.values.model import Channel, Checkout, Customer, LineItem, Stage
 from recoverykit.values.money import Money
 
@@ -80,14 +81,11 @@ def worker(argv: list[str]) -> int:
     clock = FakeClock(datetime.fromisoformat(args.clock))
     kind = LookupFileChannel if args.lookup else FileChannel
     store = SQLiteStore(args.db)
-    runner = Runner(
-        POLICY,
-        store,
-        {Channel.SMS: kind(args.sent, clock=clock)},
-        clock,
-        worker=args.name,
-        crash_at=args.crash,
-    )
+    channel: ChannelAdapter = kind(args.sent, clock=clock)
+    if args.crash == "after_send":
+        channel = CrashingChannel(channel)
+    crashing = CrashingStore(store, None if args.crash == "after_send" else args.crash)
+    runner = Runner(POLICY, crashing, {Channel.SMS: channel}, clock, worker=args.name)
     if args.reconcile:
         runner.reconcile()
     while True:

@@ -242,11 +242,17 @@ def test_paused_recovery_does_not_wake_for_a_waiting_double_opt_in_request() -> 
 
 
 def test_duplicate_and_finished_events_are_ignored() -> None:
-    """A replayed webhook and an event for a finished recovery are Ignored notes, not errors."""
+    """A replayed webhook and an event for a finished recovery are Ignored notes, not errors.
+
+    The runtime drops a replay at the store (its id was seen); ``decide`` itself also
+    ignores an event it already applied, for callers without a store.
+    """
     driver, cid = started()
     event = LinkClicked(cid, T0 + timedelta(minutes=3))
     driver.feed(event)
-    again = driver.feed(event)[0]
+    assert [] == driver.feed(event)
+    state = driver.states[cid]
+    again = decide(state, event, now=event.at, policy=POLICY, context=driver.context("c1"))
     assert [Ignored(IgnoreReason.DUPLICATE, "LinkClicked", "already applied")] == list(again.notes)
     driver.feed(CartEmptied(cid, T0 + timedelta(minutes=4)))
     after = driver.feed(LinkClicked(cid, T0 + timedelta(minutes=5), id="other"))[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import attrs
 import pytest
@@ -20,6 +21,7 @@ from recoverykit.protocols import ChannelAdapter, OutboxEntry, OutboxStatus, Sto
 from recoverykit.runtime.runner import Runner
 from recoverykit.stores import MemoryStore, SQLiteStore
 from recoverykit.testing.fakes import FakeChannel, FakeClock, FakeLookupChannel
+from recoverykit.testing.faults import CrashingStore, SimulatedCrash
 from recoverykit.values.model import Channel, Checkout, Customer, LineItem, Stage
 from recoverykit.values.money import Money
 
@@ -233,26 +235,19 @@ def test_transient_failure_is_retried_with_a_new_attempt(store: Store) -> None:
 
 
 def _pending_entry(store: Store, runner: Runner) -> OutboxEntry:
-    """Decide touch 1 and leave its outbox entry pending, as a crash after commit would."""
+    """Decide touch 1 and leave its outbox entry pending: the process dies after the commit."""
     start(store, runner, 1)
     due = store.next_due()
     assert due is not None
-    message = SendMessage(
-        idempotency_key="co-1:1:0",
-        checkout_id="co-1",
-        customer_id="cust-1",
-        channel=Channel.SMS,
-        to="+447400123451",
-        kind=MessageKind.TOUCH,
-        key="remind",
-        text="Runner Test Shop: your basket is saved. Reply STOP to opt out.",
-        locale="en",
-        touch=1,
+    assert isinstance(runner.clock, FakeClock)
+    runner.clock.set(due)
+    dying = Runner(
+        POLICY, CrashingStore(store, "after_commit", exit_process=False), {}, runner.clock
     )
-    entry = OutboxEntry(key=message.idempotency_key, message=message, created_at=due)
-    with store.transaction() as tx:
-        assert tx.add_outbox(entry)
-        assert not tx.add_outbox(entry)
+    with pytest.raises(SimulatedCrash):
+        dying.run_due()
+    [entry] = store.outbox(status=OutboxStatus.PENDING)
+    assert entry.attempted_at is None
     return entry
 
 
@@ -332,7 +327,7 @@ def test_reconcile_cancels_a_touch_whose_consent_was_withdrawn(store: Store) -> 
 def test_unknown_crash_step_is_refused() -> None:
     """The crash hook names one of the documented steps; a typo is an error, not a no-op."""
     with pytest.raises(ValueError, match="after_send"):
-        Runner(POLICY, MemoryStore(), {}, FakeClock(T0), crash_at="after_sned")  # type: ignore[arg-type]
+        CrashingStore(MemoryStore(), "after_sned")  # type: ignore[arg-type]
 
 
 def test_fake_clock_moves_only_forward_and_only_when_told() -> None:
@@ -385,7 +380,7 @@ def test_two_reconciles_racing_send_a_left_over_entry_once(store: Store) -> None
     late_reader = FakeChannel(Channel.SMS, clock=clock)
     other = Runner(POLICY, store, {Channel.SMS: late_reader}, clock, worker="worker-2")
     read_before = store.outbox(status=OutboxStatus.PENDING)
-    other._all_pending = lambda: read_before  # type: ignore[method-assign]
+    other.store = _StaleOutbox(store, read_before)
     runner.reconcile()
     other.reconcile()
     assert [entry.key] == [m.idempotency_key for m in channel.sent]
@@ -410,3 +405,17 @@ def test_a_whatsapp_template_send_logs_the_template_name(store: Store) -> None:
     tick_until_idle(runner, clock, T0 + timedelta(hours=2))
     sends = [r.data for r in store.events() if r.kind == "send"]
     assert [(1, "cart_remind_v1")] == [(d["touch"], d["template"]) for d in sends]
+
+
+class _StaleOutbox:
+    """A store whose pending outbox reads as it was earlier (a slow second reconcile)."""
+
+    def __init__(self, store: Store, entries: list[OutboxEntry]) -> None:
+        self._store = store
+        self._entries = entries
+
+    def outbox(self, **_: object) -> list[OutboxEntry]:
+        return self._entries
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)

@@ -22,7 +22,9 @@ from recoverykit.errors import ConflictError
 from recoverykit.policies.caps import ContactRecord, SendKind
 from recoverykit.policies.consent import ConsentAction, ConsentEvent, Purpose
 from recoverykit.protocols import OutboxStatus, Store, batched
-from recoverykit.runtime.runner import Runner, _BatchWrites, _DirectWrites, _Pending, _Target
+from recoverykit.runtime.apply import BatchWrites, DirectWrites, Pending
+from recoverykit.runtime.routing import Target
+from recoverykit.runtime.runner import Runner
 from recoverykit.stores import MemoryStore, SQLiteStore
 from recoverykit.testing.fakes import FakeChannel, FakeClock
 from recoverykit.values.model import Channel, Checkout, Customer, LineItem, Stage
@@ -95,12 +97,12 @@ def reference_run_due(runner: Runner, limit: int) -> int:
     claimed = runner.store.claim_due(now, limit=limit, lease=runner.lease, worker=runner.worker)
     if not claimed:
         return 0
-    pending = _Pending()
+    pending = Pending()
     with runner.store.transaction() as tx:
         for item in claimed:
             wakeup = WakeupDue(item.state.checkout_id, at=now)
             try:
-                runner._decide_and_apply(tx, _Target.of(item), wakeup, now, pending, release=True)
+                runner.deciding.apply(tx, Target.of(item), wakeup, now, pending, release=True)
             except ConflictError:
                 continue
     return runner._after_commit(pending)
@@ -223,13 +225,13 @@ def test_a_batch_context_is_what_a_fresh_read_would_give(make: Any) -> None:
         tx.add_contact(who.id, ContactRecord(T0 - timedelta(days=2), Channel.SMS, "co-0"))
         tx.open_service_window(who.id, Channel.WHATSAPP, T0 + timedelta(hours=20))
     with store.transaction() as tx:
-        writes = _BatchWrites(batched(tx), [who.id, "cust-x", who.id], since=since)
-        assert writes.context(who.id) == _DirectWrites(tx, since=since).context(who.id)
+        writes = BatchWrites(batched(tx), [who.id, "cust-x", who.id], since=since)
+        assert writes.context(who.id) == DirectWrites(tx, since=since).context(who.id)
         for record in sent:
             writes.add_contact(who.id, record)
         writes.append_consent(revocation)
         collected = writes.context(who.id)
-        assert writes.context("cust-x") == _DirectWrites(tx, since=since).context("cust-x")
+        assert writes.context("cust-x") == DirectWrites(tx, since=since).context("cust-x")
         writes.flush()
-        assert collected == _DirectWrites(tx, since=since).context(who.id)
+        assert collected == DirectWrites(tx, since=since).context(who.id)
     store.close()

@@ -1313,3 +1313,8 @@ def _line(note: Note, zone: str | None) -> str:
             return f"{note.what}{detail}"
         case _:  # pragma: no cover
             assert_never(note)
+
+
+#: The contact rules (the policy's hours ∩ every applicable jurisdiction, and the caps)
+#: a recovery's touches obey; the runtime's last look before a send reads the same.
+contact_rules = _rules

@@ -17,6 +17,7 @@ from datetime import datetime
 import attrs
 
 from ..policies.discounts import DiscountHistory, DiscountIssuer, IssuedDiscount, guard_refusal
+from ..policies.sequence import LAST_TOUCH_MAX
 from ..policies.stock import StockInfo, StockSource
 from ..values.model import Checkout
 from .commands import Finish, FinishReason, MessageKind, SendMessage
@@ -78,7 +79,11 @@ def decide_just_in_time(
         decision,
         redecide=redecide,
         context=context,
-        history=lambda: discount_history(recoveries(since), customer_id=customer_id, since=since),
+        # A code given since ``since`` may come from a checkout abandoned up to the
+        # sequence's 7-day limit earlier: the store lists recoveries by abandonment.
+        history=lambda: discount_history(
+            recoveries(since - LAST_TOUCH_MAX), customer_id=customer_id, since=since
+        ),
         issuer=issuer,
         policy=policy,
         now=now,

@@ -39,6 +39,8 @@ import phonenumbers
 
 from ..errors import InvalidInputError
 from ..programs import SERVICE_WINDOW
+from ..runtime.records import MESSAGE_KINDS as _MESSAGE_KINDS
+from ..runtime.records import RecordKind
 from ..values.loading import (
     Problems,
     expect_mapping,
@@ -79,7 +81,7 @@ UNKNOWN_COUNTRY: Final = "unknown"
 #: The channel of a log line that names none (as the scorecard labels it).
 _NO_CHANNEL: Final = "none"
 #: Log kinds that put a message in front of a customer (and on the provider's bill).
-MESSAGE_KINDS: Final = frozenset({"send", "reply", "confirm"})
+MESSAGE_KINDS: Final = _MESSAGE_KINDS
 #: Channel names as the log writes them (an enum member's ``.value`` is slow in a hot loop).
 _SMS: Final = Channel.SMS.value
 _WHATSAPP: Final = Channel.WHATSAPP.value
@@ -468,7 +470,7 @@ class UsageCounter:
         """
         if data.get("template"):
             return True
-        if kind != "send":
+        if kind != RecordKind.SEND:
             return False
         until = None if customer_id is None else self._windows.get(customer_id)
         return until is None or at >= until

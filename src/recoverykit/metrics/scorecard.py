@@ -26,6 +26,7 @@ import attrs
 
 from ..errors import InvalidInputError
 from ..protocols import LogRecord
+from ..runtime.records import RecordKind
 from .cost import MESSAGE_KINDS, PriceTable, Usage, UsageCounter
 from .stats import wilson_interval
 
@@ -279,7 +280,7 @@ class _Pass:
         self.last = record.at
         kind = record.kind
         data = record.data
-        if kind == "event":
+        if kind == RecordKind.EVENT:
             self._event(record, data)
             return
         outcome = None if record.checkout_id is None else self.outcomes.get(record.checkout_id)
@@ -287,17 +288,17 @@ class _Pass:
             country = self.usage.message(
                 kind, record.at, record.customer_id, data, counted=outcome is not None
             )
-            if outcome is not None and kind == "send" and outcome.order_at is None:
+            if outcome is not None and kind == RecordKind.SEND and outcome.order_at is None:
                 outcome.last_country = country
         if outcome is None:
             return
-        if kind == "send":
+        if kind == RecordKind.SEND:
             self._send(outcome, record.at, data)
-        elif kind == "info" and data.get("what") == "holdout":
+        elif kind == RecordKind.INFO and data.get("what") == "holdout":
             outcome.holdout = True
-        elif kind == "handoff":
+        elif kind == RecordKind.HANDOFF:
             outcome.handoffs += 1
-        elif kind == "finish":
+        elif kind == RecordKind.FINISH:
             outcome.finish = str(data.get("reason"))
             if outcome.finish == "opted_out":
                 outcome.opted_out = True

@@ -11,19 +11,18 @@ from typing import TYPE_CHECKING, Final
 from .._lazy import exports
 
 if TYPE_CHECKING:
-    from .runner import CRASH_STEPS, Runner
+    from .runner import Runner
     from .scenario import DeliveryReport, Scenario, ScenarioEvent, load_scenario
     from .simulated import FakeClock, FakeDiscountIssuer
 
 #: Submodule -> the names this package exports from it.
 _EXPORTS: Final = {
-    "runner": ("CRASH_STEPS", "Runner"),
+    "runner": ("Runner",),
     "scenario": ("DeliveryReport", "Scenario", "ScenarioEvent", "load_scenario"),
     "simulated": ("FakeClock", "FakeDiscountIssuer"),
 }
 
 __all__ = [
-    "CRASH_STEPS",
     "DeliveryReport",
     "FakeClock",
     "FakeDiscountIssuer",

@@ -29,30 +29,31 @@ import sys
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, TextIO
 
 from .._version import __version__
 from ..channels.console import ConsoleChannel
-from ..engine.commands import SendMessage
-from ..engine.events import CheckoutAbandoned, WakeupDue
-from ..engine.machine import decide, explain
+from ..engine.commands import MessageKind, SendMessage
+from ..engine.events import CheckoutAbandoned
+from ..engine.machine import explain
 from ..engine.notes import Deferred, Info, Skipped
-from ..engine.policy import Context, RecoveryPolicy
+from ..engine.policy import RecoveryPolicy
 from ..engine.state import RecoveryStatus
 from ..errors import DefinitionError, ForeignDatabase, RecoveryKitError, StoreError
 from ..metrics.cost import PriceTable
 from ..metrics.report import FORMATS, Report, render
 from ..metrics.scorecard import DIMENSIONS
-from ..policies.caps import ContactHistory, ContactRecord, SendKind
-from ..policies.consent import ConsentEvent, ConsentLedger
+from ..policies.consent import ConsentEvent
 from ..policies.resolve import resolve_zones
 from ..protocols import ChannelAdapter, LogRecord, Store
 from ..values.loading import read_json_file, to_datetime
 from ..values.model import Channel, Checkout, Customer
 from ..values.zones import get_zone
+from .driver import EngineDriver
 from .receipts import Receipt, SimulatedReceipts
+from .records import MESSAGE_KINDS, RecordKind
 from .runner import Runner
 from .scenario import DeliveryReport, Scenario, ScenarioEvent, load_plan_input
 from .simulated import FakeClock, FakeDiscountIssuer
@@ -76,6 +77,8 @@ _SHOWN: Final = frozenset(
 )  # fmt: skip
 #: Safety stop for a simulation loop that makes no progress (a store bug, not a scenario's).
 _MAX_STEPS: Final = 1_000_000
+#: How far ``plan`` looks ahead: past the sequence's 7-day limit.
+_PLAN_HORIZON: Final = timedelta(days=8)
 _PRICES_HELP: Final = "price table JSON file: adds spend and cost per order to the report"
 
 
@@ -512,28 +515,28 @@ class _Text(_Printer):
 def _describe(record: LogRecord) -> str:
     data = record.data
     kind = record.kind
-    if kind in ("send", "confirm", "reply"):
+    if kind in MESSAGE_KINDS:
         touch = f"touch {data.get('touch')}" if data.get("touch") is not None else "reply"
         sms = ""
         if data.get("segments") is not None:
             sms = f" [{data['segments']} × {data['encoding']}]"
         return f"{data.get('channel')} → {data.get('to')} {touch}{sms}: {_flat(data.get('text'))}"
-    if kind == "defer":
+    if kind == RecordKind.DEFER:
         return (
             f"touch {data.get('touch')} moved to {_stamp(_parse(data['to']))} "
             f"({data.get('reason')}, {data.get('rule')})"
         )
-    if kind == "skip":
+    if kind == RecordKind.SKIP:
         return f"touch {data.get('touch')} skipped ({data.get('reason')}): {data.get('detail')}"
-    if kind == "finish":
+    if kind == RecordKind.FINISH:
         return f"recovery finished: {data.get('reason')}"
-    if kind == "ignored":
+    if kind == RecordKind.IGNORED:
         return f"{data.get('event')} ignored ({data.get('reason')}): {data.get('detail', '')}"
-    if kind == "handoff":
+    if kind == RecordKind.HANDOFF:
         return f"to a person ({data.get('reason')}): {data.get('text')!r}"
-    if kind == "info":
+    if kind == RecordKind.INFO:
         return f"{data.get('what')}: {data.get('detail')}"
-    if kind == "outbox":
+    if kind == RecordKind.OUTBOX:
         return f"outbox {data.get('status')} touch {data.get('touch')}: {data.get('detail')}"
     summary = data.get("type", "event")
     if "intent" in data:
@@ -543,19 +546,21 @@ def _describe(record: LogRecord) -> str:
 
 def _summarise(records: list[LogRecord]) -> dict[str, Any]:
     kinds = Counter(record.kind for record in records)
-    deferred_by = Counter(r.data.get("reason", "?") for r in records if r.kind == "defer")
-    finished_by = Counter(r.data.get("reason", "?") for r in records if r.kind == "finish")
-    holdout = sum(1 for r in records if r.kind == "info" and r.data.get("what") == "holdout")
+    deferred_by = Counter(r.data.get("reason", "?") for r in records if r.kind == RecordKind.DEFER)
+    finished_by = Counter(r.data.get("reason", "?") for r in records if r.kind == RecordKind.FINISH)
+    holdout = sum(
+        1 for r in records if r.kind == RecordKind.INFO and r.data.get("what") == "holdout"
+    )
     outcome: dict[str, dict[str, Any]] = {}
     for record in records:
         if record.checkout_id is None:
             continue
         entry = outcome.setdefault(record.checkout_id, {"touches": 0, "end": "open"})
-        if record.kind == "send":
+        if record.kind == RecordKind.SEND:
             entry["touches"] += 1
-        elif record.kind == "finish":
+        elif record.kind == RecordKind.FINISH:
             entry["end"] = record.data.get("reason", "?")
-        elif record.kind == "info" and record.data.get("what") == "holdout":
+        elif record.kind == RecordKind.INFO and record.data.get("what") == "holdout":
             entry["holdout"] = True
     checkouts = {
         checkout: f"{entry['touches']} touch(es), {entry['end']}"
@@ -599,42 +604,32 @@ def _plan(args: argparse.Namespace, out: TextIO) -> int:
 def plan_lines(
     policy: RecoveryPolicy, checkout: Checkout, consent: Iterable[ConsentEvent]
 ) -> Iterator[tuple[datetime, str]]:
-    """The plan of one checkout as (instant, line) pairs: a pure loop over ``decide``."""
-    ledger = ConsentLedger(tuple(consent))
-    history = ContactHistory()
-    now = checkout.abandoned_at
-    context = Context(consent=ledger, history=history)
-    decision = decide(
-        None, CheckoutAbandoned(checkout, now), now=now, policy=policy, context=context
-    )
-    for _ in range(64):
+    """The plan of one checkout as (instant, line) pairs.
+
+    The checkout runs through the real runtime core (``EngineDriver``: routing,
+    applying decisions, the last look before each send) on a virtual clock, with
+    nothing but its abandonment happening, until it finishes or 8 days pass.
+    """
+    driver = EngineDriver(policy, consent=consent)
+    start = checkout.abandoned_at
+    driver.feed(CheckoutAbandoned(checkout, start))
+    driver.run_until(start + _PLAN_HORIZON)
+    for at, _event, decision in driver.decisions:
         for note in decision.notes:
             if isinstance(note, Deferred):
-                yield now, f"touch {note.touch} moved ({note.reason.value}, {note.rule})"
+                yield at, f"touch {note.touch} moved ({note.reason.value}, {note.rule})"
             elif isinstance(note, Skipped):
-                yield now, f"touch {note.touch} skipped ({note.reason}): {note.detail}"
+                yield at, f"touch {note.touch} skipped ({note.reason}): {note.detail}"
             elif isinstance(note, Info) and note.what in {"program", "double_optin"}:
-                yield now, note.detail
+                yield at, note.detail
         for command in decision.commands:
-            if isinstance(command, SendMessage):
-                history = history.add(
-                    ContactRecord(now, command.channel, checkout.id, SendKind.TOUCH)
-                )
-                yield now, f"touch {command.touch} on {command.channel.value}: {command.text!r}"
-        state = decision.state
-        if state.status is RecoveryStatus.FINISHED:
-            yield now, f"finished: {state.finish_reason}"
-            return
-        if state.status is RecoveryStatus.HOLDOUT:
-            yield now, "held out: never messaged (measures what messages add)"
-            return
-        if state.wakeup_at is None:
-            return
-        now = state.wakeup_at
-        context = Context(consent=ledger, history=history)
-        decision = decide(
-            state, WakeupDue(checkout.id, now), now=now, policy=policy, context=context
-        )
+            if isinstance(command, SendMessage) and command.kind is MessageKind.TOUCH:
+                yield at, f"touch {command.touch} on {command.channel.value}: {command.text!r}"
+    state = driver.states[checkout.id]
+    if state.status is RecoveryStatus.FINISHED:
+        yield state.finished_at or driver.now or start, f"finished: {state.finish_reason}"
+    elif state.status is RecoveryStatus.HOLDOUT:
+        yield start, "held out: never messaged (measures what messages add)"
 
 
 # -- lint ------------------------------------------------------------------------------------

@@ -1,0 +1,349 @@
+"""Applying a decision: the engine's commands become store writes, in one transaction.
+
+``decide`` says what to do; this module does the part that must be atomic with the
+new state: outbox entries, contact history, consent records, hand-offs and log
+lines. Sending happens after the commit (``outbox``). A recovery whose data makes
+the engine raise is quarantined here (parked with a log record naming the error),
+so one bad recovery never stops a batch or a webhook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Final
+
+import attrs
+
+from ..engine.commands import (
+    Finish,
+    HandOff,
+    MessageKind,
+    RecordConsent,
+    ScheduleWakeup,
+    SendMessage,
+)
+from ..engine.events import Event, WakeupDue
+from ..engine.machine import Decision
+from ..engine.offer import decide_just_in_time
+from ..engine.policy import Context, RecoveryPolicy
+from ..engine.state import RecoveryState
+from ..errors import ConflictError
+from ..policies.caps import ContactHistory, ContactRecord, SendKind
+from ..policies.consent import ConsentEvent, ConsentLedger
+from ..policies.discounts import DiscountIssuer
+from ..policies.stock import StockSource
+from ..protocols import BatchTransaction, Claimed, LogRecord, OutboxEntry, Transaction
+from ..values.model import Channel
+from .addresses import record_consent
+from .records import RecordKind, note_record, send_data, send_kind
+from .routing import Target
+
+__all__ = ["Deciding", "Pending", "Quarantined"]
+
+#: The channels with a free-form service window (WA-2); SMS has none.
+WINDOW_CHANNELS: Final = tuple(channel for channel in Channel if channel is not Channel.SMS)
+
+
+@attrs.frozen
+class Pending:
+    """What one committed unit of work still has to do outside the transaction."""
+
+    entries: list[OutboxEntry] = attrs.field(factory=list)
+    handoffs: list[HandOff] = attrs.field(factory=list)
+
+
+@attrs.frozen
+class Quarantined:
+    """A recovery set aside because deciding for it raised: what raised, and on what."""
+
+    checkout_id: str
+    error: str
+    detail: str
+
+
+@attrs.frozen
+class Deciding:
+    """What deciding needs besides the event: the policy and the store's live sources.
+
+    ``Runner``, the testing kit's ``EngineDriver`` and the command line each hold one,
+    so they decide and apply exactly alike.
+    """
+
+    policy: RecoveryPolicy
+    stock: StockSource | None = None
+    discounts: DiscountIssuer | None = None
+    #: How far back the contact history a decision reads goes (caps, routing).
+    history_window: timedelta = timedelta(days=30)
+
+    def decide_claimed(
+        self, tx: BatchTransaction, claimed: list[Claimed], now: datetime, pending: Pending
+    ) -> list[Quarantined]:
+        """Decide a claimed batch inside one transaction, reading and writing set-based.
+
+        The customers' ledgers, histories and service windows are read in three calls
+        for the whole batch, and contact records and log lines are written in two at
+        its end. Each decision still sees everything the earlier ones in the batch did
+        to its customer (``BatchWrites`` keeps the contexts up to date), exactly as if
+        each had read the store afresh. A recovery the engine cannot decide is
+        quarantined and the batch goes on.
+        """
+        writes = BatchWrites(
+            tx, [item.state.customer_id for item in claimed], since=now - self.history_window
+        )
+        quarantined: list[Quarantined] = []
+        for item in claimed:
+            wakeup = WakeupDue(item.state.checkout_id, at=now)
+            try:
+                self.apply(tx, Target.of(item), wakeup, now, pending, release=True, writes=writes)
+            except ConflictError:
+                continue  # saved by someone else since the claim: theirs stands
+            except Quarantine as exc:
+                quarantined.append(exc.record)
+        writes.flush()
+        return quarantined
+
+    def apply(
+        self,
+        tx: Transaction,
+        target: Target,
+        event: Event,
+        now: datetime,
+        pending: Pending,
+        *,
+        release: bool = False,
+        answer: bool = True,
+        writes: Writes | None = None,
+    ) -> Decision:
+        """Decide one recovery and apply its commands.
+
+        ``release`` always saves (it ends a claim); ``answer=False`` drops replies,
+        because another recovery already answers the same inbound message.
+        ``writes`` is where the customer's context comes from and where contacts,
+        consent and log lines go: straight through ``tx`` unless a batch collects them.
+
+        Raises ``Quarantine`` (after parking the recovery) when the engine raised on
+        this recovery's data; nothing else of the decision is written.
+        """
+        customer_id = target.customer_id
+        if writes is None:
+            writes = DirectWrites(tx, since=now - self.history_window)
+        context = writes.context(customer_id)
+        try:
+            decision = decide_just_in_time(
+                target.state,
+                event,
+                now=now,
+                policy=self.policy,
+                context=context,
+                stock=self.stock,
+                issuer=self.discounts,
+                recoveries=_recoveries_of(tx, customer_id),
+            )
+        except Exception as exc:
+            raise Quarantine(_quarantine(tx, writes, target, event, now=now, exc=exc)) from exc
+        # Save first: a ConflictError then leaves nothing of this decision behind, and
+        # the version check replaces a re-load of every claimed state.
+        if release or decision.state != target.state or target.version is None:
+            tx.save(decision.state, expected_version=target.version)
+        _apply_commands(
+            tx, writes, decision, customer_id=customer_id, now=now, pending=pending, answer=answer
+        )
+        return decision
+
+
+class Quarantine(Exception):
+    """Deciding for one recovery raised; it was parked and logged."""
+
+    def __init__(self, record: Quarantined) -> None:
+        super().__init__(record.detail)
+        self.record = record
+
+
+def _recoveries_of(tx: Transaction, customer_id: str) -> Callable[[datetime], list[RecoveryState]]:
+    return lambda since: tx.customer_recoveries(customer_id, since=since)
+
+
+def _quarantine(
+    tx: Transaction, writes: Writes, target: Target, event: Event, *, now: datetime, exc: Exception
+) -> Quarantined:
+    """Park a recovery the engine raised on: no wake-up until someone looks at it.
+
+    The state is saved without its wake-up (so no tick claims it again, and its
+    lease holds nobody else back) and a ``quarantine`` record names the error.
+    A brand-new recovery (its checkout rejected by the engine) has no state to park:
+    only the record is written.
+    """
+    checkout_id = getattr(event, "checkout_id", None) or (
+        target.state.checkout_id if target.state is not None else "?"
+    )
+    error = type(exc).__name__
+    detail = f"{error}: {exc}"[:500]
+    if target.state is not None and target.version is not None:
+        tx.save(attrs.evolve(target.state, wakeup_at=None), expected_version=target.version)
+    writes.log(
+        LogRecord(
+            now, RecordKind.QUARANTINE, checkout_id, target.customer_id,
+            {"error": error, "detail": detail, "event": type(event).__name__,
+             "fix": "correct the recovery's data, then apply a new event to it"},
+        )
+    )  # fmt: skip
+    return Quarantined(str(checkout_id), error, detail)
+
+
+def _apply_commands(
+    tx: Transaction,
+    writes: Writes,
+    decision: Decision,
+    *,
+    customer_id: str,
+    now: datetime,
+    pending: Pending,
+    answer: bool,
+) -> None:
+    checkout_id = decision.state.checkout_id
+    zone = decision.state.zones[0] if decision.state.zones else None
+    for command in decision.commands:
+        match command:
+            case SendMessage():
+                if not answer and command.kind is MessageKind.REPLY:
+                    continue
+                entry = OutboxEntry(key=command.idempotency_key, message=command, created_at=now)
+                if not tx.add_outbox(entry):
+                    continue  # decided before (a retried event): never twice
+                counted = SendKind.TOUCH if command.kind.capped else SendKind.REPLY
+                writes.add_contact(
+                    customer_id, ContactRecord(now, command.channel, checkout_id, counted)
+                )
+                writes.log(LogRecord(now, send_kind(command), checkout_id, customer_id,
+                                     send_data(command, zone)))  # fmt: skip
+                pending.entries.append(entry)
+            case RecordConsent():
+                writes.append_consent(command.event)
+            case HandOff():
+                writes.log(
+                    LogRecord(now, RecordKind.HANDOFF, checkout_id, customer_id,
+                              {"channel": command.channel.value, "text": command.text,
+                               "reason": command.reason})
+                )  # fmt: skip
+                pending.handoffs.append(command)
+            case Finish():
+                writes.log(LogRecord(now, RecordKind.FINISH, checkout_id, customer_id,
+                                     {"reason": command.reason.value}))  # fmt: skip
+            case ScheduleWakeup():
+                pass  # the saved state's wakeup_at is the due time
+    for note in decision.notes:
+        kind, data = note_record(note)
+        writes.log(LogRecord(now, kind, checkout_id, customer_id, data))
+
+
+def service_windows_of(tx: Transaction, customer_id: str) -> dict[Channel, datetime]:
+    """The customer's open service windows, read one channel at a time."""
+    windows: dict[Channel, datetime] = {}
+    for channel in WINDOW_CHANNELS:
+        until = tx.service_window(customer_id, channel)
+        if until is not None:
+            windows[channel] = until
+    return windows
+
+
+class DirectWrites:
+    """A decision's context read, and its writes made, straight through the transaction.
+
+    Webhooks decide one recovery (or a customer's few) at a time: nothing to batch.
+    """
+
+    __slots__ = ("_since", "_tx")
+
+    def __init__(self, tx: Transaction, *, since: datetime) -> None:
+        self._tx = tx
+        self._since = since
+
+    def context(self, customer_id: str) -> Context:
+        tx = self._tx
+        return Context(
+            consent=tx.ledger(customer_id),
+            history=tx.history(customer_id, since=self._since),
+            service_windows=service_windows_of(tx, customer_id),
+        )
+
+    def add_contact(self, customer_id: str, record: ContactRecord) -> None:
+        self._tx.add_contact(customer_id, record)
+
+    def append_consent(self, event: ConsentEvent) -> None:
+        record_consent(self._tx, event)
+
+    def log(self, record: LogRecord) -> None:
+        self._tx.log(record)
+
+
+class BatchWrites:
+    """A tick's contexts, read for all its customers at once, and its writes, collected.
+
+    Contact records and log lines wait in lists until ``flush`` writes them in two
+    calls; consent goes in at once (it is rare, and it is the record that must never
+    be missing). Every write also reaches the customer's context here, so a later
+    decision in the same batch sees the earlier ones' sends and consent, as a fresh
+    read of the store would. Nothing else in the tick reads contacts or the log, so
+    holding them back until the end of the transaction changes no answer.
+    """
+
+    __slots__ = ("_contacts", "_contexts", "_logs", "_sent", "_tx")
+
+    def __init__(self, tx: BatchTransaction, customer_ids: list[str], *, since: datetime) -> None:
+        unique = list(dict.fromkeys(customer_ids))
+        ledgers = tx.ledgers(unique)
+        histories = tx.histories(unique, since=since)
+        windows = tx.service_windows(unique)
+        self._tx = tx
+        self._contexts = {
+            customer_id: Context(
+                consent=ledgers.get(customer_id, ConsentLedger()),
+                history=histories.get(customer_id, ContactHistory()),
+                service_windows=open_windows(windows.get(customer_id, {})),
+            )
+            for customer_id in unique
+        }
+        self._contacts: list[tuple[str, ContactRecord]] = []
+        self._logs: list[LogRecord] = []
+        #: Records sent in this batch that a customer's context does not show yet: most
+        #: customers have one recovery in a batch, so contexts are rebuilt only on demand.
+        self._sent: dict[str, list[ContactRecord]] = {}
+
+    def context(self, customer_id: str) -> Context:
+        context = self._contexts[customer_id]
+        sent = self._sent.pop(customer_id, None)
+        if sent:
+            history = ContactHistory((*context.history.records, *sent))
+            context = self._contexts[customer_id] = attrs.evolve(context, history=history)
+        return context
+
+    def add_contact(self, customer_id: str, record: ContactRecord) -> None:
+        self._contacts.append((customer_id, record))
+        self._sent.setdefault(customer_id, []).append(record)
+
+    def append_consent(self, event: ConsentEvent) -> None:
+        record_consent(self._tx, event)
+        context = self._contexts.get(event.customer_id)
+        if context is not None:
+            self._contexts[event.customer_id] = attrs.evolve(
+                context, consent=context.consent.append(event)
+            )
+
+    def log(self, record: LogRecord) -> None:
+        self._logs.append(record)
+
+    def flush(self) -> None:
+        """Write the collected contact records and log lines, in the order they came."""
+        if self._contacts:
+            self._tx.add_contacts(self._contacts)
+        if self._logs:
+            self._tx.log_many(self._logs)
+
+
+Writes = DirectWrites | BatchWrites
+
+
+def open_windows(stored: Mapping[Channel, datetime]) -> dict[Channel, datetime]:
+    """The windows a decision reads, in the order ``service_windows_of`` lists them."""
+    return {channel: stored[channel] for channel in WINDOW_CHANNELS if channel in stored}

@@ -1,0 +1,378 @@
+"""Inbound facts → engine events: what a webhook parser returns, as the engine's events.
+
+A provider's message, delivery report, chat start or unsubscribe request becomes
+the engine event it stands for, with an id derived from the provider's own id, so
+a webhook retried by the provider is a duplicate. ``InboundFacts`` is the part of
+``Runner`` that does it; it hands every event to ``Runner.handle``.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from datetime import datetime, timedelta
+
+from ..engine.commands import SendMessage
+from ..engine.compose import Unsendable, compose_notice
+from ..engine.events import (
+    ConsentChanged,
+    Event,
+    MessageDelivered,
+    MessageFailed,
+    MessageRead,
+    ReplyReceived,
+    event_id,
+)
+from ..engine.machine import Decision
+from ..engine.policy import RecoveryPolicy
+from ..policies.caps import ContactRecord, SendKind
+from ..policies.consent import ConsentAction, ConsentEvent, Purpose, grant_for, revocation_for
+from ..policies.replies import Intent, Reply, classify_reply
+from ..protocols import Clock, LogRecord, OutboxEntry, Store, Transaction
+from ..values.model import Channel, Customer
+from ..webhooks.types import (
+    ChatStarted,
+    DeliveryStatus,
+    Inbound,
+    InboundMessage,
+    StatusUpdate,
+    UnsubscribeRequest,
+)
+from .addresses import record_consent
+from .apply import Pending
+from .records import RecordKind, send_data
+from .routing import STOPPING, answerable
+
+__all__ = ["InboundFacts"]
+
+
+class InboundFacts:
+    """``Runner.receive``: webhook facts in, engine events out to ``handle``."""
+
+    policy: RecoveryPolicy
+    store: Store
+    clock: Clock
+    history_window: timedelta
+
+    @abstractmethod
+    def handle(self, event: Event) -> list[Decision]:
+        """Apply one engine event (``Runner.handle``)."""
+
+    @abstractmethod
+    def _deliver(self, entries: list[OutboxEntry]) -> int:
+        """Hand committed entries to their channels (``outbox.Delivery``)."""
+
+    def receive(self, inbound: Inbound) -> list[Decision]:
+        """Apply one fact a webhook parser returned (``recoverykit.webhooks``), then send.
+
+        The fact becomes the engine's event, its id derived from the provider's own
+        id, so a provider's retry is a duplicate that ``handle`` logs and ignores
+        (DESIGN invariant 10):
+
+        * ``InboundMessage`` → ``ReplyReceived`` for the customer using that address,
+          classified in their language (a tapped button reads like its payload
+          typed). A STOP with no recovery to answer it still revokes consent;
+        * ``StatusUpdate`` → ``MessageDelivered``, ``MessageRead`` or ``MessageFailed``
+          for the touch the outbox sent under that provider id; statuses of replies
+          and ``sent`` reports are only logged (``info``), a revoking failure of a
+          reply still revokes;
+        * ``ChatStarted`` → the chat id saved on the customer, and a ``recovery``
+          grant on that channel (source ``<channel>_start_link``);
+        * ``UnsubscribeRequest`` → a revocation of that channel, its source kept
+          as evidence.
+
+        An address, message or customer the store does not know changes nothing and
+        is logged as ``ignored`` (``unknown``).
+        """
+        match inbound:
+            case InboundMessage():
+                return self._receive_message(inbound)
+            case StatusUpdate():
+                return self._receive_status(inbound)
+            case ChatStarted():
+                return self._receive_chat(inbound)
+            case UnsubscribeRequest():
+                return self._receive_unsubscribe(inbound)
+            case _:
+                msg = (
+                    "receive() takes what a webhook parser returns "
+                    f"(got {type(inbound).__name__}); pass engine events to handle()"
+                )
+                raise TypeError(msg)
+
+    def _receive_message(self, message: InboundMessage) -> list[Decision]:
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            customer_id = tx.customer_for(message.channel, message.address)
+            if customer_id is None:
+                log_unknown(tx, now, message, "no customer uses this address")
+                return []
+            reply = classify_inbound(message, tx.customer(customer_id))
+            event: Event = ReplyReceived(
+                customer_id,
+                message.channel,
+                reply,
+                message.at,
+                id=inbound_id("reply", message.channel, message.provider_id),
+            )
+            notice: SendMessage | None = None
+            change = consent_change(reply, customer_id, message.channel, message.at,
+                                    message.address)  # fmt: skip
+            if change is not None and not answerable(
+                tx, customer_id, now, history_window=self.history_window
+            ):
+                # No recovery can answer (SEAMS 2 routing finds none): the STOP or
+                # START must not be lost with it, so it goes in as a consent change;
+                # a STOP the runner confirms itself (FCC-4).
+                event = ConsentChanged(change, id=event.id)
+                if reply.intent in STOPPING:
+                    notice = self._opt_out_notice(
+                        tx, customer_id, message.channel, message.address, event.id
+                    )
+        decisions = self.handle(event)
+        if notice is not None:
+            self._send_notice(notice)
+        return decisions
+
+    def _consent_alone(
+        self, tx: Transaction, event: ReplyReceived, now: datetime, pending: Pending
+    ) -> bool:
+        """A STOP or START no recovery can route to: record it; confirm a STOP once (FCC-4).
+
+        The change binds the address the customer uses on that channel, so a STOP
+        also covers other customer records sharing it. ``False`` for other replies.
+        """
+        customer = tx.customer(event.customer_id)
+        address = None if customer is None else customer.address_for(event.channel)
+        change = consent_change(event.reply, event.customer_id, event.channel, event.at, address)
+        if change is None:
+            return False
+        record_consent(tx, change)
+        tx.log(LogRecord(now, RecordKind.INFO, None, event.customer_id,
+                         {"what": "consent", "detail": consent_detail(change)}))  # fmt: skip
+        if address is None or event.reply.intent not in STOPPING:
+            return True
+        notice = self._opt_out_notice(tx, event.customer_id, event.channel, address, event.id)
+        if notice is None:
+            return True
+        entry = OutboxEntry(key=notice.idempotency_key, message=notice, created_at=now)
+        if tx.add_outbox(entry):
+            tx.add_contact(
+                notice.customer_id, ContactRecord(now, notice.channel, "", SendKind.REPLY)
+            )
+            tx.log(LogRecord(now, RecordKind.CONFIRM, None, notice.customer_id,
+                             send_data(notice, None)))  # fmt: skip
+            pending.entries.append(entry)
+        return True
+
+    def _opt_out_notice(
+        self, tx: Transaction, customer_id: str, channel: Channel, address: str, ident: str
+    ) -> SendMessage | None:
+        customer = tx.customer(customer_id) or Customer(id=customer_id)
+        try:
+            return compose_notice(
+                key="optout_confirm",
+                customer=customer,
+                channel=channel,
+                address=address,
+                policy=self.policy,
+                event_id=ident or event_id("optout", channel.value, address),
+            )
+        except Unsendable as exc:
+            tx.log(
+                LogRecord(
+                    self.clock.now(), RecordKind.SKIP, None, customer_id,
+                    {"touch": None, "reason": exc.reason, "detail": exc.detail},
+                )
+            )  # fmt: skip
+            return None
+
+    def _send_notice(self, notice: SendMessage) -> None:
+        """Queue and send a reply that belongs to no recovery, at most once."""
+        now = self.clock.now()
+        entry = OutboxEntry(key=notice.idempotency_key, message=notice, created_at=now)
+        with self.store.transaction() as tx:
+            if not tx.add_outbox(entry):
+                return  # a replayed webhook: confirmed already
+            tx.add_contact(
+                notice.customer_id, ContactRecord(now, notice.channel, "", SendKind.REPLY)
+            )
+            tx.log(LogRecord(now, RecordKind.CONFIRM, None, notice.customer_id,
+                             send_data(notice, None)))  # fmt: skip
+        self._deliver([entry])
+
+    def _receive_status(self, update: StatusUpdate) -> list[Decision]:
+        now = self.clock.now()
+        reported = update.provider_id or f"{update.provider_message_id}:{update.status.value}"
+        status_id = inbound_id("status", update.channel, reported)
+        with self.store.transaction() as tx:
+            entry = tx.sent_message(update.channel, update.provider_message_id)
+            if entry is None:
+                log_unknown(tx, now, update, "no sent message has this provider id")
+                return []
+            message = entry.message
+            if message.touch is not None and update.status is not DeliveryStatus.SENT:
+                event = status_event(update, message, message.touch, status_id)
+            else:
+                revocation = log_status(tx, now, update, entry, status_id)
+                if revocation is None:
+                    return []
+                event = revocation
+        return self.handle(event)
+
+    def _receive_chat(self, started: ChatStarted) -> list[Decision]:
+        with self.store.transaction() as tx:
+            known = tx.customer(started.customer_id)
+            bound = (known or Customer(id=started.customer_id)).with_address(
+                started.channel, started.address
+            )
+            if bound != known:
+                tx.save_customer(bound)
+        grant = ConsentEvent(
+            customer_id=started.customer_id,
+            channel=started.channel,
+            purpose=Purpose.RECOVERY,
+            action=ConsentAction.GRANTED,
+            at=started.at,
+            source=f"{started.channel.value}_start_link",
+            text="opened the chat through the store's signed start link and pressed Start",
+            address=started.address,
+        )
+        chat_id = inbound_id("start", started.channel, started.provider_id)
+        return self.handle(ConsentChanged(grant, id=chat_id))
+
+    def _receive_unsubscribe(self, request: UnsubscribeRequest) -> list[Decision]:
+        customer_id = request.customer_id
+        if customer_id is None:
+            with self.store.transaction() as tx:
+                customer_id = tx.customer_for(request.channel, request.address)
+                if customer_id is None:
+                    log_unknown(tx, self.clock.now(), request, "no customer uses this address")
+                    return []
+        source = request.source or "webhook"
+        revocation = ConsentEvent(
+            customer_id=customer_id,
+            channel=request.channel,
+            purpose=None,
+            action=ConsentAction.REVOKED,
+            at=request.at,
+            source=source,
+            text=f"unsubscribe request received by webhook ({source})",
+            address=request.address or None,
+        )
+        request_id = inbound_id("unsubscribe", request.channel, request.provider_id)
+        return self.handle(ConsentChanged(revocation, id=request_id))
+
+
+# -- helpers ------------------------------------------------------------------------------------
+def inbound_id(kind: str, channel: Channel, provider_id: str) -> str:
+    """The event id for a provider's report: the same on every retry of the webhook.
+
+    Without a provider id the event derives one from its own content.
+    """
+    return event_id("webhook", kind, channel.value, provider_id) if provider_id else ""
+
+
+def log_unknown(tx: Transaction, now: datetime, inbound: Inbound, detail: str) -> None:
+    """Log a webhook fact about an address, message or customer the store does not know."""
+    tx.log(
+        LogRecord(
+            now, RecordKind.IGNORED, None, None,
+            {"reason": "unknown", "event": type(inbound).__name__,
+             "channel": inbound.channel.value, "detail": detail},
+        )
+    )  # fmt: skip
+
+
+def classify_inbound(message: InboundMessage, customer: Customer | None) -> Reply:
+    """The reply an inbound message means, read in the customer's language and region.
+
+    A tapped button's payload ("1", "STOP_PROMOS") decides when it means anything;
+    otherwise the text (the button's label, or what was typed) does.
+    """
+    locale = None if customer is None else customer.locale
+    region = None
+    if customer is not None:
+        phone = customer.phone_number
+        region = phone.region if phone is not None else customer.country
+    if message.button:
+        tapped = classify_reply(
+            message.button, locale=locale, channel=message.channel, region=region
+        )
+        if tapped.intent is not Intent.UNKNOWN or not message.text:
+            return tapped
+    return classify_reply(message.text, locale=locale, channel=message.channel, region=region)
+
+
+def status_event(update: StatusUpdate, message: SendMessage, touch: int, ident: str) -> Event:
+    """The engine event a delivery report on a touch stands for."""
+    if update.status is DeliveryStatus.DELIVERED:
+        return MessageDelivered(
+            message.checkout_id, touch, message.channel, update.at,
+            message_id=update.provider_message_id, id=ident,
+        )  # fmt: skip
+    if update.status is DeliveryStatus.READ:
+        return MessageRead(
+            message.checkout_id, touch, message.channel, update.at,
+            message_id=update.provider_message_id, id=ident,
+        )  # fmt: skip
+    return MessageFailed(
+        message.checkout_id, touch, message.channel, update.at,
+        permanent=update.permanent, code=update.code, revoked=update.revoked,
+        attempt=message.attempt, id=ident,
+    )  # fmt: skip
+
+
+def log_status(
+    tx: Transaction, now: datetime, update: StatusUpdate, entry: OutboxEntry, status_id: str
+) -> ConsentChanged | None:
+    """Log a report the engine has no use for (a reply's, or ``sent``), once.
+
+    Returns the revocation to apply when a reply failed because the recipient opted
+    out at the provider: no touch carries that news to the engine.
+    """
+    message = entry.message
+    if not tx.mark_seen(status_id):
+        tx.log(
+            LogRecord(
+                now, RecordKind.IGNORED, message.checkout_id, message.customer_id,
+                {"reason": "duplicate", "event": "StatusUpdate", "detail": "event id seen before"},
+            )
+        )  # fmt: skip
+        return None
+    what = "reply" if message.touch is None else f"touch {message.touch}"
+    detail = f"{what} on {message.channel.value}: {update.status.value}"
+    tx.log(
+        LogRecord(
+            now, RecordKind.INFO, message.checkout_id, message.customer_id,
+            {"what": "status", "detail": detail, "key": entry.key,
+             "status": update.status.value, "code": update.code},
+        )
+    )  # fmt: skip
+    if not (update.revoked and update.status is DeliveryStatus.FAILED):
+        return None
+    revocation = ConsentEvent(
+        customer_id=message.customer_id,
+        channel=message.channel,
+        purpose=None,
+        action=ConsentAction.REVOKED,
+        at=update.at,
+        source="provider",
+        text=f"provider reported an opt-out (code {update.code})",
+        address=message.to,
+    )
+    return ConsentChanged(revocation, id=inbound_id("revoked", update.channel, status_id))
+
+
+def consent_change(
+    reply: Reply, customer_id: str, channel: Channel, at: datetime, address: str | None
+) -> ConsentEvent | None:
+    """The ledger event a STOP or a START stands for (``None`` for any other reply)."""
+    return revocation_for(reply, customer_id, channel, at, address=address) or grant_for(
+        reply, customer_id, channel, at, address=address
+    )
+
+
+def consent_detail(change: ConsentEvent) -> str:
+    """How the log names a consent change no recovery took."""
+    channel = "every channel" if change.channel is None else change.channel.value
+    return f"{change.action.value} on {channel} with no recovery to route to"

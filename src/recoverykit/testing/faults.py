@@ -1,0 +1,262 @@
+"""Faults on purpose: a store and a channel that crash or misbehave where a test says.
+
+The runtime has no crash hook of its own; tests wrap the real store and channels
+instead, so what they prove is what production runs. ``CrashingStore`` stops the
+process (``os._exit(137)``, as a kill would) or raises ``SimulatedCrash`` at one
+of ``CRASH_STEPS``; ``CrashingChannel`` does it right after a provider accepted a
+message. ``FaultyChannel`` answers each send as a script says: accept, a transient
+or permanent refusal, an HTTP 5xx or a timeout after the request left (both
+``outcome_unknown``: the provider may have the message), an unexpected exception,
+or a slow accept.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any, Final, Literal
+
+from ..channels.errors import OutcomeUnknown
+from ..engine.commands import SendMessage
+from ..errors import ChannelError
+from ..protocols import (
+    ChannelAdapter,
+    Claimed,
+    OutboxEntry,
+    OutboxMark,
+    OutboxStatus,
+    Receipt,
+    Store,
+    Transaction,
+)
+from ..values.model import Channel
+
+__all__ = [
+    "CRASH_STEPS",
+    "CrashStep",
+    "CrashingChannel",
+    "CrashingStore",
+    "Fault",
+    "FaultyChannel",
+    "SimulatedCrash",
+]
+
+CrashStep = Literal["after_claim", "after_commit", "after_attempted", "after_send", "after_mark"]
+#: Where a crash can be injected, in the order a unit of work reaches them.
+CRASH_STEPS: Final = frozenset(
+    {"after_claim", "after_commit", "after_attempted", "after_send", "after_mark"}
+)
+
+
+class SimulatedCrash(BaseException):
+    """The process "died" here (raised instead of exiting, for in-process tests).
+
+    A ``BaseException``, so no ``except Exception`` in the runtime swallows it,
+    just as nothing survives a kill.
+    """
+
+
+def _crash(step: str, *, exit_process: bool) -> None:
+    if exit_process:
+        os._exit(137)
+    raise SimulatedCrash(step)
+
+
+def _check(step: str | None) -> None:
+    if step is not None and step not in CRASH_STEPS:
+        choices = ", ".join(sorted(CRASH_STEPS))
+        msg = f"Unknown crash step {step!r}; choose one of {choices}"
+        raise ValueError(msg)
+
+
+class CrashingStore:
+    """A ``Store`` that crashes once, at ``crash_at``, and otherwise is ``store``.
+
+    * ``after_claim``: ``claim_due`` returned claims;
+    * ``after_commit``: a transaction that queued outbox entries committed;
+    * ``after_attempted``: an entry was marked attempted (just before its send);
+    * ``after_mark``: an entry's outcome was marked.
+
+    ``exit_process=True`` ends the process as a kill would; otherwise
+    ``SimulatedCrash`` is raised. ``armed`` turns it off and on.
+    """
+
+    def __init__(
+        self, store: Store, crash_at: CrashStep | None, *, exit_process: bool = True
+    ) -> None:
+        _check(crash_at)
+        self.store = store
+        self.crash_at = crash_at
+        self.exit_process = exit_process
+        self.armed = crash_at is not None
+
+    def _maybe(self, step: str) -> None:
+        if self.armed and self.crash_at == step:
+            self.armed = False
+            _crash(step, exit_process=self.exit_process)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def claim_due(
+        self, now: datetime, *, limit: int, lease: timedelta, worker: str
+    ) -> list[Claimed]:
+        claimed = self.store.claim_due(now, limit=limit, lease=lease, worker=worker)
+        if claimed:
+            self._maybe("after_claim")
+        return claimed
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        queued: list[bool] = []
+        with self.store.transaction() as tx:
+            yield _CountingTransaction(tx, queued)
+        if any(queued):
+            self._maybe("after_commit")
+
+    def mark_attempted(
+        self, keys: list[str], *, at: datetime, previous: Mapping[str, datetime] | None = None
+    ) -> list[str]:
+        won = self.store.mark_attempted(keys, at=at, previous=previous)
+        if won:
+            self._maybe("after_attempted")
+        return won
+
+    def mark_outbox(
+        self,
+        key: str,
+        status: OutboxStatus,
+        *,
+        at: datetime,
+        provider_id: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        self.store.mark_outbox(key, status, at=at, provider_id=provider_id, detail=detail)
+        if status is not OutboxStatus.CANCELLED:
+            self._maybe("after_mark")
+
+    def mark_outbox_many(self, marks: list[OutboxMark], *, at: datetime) -> None:
+        self.store.mark_outbox_many(marks, at=at)
+        if marks:
+            self._maybe("after_mark")
+
+    def outbox(
+        self, *, status: OutboxStatus = OutboxStatus.PENDING, limit: int = 1000
+    ) -> list[OutboxEntry]:
+        return self.store.outbox(status=status, limit=limit)
+
+
+class _CountingTransaction:
+    """A transaction that notes whether it queued an outbox entry."""
+
+    def __init__(self, tx: Transaction, queued: list[bool]) -> None:
+        self._tx = tx
+        self._queued = queued
+
+    def add_outbox(self, entry: OutboxEntry) -> bool:
+        added = self._tx.add_outbox(entry)
+        self._queued.append(added)
+        return added
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tx, name)
+
+
+class CrashingChannel:
+    """A channel that crashes right after ``adapter`` accepted a message (``after_send``)."""
+
+    def __init__(self, adapter: ChannelAdapter, *, exit_process: bool = True) -> None:
+        self.adapter = adapter
+        self.channel = adapter.channel
+        self.exit_process = exit_process
+        self.armed = True
+
+    def send(self, message: SendMessage) -> Receipt:
+        receipt = self.adapter.send(message)
+        if self.armed:
+            self.armed = False
+            _crash("after_send", exit_process=self.exit_process)
+        return receipt
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.adapter, name)
+
+
+class Fault(enum.StrEnum):
+    """What a ``FaultyChannel`` does with one send."""
+
+    ACCEPT = "accept"
+    #: Refused, worth a retry (a rate limit, a busy provider); nothing was delivered.
+    TRANSIENT = "transient"
+    #: Refused for good (a landline, an unknown chat); nothing was delivered.
+    PERMANENT = "permanent"
+    #: An HTTP 5xx after the provider took the request: it *was* delivered here.
+    SERVER_ERROR = "server_error"
+    #: The answer timed out after the request left: delivered here too.
+    TIMEOUT_AFTER_SEND = "timeout_after_send"
+    #: A bug in the adapter (``RuntimeError``), before anything left.
+    EXCEPTION = "exception"
+    #: Accepted after ``delay`` seconds (to widen the window a STOP can land in).
+    SLOW = "slow"
+
+
+class FaultyChannel:
+    """A provider with a script: each send does the next ``Fault`` (then ``ACCEPT``).
+
+    ``delivered`` lists every message that reached the "customer", whatever the
+    runtime was told: a 5xx or a timeout after sending delivers, as it may in
+    real life. ``on_send`` is called with each delivered message (a property test
+    checks its invariants at the moment of sending there).
+    """
+
+    def __init__(
+        self,
+        channel: Channel,
+        *,
+        script: Callable[[SendMessage], Fault] | None = None,
+        clock: Any = None,
+        delay: float = 0.0,
+        on_send: Callable[[SendMessage], None] | None = None,
+    ) -> None:
+        self.channel = Channel(channel)
+        self.script = script or (lambda _message: Fault.ACCEPT)
+        self.clock = clock
+        self.delay = delay
+        self.on_send = on_send
+        self.delivered: list[SendMessage] = []
+
+    def send(self, message: SendMessage) -> Receipt:
+        fault = self.script(message)
+        match fault:
+            case Fault.TRANSIENT:
+                raise ChannelError("provider busy (scripted)", permanent=False, code="busy")
+            case Fault.PERMANENT:
+                raise ChannelError(
+                    "not a mobile number (scripted)", permanent=True, code="landline"
+                )
+            case Fault.EXCEPTION:
+                msg = "the HTTP client was closed (scripted adapter bug)"
+                raise RuntimeError(msg)
+            case Fault.SLOW:
+                time.sleep(self.delay)
+            case _:
+                pass
+        self._deliver(message)
+        if fault is Fault.SERVER_ERROR:
+            raise OutcomeUnknown("HTTP 502 from the provider after the request was sent (scripted)")
+        if fault is Fault.TIMEOUT_AFTER_SEND:
+            raise OutcomeUnknown("read timed out after the request was sent (scripted)")
+        now = getattr(self.clock, "now", None)
+        return Receipt(
+            provider_id=f"faulty-{message.idempotency_key}",
+            accepted_at=now() if callable(now) else datetime.fromtimestamp(0).astimezone(),
+        )
+
+    def _deliver(self, message: SendMessage) -> None:
+        if self.on_send is not None:
+            self.on_send(message)
+        self.delivered.append(message)
