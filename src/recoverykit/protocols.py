@@ -12,7 +12,7 @@ import enum
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
+from typing import TYPE_CHECKING, Any, Final, Protocol, cast, runtime_checkable
 
 import attrs
 
@@ -32,11 +32,13 @@ __all__ = [
     "Clock",
     "DetectorTransaction",
     "HandOffSink",
+    "MESSAGE_KINDS",
     "LogRecord",
     "OutboxEntry",
     "OutboxMark",
     "OutboxStatus",
     "Receipt",
+    "RecordKind",
     "Store",
     "SystemClock",
     "Transaction",
@@ -142,13 +144,50 @@ class Claimed:
     version: int
 
 
+class RecordKind(enum.StrEnum):
+    """What one line of the event log records.
+
+    The runtime writes these kinds and measurement, the command line and reports
+    read them: this is the one list. A ``str`` enum, so stored logs keep plain
+    strings and ``record.kind == RecordKind.SEND`` holds for them.
+    """
+
+    #: An event applied to one or more recoveries (its data summarises the event).
+    EVENT = "event"
+    #: A touch queued for sending (in the transaction that decided it).
+    SEND = "send"
+    #: The opt-out confirmation queued for sending.
+    CONFIRM = "confirm"
+    #: Another reply queued (a HELP answer, menu help, the link again, thanks).
+    REPLY = "reply"
+    #: A touch moved later (contact hours, a cap, a program rule, a retry).
+    DEFER = "defer"
+    #: A touch left out (nothing true to say, a guard blocked it).
+    SKIP = "skip"
+    #: A conversation handed to a person.
+    HANDOFF = "handoff"
+    #: A recovery finished, with its reason.
+    FINISH = "finish"
+    #: An event that changed nothing (a duplicate, a late or unknown one).
+    IGNORED = "ignored"
+    #: Anything else worth knowing (holdout, double opt-in, provider statuses).
+    INFO = "info"
+    #: What became of an outbox entry after it was queued (failed, uncertain,
+    #: cancelled at the last look, settled by a delivery report).
+    OUTBOX = "outbox"
+    #: A recovery set aside because its data broke the engine; the others go on.
+    QUARANTINE = "quarantine"
+
+
+#: The kinds that stand for a message queued for a customer (and on the provider's bill).
+MESSAGE_KINDS: Final = frozenset({RecordKind.SEND, RecordKind.REPLY, RecordKind.CONFIRM})
+
+
 @attrs.frozen
 class LogRecord:
     """One line of the append-only event log that measurement reads.
 
-    ``kind`` is one of ``event`` (an event applied), ``send``, ``confirm``,
-    ``defer``, ``skip``, ``handoff``, ``finish``, ``ignored``, ``outbox``;
-    ``data`` is JSON-safe.
+    ``kind`` is a ``RecordKind`` (stored as its string); ``data`` is JSON-safe.
     """
 
     at: datetime
@@ -256,6 +295,15 @@ class Transaction(Protocol):
         ``provider_id`` is the id a ``Receipt`` carried when the entry was marked
         (or added) with it; delivery webhooks name messages by it, so stores index
         it. Entries settled long ago may have been purged.
+        """
+        ...
+
+    def outbox_entry(self, key: str) -> OutboxEntry | None:
+        """The outbox entry with idempotency key ``key``, or ``None``.
+
+        A delivery report that carries the key back (Twilio's status-callback URL,
+        WhatsApp's ``biz_opaque_callback_data``) names its entry this way even when
+        the provider's id was never recorded (a send left ``uncertain``).
         """
         ...
 

@@ -18,7 +18,8 @@ import pytest
 import yaml
 
 from recoverykit.channels.errors import WHATSAPP_ERRORS
-from recoverykit.channels.whatsapp import KEY_FIELD, KEY_FIELD_MAX, WhatsAppCloud
+from recoverykit.channels.keys import KEY_FIELD, KEY_FIELD_MAX
+from recoverykit.channels.whatsapp import WhatsAppCloud
 from recoverykit.engine.commands import MessageKind, SendMessage
 from recoverykit.errors import ChannelError, InvalidInputError
 from recoverykit.messages.whatsapp import whatsapp_template_payload

@@ -11,8 +11,10 @@ sorts failures into three kinds the runner can act on:
 * the request may have reached it (the connection broke or timed out after the
   request went out): ``OutcomeUnknown``, a transient ``ChannelError`` whose
   ``code`` is ``"outcome_unknown"``. Retrying it may send twice;
-* the provider answered and refused: ``429``, ``408`` and ``5xx`` are transient
-  (``code="http_503"`` and so on); any other status raises ``ProviderRefused``,
+* the provider answered ``5xx``: the request reached it and it may have queued the
+  message before failing, so this is ``OutcomeUnknown`` too, never a plain retry;
+* the provider answered and refused: ``429`` and ``408`` are transient
+  (``code="http_429"`` and so on); any other status raises ``ProviderRefused``,
   carrying the status and the parsed body, for the adapter to map through
   ``recoverykit.channels.errors``. An adapter that forgets to map one still
   raises a transient ``ChannelError``: an unmapped refusal costs a retry, never
@@ -182,7 +184,13 @@ class HttpTransport:
         if 200 <= status < 300:
             return body
         excerpt = _excerpt(body, response)
-        if status in _TRANSIENT_STATUSES or status >= 500:
+        if status >= 500:
+            msg = (
+                f"{self.provider} answered {status} to {method} {url} after the request "
+                f"arrived; it may have accepted the message: {excerpt}"
+            )
+            raise OutcomeUnknown(msg)
+        if status in _TRANSIENT_STATUSES:
             wait = response.headers.get("Retry-After")
             hint = f"; it asks to retry after {wait}s" if wait else ""
             msg = f"{self.provider} answered {status} to {method} {url}{hint}: {excerpt}"

@@ -31,13 +31,12 @@ from ..protocols import Clock, Receipt
 from ..values.model import Channel
 from ._http import Client, HttpChannel, HttpTransport, ProviderRefused
 from .errors import twilio_error
+from .keys import KEY_PARAMETER
 
 __all__ = ["KEY_PARAMETER", "TWILIO_API", "TwilioSMS", "with_key"]
 
 #: Where Twilio's REST API lives (version 2010-04-01 is the Messages API's current one).
 TWILIO_API: Final = "https://api.twilio.com/2010-04-01"
-#: The status-callback query parameter that carries a message's idempotency key.
-KEY_PARAMETER: Final = "recoverykit_key"
 
 _ACCOUNT_SID: Final = re.compile(r"AC[0-9a-fA-F]{32}\Z")
 _SERVICE_SID: Final = re.compile(r"MG[0-9a-fA-F]{32}\Z")

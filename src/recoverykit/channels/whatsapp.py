@@ -34,6 +34,7 @@ from ..protocols import Clock, Receipt
 from ..values.model import Channel
 from ._http import Client, HttpChannel, HttpTransport, ProviderRefused
 from .errors import whatsapp_error
+from .keys import KEY_FIELD, KEY_FIELD_MAX
 
 __all__ = ["API_VERSION", "GRAPH_API", "KEY_FIELD", "WhatsAppCloud"]
 
@@ -41,10 +42,6 @@ __all__ = ["API_VERSION", "GRAPH_API", "KEY_FIELD", "WhatsAppCloud"]
 GRAPH_API: Final = "https://graph.facebook.com"
 #: The Graph API version requests name unless told otherwise (the one the tests check).
 API_VERSION: Final = "v23.0"
-#: The request field that carries the idempotency key back in status webhooks.
-KEY_FIELD: Final = "biz_opaque_callback_data"
-#: The API refuses longer values in ``biz_opaque_callback_data``.
-KEY_FIELD_MAX: Final = 512
 
 _VERSION: Final = re.compile(r"v\d+\.\d+\Z")
 _PHONE_NUMBER_ID: Final = re.compile(r"\d+\Z")

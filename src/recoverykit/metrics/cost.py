@@ -39,8 +39,8 @@ import phonenumbers
 
 from ..errors import InvalidInputError
 from ..programs import SERVICE_WINDOW
-from ..runtime.records import MESSAGE_KINDS as _MESSAGE_KINDS
-from ..runtime.records import RecordKind
+from ..protocols import MESSAGE_KINDS as _MESSAGE_KINDS
+from ..protocols import RecordKind
 from ..values.loading import (
     Problems,
     expect_mapping,

@@ -25,8 +25,7 @@ from typing import Any, Final
 import attrs
 
 from ..errors import InvalidInputError
-from ..protocols import LogRecord
-from ..runtime.records import RecordKind
+from ..protocols import LogRecord, RecordKind
 from .cost import MESSAGE_KINDS, PriceTable, Usage, UsageCounter
 from .stats import wilson_interval
 

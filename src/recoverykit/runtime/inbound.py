@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from datetime import datetime, timedelta
+from typing import Final
 
 from ..engine.commands import SendMessage
 from ..engine.compose import Unsendable, compose_notice
@@ -27,7 +28,7 @@ from ..engine.policy import RecoveryPolicy
 from ..policies.caps import ContactRecord, SendKind
 from ..policies.consent import ConsentAction, ConsentEvent, Purpose, grant_for, revocation_for
 from ..policies.replies import Intent, Reply, classify_reply
-from ..protocols import Clock, LogRecord, OutboxEntry, Store, Transaction
+from ..protocols import Clock, LogRecord, OutboxEntry, OutboxStatus, Store, Transaction
 from ..values.model import Channel, Customer
 from ..webhooks.types import (
     ChatStarted,
@@ -39,7 +40,7 @@ from ..webhooks.types import (
 )
 from .addresses import record_consent
 from .apply import Pending
-from .records import RecordKind, send_data
+from .records import RecordKind, outbox_record, send_data
 from .routing import STOPPING, answerable
 
 __all__ = ["InboundFacts"]
@@ -204,20 +205,25 @@ class InboundFacts:
         now = self.clock.now()
         reported = update.provider_id or f"{update.provider_message_id}:{update.status.value}"
         status_id = inbound_id("status", update.channel, reported)
+        settled: OutboxStatus | None = None
         with self.store.transaction() as tx:
             entry = tx.sent_message(update.channel, update.provider_message_id)
+            if entry is None and update.idempotency_key:
+                entry, settled = _by_key(tx, update, now)
             if entry is None:
                 log_unknown(tx, now, update, "no sent message has this provider id")
                 return []
             message = entry.message
+            event: Event | None
             if message.touch is not None and update.status is not DeliveryStatus.SENT:
                 event = status_event(update, message, message.touch, status_id)
             else:
-                revocation = log_status(tx, now, update, entry, status_id)
-                if revocation is None:
-                    return []
-                event = revocation
-        return self.handle(event)
+                event = log_status(tx, now, update, entry, status_id)
+        if settled is not None:
+            self.store.mark_outbox(
+                entry.key, settled, at=now, provider_id=update.provider_message_id
+            )
+        return [] if event is None else self.handle(event)
 
     def _receive_chat(self, started: ChatStarted) -> list[Decision]:
         with self.store.transaction() as tx:
@@ -264,6 +270,33 @@ class InboundFacts:
 
 
 # -- helpers ------------------------------------------------------------------------------------
+#: Outbox states a delivery report may settle: handed over, outcome never recorded.
+_UNSETTLED: Final = frozenset({OutboxStatus.UNCERTAIN, OutboxStatus.PENDING})
+
+
+def _by_key(
+    tx: Transaction, update: StatusUpdate, now: datetime
+) -> tuple[OutboxEntry | None, OutboxStatus | None]:
+    """The entry a report names by its idempotency key, and what the report settles it as.
+
+    A send left ``uncertain`` (or still pending after its hand-over) has no provider
+    id on record: a report that carries its key back proves the provider took it
+    (``sent``), or says it failed (``failed``). Anything else is left as it is.
+    """
+    assert update.idempotency_key is not None
+    entry = tx.outbox_entry(update.idempotency_key)
+    if entry is None or entry.message.channel is not update.channel:
+        return None, None
+    if entry.status not in _UNSETTLED or (
+        entry.status is OutboxStatus.PENDING and entry.attempted_at is None
+    ):
+        return entry, None
+    settled = OutboxStatus.FAILED if update.status is DeliveryStatus.FAILED else OutboxStatus.SENT
+    detail = f"settled by a {update.status.value} report that named its key"
+    tx.log(outbox_record(now, entry, settled, detail))
+    return entry, settled
+
+
 def inbound_id(kind: str, channel: Channel, provider_id: str) -> str:
     """The event id for a provider's report: the same on every retry of the webhook.
 

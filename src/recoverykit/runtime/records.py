@@ -1,14 +1,11 @@
-"""The event log's record kinds, and the data each kind of record carries.
+"""What each kind of event-log record carries: the runtime writes these lines.
 
-Measurement (``recoverykit.metrics``), the command line and the runtime all read
-and write the same log; ``RecordKind`` is the one list of what a line can be, so
-a kind written here is a kind a report knows. It is a ``str`` enum: stored logs
-keep plain strings, and ``record.kind == RecordKind.SEND`` holds for them.
+The kinds themselves (``RecordKind``) live with ``LogRecord`` in ``protocols``,
+where measurement reads them too; this module builds each record's data.
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Final
@@ -30,45 +27,13 @@ from ..engine.policy import RecoveryPolicy
 from ..messages.packs import cart_tier
 from ..messages.sms import sms_segments
 from ..policies.resolve import resolve_zones
-from ..protocols import LogRecord, OutboxEntry, OutboxStatus
+from ..protocols import MESSAGE_KINDS, LogRecord, OutboxEntry, OutboxStatus, RecordKind
 from ..values.model import Channel, LineItem
 from ..values.zones import get_zone
 
 __all__ = ["MESSAGE_KINDS", "RecordKind"]
 
 
-class RecordKind(enum.StrEnum):
-    """What one line of the event log records."""
-
-    #: An event applied to one or more recoveries (its data summarises the event).
-    EVENT = "event"
-    #: A touch queued for sending (in the transaction that decided it).
-    SEND = "send"
-    #: The opt-out confirmation queued for sending.
-    CONFIRM = "confirm"
-    #: Another reply queued (a HELP answer, menu help, the link again, thanks).
-    REPLY = "reply"
-    #: A touch moved later (contact hours, a cap, a program rule, a retry).
-    DEFER = "defer"
-    #: A touch left out (nothing true to say, a guard blocked it).
-    SKIP = "skip"
-    #: A conversation handed to a person.
-    HANDOFF = "handoff"
-    #: A recovery finished, with its reason.
-    FINISH = "finish"
-    #: An event that changed nothing (a duplicate, a late or unknown one).
-    IGNORED = "ignored"
-    #: Anything else worth knowing (holdout, double opt-in, provider statuses).
-    INFO = "info"
-    #: What became of an outbox entry after it was queued (failed, uncertain,
-    #: cancelled at the last look, settled by a delivery report).
-    OUTBOX = "outbox"
-    #: A recovery set aside because its data broke the engine; the others go on.
-    QUARANTINE = "quarantine"
-
-
-#: The kinds that stand for a message queued for a customer.
-MESSAGE_KINDS: Final = frozenset({RecordKind.SEND, RecordKind.REPLY, RecordKind.CONFIRM})
 #: The pack key of the opt-out confirmation: logged as ``confirm`` rather than ``reply``.
 CONFIRM_KEY: Final = "optout_confirm"
 

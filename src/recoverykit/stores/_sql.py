@@ -206,6 +206,7 @@ class Statements:
             "SELECT {outbox_columns} FROM outbox WHERE provider_id = ? AND {message_channel} = ?"
             " ORDER BY created_at DESC, {insertion} DESC LIMIT 1"
         )
+        self.outbox_entry = d.sql("SELECT {outbox_columns} FROM outbox WHERE key = ?")
         self.mark_seen = d.sql(
             "INSERT INTO seen (event_id) VALUES (?) ON CONFLICT (event_id) DO NOTHING"
         )
@@ -500,6 +501,10 @@ class SQLTransaction(TransactionGuard, TransactionDefaults):
 
     def sent_message(self, channel: Channel, provider_id: str) -> OutboxEntry | None:
         row = self._execute(self._q.sent_message, (provider_id, channel.value)).fetchone()
+        return None if row is None else self._q.dialect.outbox_entry(row)
+
+    def outbox_entry(self, key: str) -> OutboxEntry | None:
+        row = self._execute(self._q.outbox_entry, (key,)).fetchone()
         return None if row is None else self._q.dialect.outbox_entry(row)
 
     def mark_seen(self, event_id: str) -> bool:

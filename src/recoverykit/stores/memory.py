@@ -236,6 +236,10 @@ class MemoryTransaction(TransactionGuard, TransactionDefaults):
             return None  # never marked with it, or marked again with another id since
         return row.entry
 
+    def outbox_entry(self, key: str) -> OutboxEntry | None:
+        row = self._data().outbox.get(key)
+        return None if row is None else row.entry
+
     def mark_seen(self, event_id: str) -> bool:
         seen = self._data().seen
         if event_id in seen:

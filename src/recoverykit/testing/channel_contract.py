@@ -362,12 +362,14 @@ class ChannelContract:
         assert self.key_sent(server.requests[0]) == "chk-7:touch2:1"
 
     @pytest.mark.parametrize("status", [500, 502, 503, 504])
-    def test_server_error_is_transient_and_not_retried(
+    def test_server_error_is_outcome_unknown_and_not_retried(
         self, adapter: ChannelAdapter, server: LoopbackServer, status: int
     ) -> None:
-        """A 5xx is transient, and the adapter does not retry by itself (at most once)."""
+        """A 5xx came after the request arrived, so the provider may have queued the
+        message: ``outcome_unknown`` (never a plain retry), and no retry by the adapter."""
         server.answer(Reply(status, {"message": "try later"}))
         error = self._fails(adapter)
+        assert error.code == OUTCOME_UNKNOWN
         assert not error.permanent
         assert not error.revoked
         assert len(server.requests) == 1

@@ -34,6 +34,7 @@ from typing import Any, Final
 import attrs
 
 from ..channels.errors import whatsapp_error
+from ..channels.keys import KEY_FIELD, KEY_FIELD_MAX
 from ..values.model import Channel
 from ..values.time import require_aware
 from ._reading import (
@@ -238,6 +239,9 @@ def _statuses(value: Mapping[str, Any], path: str, now: datetime) -> list[Inboun
         extra: dict[str, Any] = {}
         if status is DeliveryStatus.FAILED:
             extra = _failure(report, here)
+        key = report.get(KEY_FIELD)
+        if isinstance(key, str) and key and len(key) <= KEY_FIELD_MAX:
+            extra["idempotency_key"] = key
         found.append(
             StatusUpdate(
                 channel=Channel.WHATSAPP,

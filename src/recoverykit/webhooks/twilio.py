@@ -31,6 +31,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 import attrs
 
 from ..channels.errors import twilio_error
+from ..channels.keys import KEY_PARAMETER
 from ..values.model import Channel
 from ..values.time import require_aware
 from ._reading import MAX_BODY_BYTES, body_of, identifier, load_json, obj, positive_size
@@ -92,7 +93,7 @@ class TwilioWebhooks:
         require_aware(now, "now")
         body = body_of(request, self.max_body_bytes)
         fields = self._verified_fields(request, body)
-        return _read(fields, now)
+        return _read(fields, now, key=_key_in(request.url))
 
     # -- verification --------------------------------------------------------------------------
     def _verified_fields(self, request: WebhookRequest, body: bytes) -> Mapping[str, str]:
@@ -183,7 +184,19 @@ def _json_fields(body: bytes) -> Mapping[str, str]:
 
 
 # -- reading -----------------------------------------------------------------------------------
-def _read(fields: Mapping[str, str], now: datetime) -> list[Inbound]:
+def _key_in(url: object) -> str | None:
+    """The idempotency key the adapter put in the (signed) status-callback URL."""
+    if not isinstance(url, str):
+        return None
+    try:
+        query = parse_qsl(urlsplit(url).query, keep_blank_values=True)
+    except ValueError:
+        return None
+    key = next((value for name, value in query if name == KEY_PARAMETER), None)
+    return key or None
+
+
+def _read(fields: Mapping[str, str], now: datetime, *, key: str | None = None) -> list[Inbound]:
     sid = fields.get("MessageSid") or fields.get("SmsSid")
     if sid is None:
         msg = "The webhook has no MessageSid; it is not a Twilio messaging webhook"
@@ -195,7 +208,7 @@ def _read(fields: Mapping[str, str], now: datetime) -> list[Inbound]:
     if status is None:
         msg = "The webhook has neither Body (an inbound message) nor MessageStatus (a status)"
         raise MalformedWebhook(msg)
-    return _status(fields, sid, status.strip().lower(), now)
+    return _status(fields, sid, status.strip().lower(), now, key=key)
 
 
 def _channel_and_address(value: str | None, field: str) -> tuple[Channel, str]:
@@ -222,7 +235,9 @@ def _inbound(fields: Mapping[str, str], sid: str, now: datetime) -> InboundMessa
     )
 
 
-def _status(fields: Mapping[str, str], sid: str, raw: str, now: datetime) -> list[Inbound]:
+def _status(
+    fields: Mapping[str, str], sid: str, raw: str, now: datetime, *, key: str | None
+) -> list[Inbound]:
     status = _STATUSES.get(raw)
     if status is None:
         return []  # queued, sending, accepted, scheduled, ...: nothing new
@@ -240,6 +255,7 @@ def _status(fields: Mapping[str, str], sid: str, raw: str, now: datetime) -> lis
             status=status,
             at=now,
             provider_id=f"{sid}:{raw}",
+            idempotency_key=key,
             **extra,
         )
     ]

@@ -136,6 +136,10 @@ class StatusUpdate:
     revoked: bool = False
     #: Distinguishes two reports of the same status (providers repeat webhooks).
     provider_id: str = ""
+    #: The idempotency key the message was sent with, when the provider echoed it
+    #: (``recoverykit.channels.keys``): it names the outbox entry even when the
+    #: provider's id was never recorded, so a report settles an ``uncertain`` send.
+    idempotency_key: str | None = None
 
 
 @attrs.frozen
