@@ -24,6 +24,9 @@ T = TypeVar("T")
 E = TypeVar("E", bound=enum.StrEnum)
 
 MISSING: Final = object()
+#: Loaded instants fall in [EARLIEST_YEAR, LATEST_YEAR): far from the present is a mistake.
+EARLIEST_YEAR: Final = 1970
+LATEST_YEAR: Final = 2200
 
 
 class Problems:
@@ -200,7 +203,12 @@ def to_enum(cls: type[E]) -> Callable[[Any], E]:
 
 
 def to_datetime(value: Any) -> datetime:
-    """Parse an ISO 8601 instant; an offset (or ``Z``) is required."""
+    """Parse an ISO 8601 instant; an offset (or ``Z``) is required.
+
+    Instants before ``EARLIEST_YEAR`` or from ``LATEST_YEAR`` on are refused: no
+    checkout, order or consent is dated there, and the engine's arithmetic (a week
+    of touches, a month of history) must not step outside what ``datetime`` holds.
+    """
     from .time import require_aware  # noqa: PLC0415 - keeps this module import-light
 
     text = to_str(value)
@@ -216,4 +224,11 @@ def to_datetime(value: Any) -> datetime:
             f"'{text}+01:00' for the zone's offset"
         )
         raise ValueError(msg)
-    return require_aware(parsed, "date-time")
+    moment = require_aware(parsed, "date-time")
+    if not EARLIEST_YEAR <= moment.year < LATEST_YEAR:
+        msg = (
+            f"date-time {text!r:.60} is too far from the present; "
+            f"use an instant from {EARLIEST_YEAR} up to {LATEST_YEAR - 1}"
+        )
+        raise ValueError(msg)
+    return moment

@@ -44,6 +44,13 @@ def get_locale(identifier: str) -> Locale:
         raise InvalidLocale(msg) from None
 
 
+#: Amounts stay far inside Decimal's default 28-digit precision, so every sum,
+#: rounding and band the engine computes is exact: 15 digits before the point...
+MAX_WHOLE_DIGITS: Final = 15
+#: ... and 8 after it (no currency has more than 4 minor digits).
+MAX_FRACTION_DIGITS: Final = 8
+
+
 def _to_amount(value: Any) -> Decimal:
     if isinstance(value, bool):
         msg = f"Invalid amount: {value!r}; pass a Decimal or a string such as '84.00'"
@@ -61,6 +68,19 @@ def _to_amount(value: Any) -> Decimal:
         raise InvalidMoney(msg)
     if amount < 0:
         msg = f"Invalid amount: {value!r}; amounts are never negative"
+        raise InvalidMoney(msg)
+    if amount and amount.adjusted() >= MAX_WHOLE_DIGITS:
+        msg = (
+            f"Invalid amount: {value!r:.60}; at most {MAX_WHOLE_DIGITS} digits before the "
+            "decimal point (no shop total is that large: check the field's unit)"
+        )
+        raise InvalidMoney(msg)
+    exponent = amount.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -MAX_FRACTION_DIGITS:
+        msg = (
+            f"Invalid amount: {value!r:.60}; at most {MAX_FRACTION_DIGITS} digits after the "
+            "decimal point"
+        )
         raise InvalidMoney(msg)
     return amount
 
