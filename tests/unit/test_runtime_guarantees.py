@@ -20,6 +20,7 @@ from recoverykit.channels.twilio import with_key
 from recoverykit.engine.commands import SendMessage
 from recoverykit.engine.events import CheckoutAbandoned, Event, OrderPlaced, ReplyReceived
 from recoverykit.engine.machine import Decision
+from recoverykit.engine.offer import decide_just_in_time
 from recoverykit.engine.policy import RecoveryPolicy
 from recoverykit.engine.state import RecoveryState, RecoveryStatus
 from recoverykit.errors import DefinitionError
@@ -271,7 +272,7 @@ def test_a_recovery_the_engine_raises_on_is_quarantined_and_releases_its_batch(
     runner = Runner(POLICY, store, {Channel.SMS: channel}, clock)
     for n in range(6):
         abandon(runner, person(f"c{n}", f"+44740012340{n}"), f"co-{n}")
-    real = apply_module.decide_just_in_time
+    real = decide_just_in_time
 
     def engine(state: RecoveryState | None, event: Event, **kwargs: Any) -> Decision:
         if state is not None and state.checkout_id == "co-3":
@@ -284,7 +285,8 @@ def test_a_recovery_the_engine_raises_on_is_quarantined_and_releases_its_batch(
     [record] = [r for r in store.events() if r.kind == RecordKind.QUARANTINE]
     assert record.checkout_id == "co-3"
     assert record.data["error"]
-    assert store.next_due() is None or store.next_due() > clock.now()
+    due = store.next_due()
+    assert due is None or due > clock.now()
     with store.transaction() as tx:
         parked = tx.load("co-3")
     assert parked is not None
@@ -306,7 +308,7 @@ def test_loaders_refuse_values_the_engine_cannot_compute_with(
 ) -> None:
     """Amounts with too many digits or a huge exponent, and dates far from the present,
     are refused when loaded, with the JSON path of the bad value."""
-    checkout = {
+    checkout: dict[str, object] = {
         "id": "co-1",
         "customer": {"id": "c1", "phone": "+447400123451", "timezone": "Europe/London"},
         "items": [{"sku": "S", "name": "Teapot", "quantity": 1,
@@ -358,7 +360,7 @@ def test_the_testing_driver_routes_like_the_runner() -> None:
     assert 1 == len(driver.touches())
     revoke = ConsentEvent("c1", Channel.SMS, Purpose.RECOVERY, ConsentAction.REVOKED,
                           T0 + timedelta(hours=3), "support_agent", "Asked by phone.")  # fmt: skip
-    driver.feed(ConsentChanged(revoke, T0 + timedelta(hours=3)))
+    driver.feed(ConsentChanged(revoke))
     driver.run_until(T0 + timedelta(days=8))
     assert 1 == len(driver.touches())
 
