@@ -15,7 +15,8 @@ catches. Everything else lives in its layer's namespace: ``recoverykit.values``,
 ``recoverykit.sources`` (Shopify, WooCommerce), ``recoverykit.metrics`` and
 ``recoverykit.testing``, beside the purpose-named modules ``errors``, ``protocols``,
 ``detector`` (when checkout activity counts as abandoned), ``jurisdictions``,
-``programs``, ``presets`` and ``links``. Names that used to be listed here still resolve, without a warning.
+``programs``, ``presets`` and ``links``. Names that used to be listed here still
+resolve, without a warning.
 
 Nothing is imported until it is used (PEP 562): ``import recoverykit`` loads no
 database driver, runner, webhook parser or holiday calendar.
