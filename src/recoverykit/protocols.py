@@ -388,6 +388,11 @@ class DetectorTransaction(Transaction, Protocol):
         """Remember a shop order; ``False`` (and no change) when its ``order_id`` is known."""
         ...
 
+    def customers_with(self, *, phone: str | None, email: str | None) -> list[str]:
+        """The ids of the customers whose watched checkouts carry this phone or e-mail
+        (``ShopOrder``'s normalized forms), sorted: every record one person ordered as."""
+        ...
+
     def orders_for(
         self,
         *,

@@ -114,14 +114,15 @@ def observe_order(tx: Transaction, order: ShopOrder, *, now: datetime) -> list[E
             for engine_id in _engine_ids(watch)
             if engine_id != base.checkout_id
         )
-    others: set[str] = set()
-    if order.phone is not None:
-        for channel in (Channel.SMS, Channel.WHATSAPP):
-            found = tx.customer_for(channel, order.phone)
-            if found is not None:
-                others.add(found)
-    if order.email is not None:
-        found = tx.customer_for(Channel.EMAIL, order.email)
+    # Every record the person ordered as: those their watched checkouts name, and
+    # those the store's address index knows (SEAMS 5: orders bind the person).
+    others = set(dtx.customers_with(phone=order.phone, email=order.email))
+    for channel, address in (
+        (Channel.SMS, order.phone),
+        (Channel.WHATSAPP, order.phone),
+        (Channel.EMAIL, order.email),
+    ):
+        found = None if address is None else tx.customer_for(channel, address)
         if found is not None:
             others.add(found)
     others.discard(order.customer_id or "")

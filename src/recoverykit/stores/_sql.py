@@ -24,6 +24,7 @@ from ..detector import (
     ShopOrder,
     order_from_dict,
     order_to_dict,
+    person_keys,
     watch_from_dict,
     watch_to_dict,
 )
@@ -231,9 +232,15 @@ class Statements:
         # The abandonment detector's watches and the shop's orders (DetectorTransaction).
         self.watch = d.sql("SELECT data FROM watches WHERE checkout_id = ?")
         self.save_watch = d.sql(
-            "INSERT INTO watches (checkout_id, due, touched, data) VALUES (?, ?, ?, ?)"
+            "INSERT INTO watches (checkout_id, due, touched, data, customer_id, phone, email)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (checkout_id) DO UPDATE SET due = excluded.due,"
-            " touched = excluded.touched, data = excluded.data"
+            " touched = excluded.touched, data = excluded.data,"
+            " customer_id = excluded.customer_id, phone = excluded.phone, email = excluded.email"
+        )
+        self.customers_with = d.sql(
+            "SELECT DISTINCT customer_id FROM watches WHERE customer_id IS NOT NULL"
+            " AND (phone = ? OR email = ?) ORDER BY customer_id"
         )
         self.due_watches = d.sql(
             "SELECT data FROM watches WHERE due IS NOT NULL AND due <= ?"
@@ -574,6 +581,8 @@ class SQLTransaction(TransactionGuard, TransactionDefaults):
     def save_watch(self, watch: CheckoutWatch) -> None:
         d = self._q.dialect
         touched = watch.completed_at or watch.last_activity_at
+        customer = watch.customer
+        phone, email = (None, None) if customer is None else person_keys(customer)
         self._execute(
             self._q.save_watch,
             (
@@ -581,8 +590,17 @@ class SQLTransaction(TransactionGuard, TransactionDefaults):
                 d.maybe_time_in(watch.due_at),
                 d.maybe_time_in(touched),
                 d.json_in(watch_to_dict(watch)),
+                None if customer is None else customer.id,
+                phone,
+                email,
             ),
         )
+
+    def customers_with(self, *, phone: str | None, email: str | None) -> list[str]:
+        if phone is None and email is None:
+            return []
+        rows = self._execute(self._q.customers_with, (phone, email)).fetchall()
+        return [str(customer_id) for (customer_id,) in rows]
 
     def due_watches(self, now: datetime, *, limit: int) -> list[CheckoutWatch]:
         d = self._q.dialect

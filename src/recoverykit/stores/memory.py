@@ -20,7 +20,7 @@ from typing import Any, Final
 
 import attrs
 
-from ..detector import CheckoutWatch, ShopOrder, watch_from_dict, watch_to_dict
+from ..detector import CheckoutWatch, ShopOrder, person_keys, watch_from_dict, watch_to_dict
 from ..engine.state import RecoveryState, RecoveryStatus
 from ..policies.caps import ContactHistory, ContactRecord
 from ..policies.consent import ConsentEvent, ConsentLedger
@@ -273,6 +273,17 @@ class MemoryTransaction(TransactionGuard, TransactionDefaults):
         ]
         due.sort(key=lambda watch: (micros(watch.due_at), watch.checkout_id))  # type: ignore[arg-type]
         return due[: max(limit, 0)]
+
+    def customers_with(self, *, phone: str | None, email: str | None) -> list[str]:
+        found: set[str] = set()
+        for watch in self._data().watches.values():
+            customer = watch.customer
+            if customer is None:
+                continue
+            keys = person_keys(customer)
+            if (phone is not None and keys[0] == phone) or (email is not None and keys[1] == email):
+                found.add(customer.id)
+        return sorted(found)
 
     def add_order(self, order: ShopOrder) -> bool:
         orders = self._data().orders

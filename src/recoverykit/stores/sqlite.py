@@ -162,6 +162,15 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE INDEX IF NOT EXISTS log_checkout ON log (checkout_id);
     CREATE INDEX IF NOT EXISTS log_customer ON log (customer_id);
     """,
+    # 6: a watched checkout's customer, phone and e-mail, so an order reaches every
+    # customer record of the person who placed it (DetectorTransaction.customers_with).
+    """
+    ALTER TABLE watches ADD COLUMN customer_id TEXT;
+    ALTER TABLE watches ADD COLUMN phone TEXT;
+    ALTER TABLE watches ADD COLUMN email TEXT;
+    CREATE INDEX watches_phone ON watches (phone) WHERE phone IS NOT NULL;
+    CREATE INDEX watches_email ON watches (email) WHERE email IS NOT NULL;
+    """,
 )
 
 #: ``PRAGMA application_id`` of every recoverykit SQLite file ("RKIT"): the schema

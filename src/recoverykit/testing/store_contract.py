@@ -1338,6 +1338,28 @@ class StoreContract:
         assert [order.order_id for order in found] == ["o-1", "o-2", "o-3", "o-4"]
         assert orders[1] == found[1]
 
+    def test_customers_with_finds_every_record_of_a_phone_or_email(self, store: Store) -> None:
+        """customers_with names each customer whose watched checkout carries the phone or
+        the e-mail, once, sorted; a changed snapshot replaces the old contact details."""
+        policy = DetectorPolicy()
+        with store.transaction() as tx:
+            detector = self._detector_tx(tx)
+            detector.save_watch(observe(None, _activity("tok-1", T0, who="cus-a"), policy=policy))
+            detector.save_watch(observe(None, _activity("tok-2", T0, who="cus-b"), policy=policy))
+            detector.save_watch(observe(None, _activity("tok-3", T0, who="cus-a"), policy=policy))
+            moved = _activity("tok-4", T0, who="cus-c", phone="+48609999999")
+            detector.save_watch(observe(None, moved, policy=policy))
+        with store.transaction() as tx:
+            detector = self._detector_tx(tx)
+            assert detector.customers_with(phone="+48601234567", email=None) == ["cus-a", "cus-b"]
+            assert detector.customers_with(phone=None, email="anna@example.com") == [
+                "cus-a",
+                "cus-b",
+                "cus-c",
+            ]
+            assert detector.customers_with(phone="+48609999999", email=None) == ["cus-c"]
+            assert detector.customers_with(phone=None, email=None) == []
+
     def test_detector_rows_roll_back_with_their_transaction(self, store: Store) -> None:
         """Watches and orders written in a transaction that fails are not kept."""
         watch = observe(None, _activity("tok-1", T0), policy=DetectorPolicy())
@@ -1388,12 +1410,19 @@ class StoreContract:
             )
 
 
-def _activity(checkout_id: str, at: datetime, *, quantity: int = 1) -> CheckoutUpdated:
+def _activity(
+    checkout_id: str,
+    at: datetime,
+    *,
+    quantity: int = 1,
+    who: str = "cus-9",
+    phone: str = "+48601234567",
+) -> CheckoutUpdated:
     """A payment-stage snapshot of a one-line cart."""
     price = Money("42.00", "PLN")
     return CheckoutUpdated(
         checkout_id=checkout_id,
-        customer=Customer(id="cus-9", phone="+48601234567", email="anna@example.com"),
+        customer=Customer(id=who, phone=phone, email="anna@example.com"),
         stage=Stage.PAYMENT,
         items=(LineItem("sku-1", "Kettle", quantity, price),),
         total=price * quantity,
