@@ -45,6 +45,7 @@ from ..values.loading import (
     to_str,
     unknown_keys,
 )
+from ..values.text import replace_surrogates
 from ..values.time import require_aware
 
 __all__ = [
@@ -274,8 +275,13 @@ _ENCODER: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def dumps(data: Any) -> str:
-    """``data`` as the compact JSON text the bundled stores keep."""
-    return _ENCODER.encode(data)
+    """``data`` as the compact JSON text the bundled stores keep.
+
+    Valid UTF-8 by construction: a lone surrogate that got this far (a reply text an
+    application built itself, say) becomes U+FFFD instead of failing the write and,
+    with it, the whole transaction.
+    """
+    return replace_surrogates(_ENCODER.encode(data))
 
 
 # -- recovery states as JSON text ---------------------------------------------------------------

@@ -33,10 +33,11 @@ from ..protocols import (
     TransactionDefaults,
 )
 from ..values.model import Channel, Customer, address_key
+from ..values.text import replace_surrogates
 from ..values.time import require_aware, to_utc
 from ._refusals import TransactionGuard, recovery_exists, unknown_outbox_key, version_conflict
 from ._sql import log
-from .codec import due_of, finished_of, micros, started_of
+from .codec import due_of, dumps, finished_of, micros, started_of
 from .erasure import export_document, pseudonym, pseudonymised
 
 __all__ = ["MemoryStore"]
@@ -70,7 +71,7 @@ class _Outbox:
 
 def _json_copy(data: dict[str, Any]) -> dict[str, Any]:
     """What a database would give back: JSON-safe data, detached from the caller's dict."""
-    copied: dict[str, Any] = json.loads(json.dumps(data))
+    copied: dict[str, Any] = json.loads(dumps(data))
     return copied
 
 
@@ -224,6 +225,9 @@ class MemoryTransaction(TransactionGuard, TransactionDefaults):
         if entry.key in tables.outbox:
             return False
         require_aware(entry.created_at, "created_at")
+        text = replace_surrogates(entry.message.text)
+        if text != entry.message.text:  # as a database keeps it: valid UTF-8
+            entry = attrs.evolve(entry, message=attrs.evolve(entry.message, text=text))
         self._set(tables.outbox, entry.key, _Outbox(entry, next(tables.counter)))
         if entry.provider_id is not None:
             self._set(tables.sent, (entry.message.channel, entry.provider_id), entry.key)

@@ -1156,6 +1156,18 @@ class StoreContract:
             assert kept == tx.customer("cus-3")
             assert tx.customer_for(Channel.EMAIL, "cy@example.com") == "cus-3"
 
+    def test_a_lone_surrogate_is_stored_as_a_replacement_character(self, store: Store) -> None:
+        """Text that is not valid Unicode never fails a write: a lone surrogate in log
+        data or a message is kept as U+FFFD, and the rest of the transaction commits."""
+        sent = attrs.evolve(message("k-odd"), text="Shop: hi \ud800 STOP to opt out")
+        with store.transaction() as tx:
+            tx.log(LogRecord(T0, "event", "chk-1", "cus-1", {"text": "STOP \udc00"}))
+            tx.add_outbox(OutboxEntry("k-odd", sent, T0))
+        assert [record.data["text"] for record in store.events()] == ["STOP \ufffd"]
+        assert [entry.message.text for entry in store.outbox()] == [
+            "Shop: hi \ufffd STOP to opt out"
+        ]
+
     # -- one customer's data (GDPR articles 15 and 17) -------------------------------------
     def _customer_everywhere(self, store: Store, customer_id: str, checkout_id: str) -> Customer:
         """A customer with a row in every table a store keeps."""
