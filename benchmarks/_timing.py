@@ -83,6 +83,4 @@ def rate(label: str, count: int, seconds: float, floor: Floor | None = None) -> 
     The floor is CPU seconds per item.
     """
     each = seconds / count
-    print(
-        f"  {label:<52} {each * 1e6:9.2f} µs {count / seconds:12,.0f} /s{_beside(each, floor)}"
-    )
+    print(f"  {label:<52} {each * 1e6:9.2f} µs {count / seconds:12,.0f} /s{_beside(each, floor)}")

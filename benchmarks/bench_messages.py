@@ -86,7 +86,8 @@ def segment_figures() -> None:
         print("  (smsutil is not installed: pip install -e '.[bench]' to compare with it)")
     sets = {f"{language} reminders": _reminders(language) for language in LANGUAGES}
     sets.update(_shapes())
-    sets["all of the above, mixed"] = [text for texts in zip(*sets.values()) for text in texts]
+    mixed = zip(*sets.values(), strict=True)
+    sets["all of the above, mixed"] = [text for texts in mixed for text in texts]
     sms_segments("warm-up: ж😀\u0301 " * 30)  # builds the character tables once
     for label, texts in sets.items():
         name = f"sms_segments, new texts, {label}"
