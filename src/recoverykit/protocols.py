@@ -177,6 +177,9 @@ class RecordKind(enum.StrEnum):
     OUTBOX = "outbox"
     #: A recovery set aside because its data broke the engine; the others go on.
     QUARANTINE = "quarantine"
+    #: What the abandonment detector made of a shop checkout it did not report
+    #: (``{"outcome": "ordered_recently", "detail": ...}``), or a shop fact seen twice.
+    DETECT = "detect"
 
 
 #: The kinds that stand for a message queued for a customer (and on the provider's bill).

@@ -39,7 +39,7 @@ from ..detector import (
 from ..engine.events import CartUpdated, ConsentChanged, Event
 from ..engine.state import RecoveryStatus
 from ..errors import StoreError
-from ..protocols import DetectorTransaction, LogRecord, Transaction
+from ..protocols import DetectorTransaction, LogRecord, RecordKind, Transaction
 from ..values.model import Channel
 
 __all__ = ["DetectorRun", "detector_tx", "due_abandonments", "observe_activity", "observe_order"]
@@ -203,4 +203,4 @@ def _log(
 ) -> None:
     """A ``detect`` log line: what the detector made of a checkout, and why."""
     data: dict[str, Any] = {"outcome": outcome, "detail": detail}
-    tx.log(LogRecord(now, "detect", *where, data))
+    tx.log(LogRecord(now, RecordKind.DETECT, *where, data))
