@@ -69,7 +69,8 @@ def _beside(seconds: float, floor: Floor | None) -> str:
         return ""
     label, floor_seconds = floor
     ratio = seconds / floor_seconds if floor_seconds > 0 else float("inf")
-    return f"  {ratio:7.1f}× floor ({label}: {floor_seconds * 1e6:,.2f} µs)"
+    shown = f"{ratio:7.1f}" if ratio >= 1 else f"{ratio:7.2f}"  # a memo can beat its floor
+    return f"  {shown}× floor ({label}: {floor_seconds * 1e6:,.2f} µs)"
 
 
 def report(name: str, seconds: float, floor: Floor | None = None) -> None:

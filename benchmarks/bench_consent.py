@@ -1,4 +1,10 @@
-"""Reply classification throughput and consent-ledger questions on a long trail."""
+"""Reply classification throughput and consent-ledger questions on a long trail.
+
+CPU time, each figure beside its floor measured in the same run: ``casefold`` and
+``split`` of the same replies for the classifier (the least a word match must do),
+and for the ledger a dict look-up (a question), a sort of the events by time
+(building one) and a tuple copy (appending to an immutable one).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import cycle
 from typing import Any
 
-from benchmarks._timing import per_call, report
+from benchmarks._timing import Floor, per_call, report
 from recoverykit.policies.consent import ConsentAction, ConsentEvent, ConsentLedger, Purpose
 from recoverykit.policies.replies import _forget, classify_reply
 from recoverykit.values.model import Channel
@@ -83,30 +89,42 @@ def _trail(customers: int, per_customer: int) -> list[ConsentEvent]:
     return events
 
 
+def _words_floor(texts: list[str]) -> Floor:
+    feed = iter(cycle(texts))
+    return ("casefold + split", per_call(lambda: next(feed).casefold().split(), number=50_000))
+
+
 def reply_figures() -> None:
     """Print the reply classifier's figures: memo hits, new texts, long and huge texts."""
+    typical = _words_floor(TYPICAL)
+    inbox = _words_floor(INBOX)
     texts = iter(cycle(TYPICAL))
     seconds = per_call(lambda: classify_reply(next(texts)), number=50_000)
-    report("classify_reply, typical mix, repeated (memo hits)", seconds)
+    report("classify_reply, typical mix, repeated (memo hits)", seconds, typical)
     seconds = per_call(lambda: classify_reply(next(texts), region="US"), number=50_000)
-    report("classify_reply, typical mix, repeated, contains (US)", seconds)
+    report("classify_reply, typical mix, repeated, contains (US)", seconds, typical)
     # Every text distinct (a unique trailing word), so nothing is served from the memo;
     # the INBOX figures below instead keep each text as it is and empty the memo.
     unique = iter([f"{TYPICAL[n % len(TYPICAL)]} x{n}" for n in range(300_000)])
     seconds = per_call(lambda: classify_reply(next(unique)), number=50_000)
-    report("classify_reply, typical mix, every text new", seconds)
-    report("classify_reply, inbox mix, first sight (memo emptied)", _first_sight())
-    report("classify_reply, inbox mix, first sight, contains (US)", _first_sight(region="US"))
-    report("classify_reply, inbox mix, first sight, locale pl", _first_sight(locale="pl"))
-    report("classify_reply, inbox mix, first sight, new words too", _first_sight(words=True))
+    report("classify_reply, typical mix, every text new", seconds, typical)
+    report("classify_reply, inbox mix, first sight (memo emptied)", _first_sight(), inbox)
+    report(
+        "classify_reply, inbox mix, first sight, contains (US)", _first_sight(region="US"), inbox
+    )
+    report("classify_reply, inbox mix, first sight, locale pl", _first_sight(locale="pl"), inbox)
+    report("classify_reply, inbox mix, first sight, new words too", _first_sight(words=True), inbox)
     long_text = "Hi! I was looking at the shoes again, " * 100
     report(
-        "classify_reply, 3.9 kB message", per_call(lambda: classify_reply(long_text), number=2_000)
+        "classify_reply, 3.9 kB message",
+        per_call(lambda: classify_reply(long_text), number=2_000),
+        ("casefold + split", per_call(lambda: long_text.casefold().split(), number=2_000)),
     )
     huge = "x y " * 50_000
     report(
         "classify_reply, 200 kB message (bounded)",
         per_call(lambda: classify_reply(huge), number=200),
+        ("casefold + split", per_call(lambda: huge.casefold().split(), number=200)),
     )
 
 
@@ -116,10 +134,16 @@ def main() -> None:
     report(
         "ConsentLedger build + fold, 10 000 events",
         per_call(lambda: ConsentLedger(tuple(events)).audit("cus-0"), number=5, repeat=3),
+        ("sort by time", per_call(lambda: sorted(events, key=_at), number=5, repeat=3)),
     )
     ledger = ConsentLedger(tuple(events))
     later = T0 + timedelta(days=1)
     ledger.allows("cus-0", Channel.SMS, Purpose.RECOVERY, later)  # fold once
+    index = {("cus-3", Channel.SMS): later}
+    lookup = (
+        "one dict look-up",
+        per_call(lambda: index.get(("cus-3", Channel.SMS)), number=50_000),
+    )
     report(
         "ledger.allows, 1 000 events per customer",
         per_call(
@@ -128,6 +152,7 @@ def main() -> None:
             ),
             number=50_000,
         ),
+        lookup,
     )
     middle = T0 + timedelta(minutes=500)
     report(
@@ -138,11 +163,14 @@ def main() -> None:
             ),
             number=50_000,
         ),
+        lookup,
     )
     grant = events[0]
+    trail = tuple(events)
     report(
         "ledger.append on a folded 10 000-event ledger",
         per_call(lambda: ledger.append(grant), number=2_000, repeat=3),
+        ("tuple copy", per_call(lambda: (*trail, grant), number=2_000, repeat=3)),
     )
     small = ConsentLedger(tuple(events[:10]))
     small.allows("cus-0", Channel.SMS, Purpose.RECOVERY, later)
@@ -151,7 +179,12 @@ def main() -> None:
         per_call(
             lambda: small.allows("cus-0", Channel.SMS, Purpose.RECOVERY, later), number=50_000
         ),
+        lookup,
     )
+
+
+def _at(event: ConsentEvent) -> datetime:
+    return event.at
 
 
 if __name__ == "__main__":

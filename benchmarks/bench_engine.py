@@ -1,14 +1,21 @@
-"""``decide`` for a due touch that sends, and for one that defers (warm caches)."""
+"""``decide`` for a due touch that sends, and for one that defers (warm caches).
+
+Each figure stands beside issue 25's floor for a decision, measured in the same run:
+one ``astimezone`` into the recipient's zone, one ``str.format_map`` of a reminder and
+one ``attrs.evolve`` of a small frozen value, the least work a decision that sends
+cannot avoid.
+"""
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import attrs
 
-from benchmarks._timing import per_call, report
+from benchmarks._timing import Floor, per_call_pair, report
 from recoverykit import (
     Channel,
     Checkout,
@@ -28,6 +35,31 @@ from recoverykit import (
 )
 
 LEFT = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
+_WARSAW = ZoneInfo("Europe/Warsaw")
+_REMINDER = "{store_name}: {first_name}, your checkout is saved: {link}\nReply STOP to opt out."
+_VALUES = {"store_name": "Sklep Ola", "first_name": "Anna", "link": "https://shop.example/c/1"}
+
+
+@attrs.frozen
+class _Small:
+    touch: int
+    at: datetime
+
+
+_SMALL = _Small(1, LEFT)
+
+
+def decision_floor() -> None:
+    """Issue 25's floor: one zone conversion, one format, one evolve."""
+    LEFT.astimezone(_WARSAW)
+    _REMINDER.format_map(_VALUES)
+    attrs.evolve(_SMALL, touch=2)
+
+
+def _beside_floor(label: str, fn: Callable[[], object], number: int) -> None:
+    seconds, floor = per_call_pair(fn, decision_floor, number=number, floor_number=number * 4)
+    figure: Floor = ("astimezone + format_map + evolve", floor)
+    report(label, seconds, figure)
 
 
 def main() -> None:
@@ -56,30 +88,21 @@ def main() -> None:
     def sends() -> None:
         decide(state, wake, now=due, policy=policy, context=context)
 
-    report(
+    _beside_floor(
         "decide: start (CheckoutAbandoned)",
-        per_call(
-            lambda: decide(
-                None, CheckoutAbandoned(checkout, LEFT), now=LEFT, policy=policy, context=context
-            ),
-            number=5_000,
+        lambda: decide(
+            None, CheckoutAbandoned(checkout, LEFT), now=LEFT, policy=policy, context=context
         ),
+        5_000,
     )
-    report("decide: due touch that sends (1 zone)", per_call(sends, number=10_000))
-    report(
-        "decide: due touch that sends, a new cart each call",
-        per_call(_many_carts(policy), number=10_000),
-    )
+    _beside_floor("decide: due touch that sends (1 zone)", sends, 10_000)
+    _beside_floor("decide: due touch that sends, a new cart each call", _many_carts(policy), 10_000)
     night = datetime(2026, 3, 3, 22, 30, tzinfo=UTC)  # 23:30 in Warsaw
     late = attrs.evolve(state, wakeup_at=night)
-    report(
+    _beside_floor(
         "decide: due touch that defers (quiet hours)",
-        per_call(
-            lambda: decide(
-                late, WakeupDue("chk-1", night), now=night, policy=policy, context=context
-            ),
-            number=10_000,
-        ),
+        lambda: decide(late, WakeupDue("chk-1", night), now=night, policy=policy, context=context),
+        10_000,
     )
     many = Customer(id="c2", first_name="Olga", phone="+79161234567", locale="ru")
     checkout_ru = Checkout(
@@ -98,14 +121,12 @@ def main() -> None:
     ).state
     due_ru = state_ru.wakeup_at
     assert due_ru is not None
-    report(
+    _beside_floor(
         "decide: due touch, Russian mobile (13 zones)",
-        per_call(
-            lambda: decide(
-                state_ru, WakeupDue("chk-2", due_ru), now=due_ru, policy=policy, context=context_ru
-            ),
-            number=5_000,
+        lambda: decide(
+            state_ru, WakeupDue("chk-2", due_ru), now=due_ru, policy=policy, context=context_ru
         ),
+        5_000,
     )
 
 

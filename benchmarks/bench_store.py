@@ -5,6 +5,10 @@ states and outbox entries in one commit, mark the hand-over in one commit, then 
 each send's outcome. The "runner's writes" line is that middle commit as ``run_due``
 makes it: the batch's consent ledgers, contact histories and service windows read,
 then states, outbox entries, contact records and log lines written.
+
+Figures are CPU time, each beside a floor from the same run: for SQLite, raw
+``sqlite3`` encoding and writing one state-sized row per item with a commit per batch
+(``bench_runner.raw_rows_per_cpu_second``); for memory, one dict assignment per item.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from pathlib import Path
 
 import attrs
 
+from benchmarks._timing import Floor, per_call, rate
+from benchmarks.bench_runner import raw_rows_per_cpu_second
 from recoverykit.policies.caps import ContactRecord
 from recoverykit.protocols import Claimed, LogRecord, OutboxEntry, OutboxMark, OutboxStatus, Store
 from recoverykit.stores import MemoryStore, SQLiteStore
@@ -35,8 +41,12 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=5)
 
 
+#: Each store's floor per item, filled in by ``main`` before the figures.
+_FLOORS: dict[str, Floor] = {}
+
+
 def _rate(label: str, count: int, seconds: float) -> None:
-    print(f"{label:<44} {count / seconds:>12,.0f} /s   ({seconds * 1e6 / count:.1f} µs each)")
+    rate(label, count, seconds, _FLOORS.get(label.split(":", 1)[0]))
 
 
 def _fill(store: Store, count: int, *, full: bool = False, start: int = 0) -> float:
@@ -44,13 +54,13 @@ def _fill(store: Store, count: int, *, full: bool = False, start: int = 0) -> fl
     states = [active(f"chk-{index:07d}", f"cus-{index % 5_000}") for index in range(count)]
     if full:
         states = [with_checkout(state, T0 - timedelta(hours=1)) for state in states]
-    started = time.perf_counter()
+    started = time.process_time()
     for offset in range(0, count, BATCH):
         with store.transaction() as tx:
             for state in states[offset : offset + BATCH]:
                 tx.save(attrs.evolve(state, checkout_id=f"{state.checkout_id}-{start}"),
                         expected_version=None)  # fmt: skip
-    return time.perf_counter() - started
+    return time.process_time() - started
 
 
 def _runner_writes(store: Store, claimed: list[Claimed], now: datetime) -> list[str]:
@@ -104,13 +114,13 @@ def _runner_figures(name: str, make: Callable[[], Store]) -> None:
         seconds = 0.0
         for tick in range(BATCHES):
             now = T0 + timedelta(seconds=tick)
-            started = time.perf_counter()
+            started = time.process_time()
             claimed = store.claim_due(now, limit=BATCH, lease=LEASE, worker="bench")
             keys = _runner_writes(store, claimed, now)
             store.mark_attempted(keys, at=now)
             store.mark_outbox_many([OutboxMark(key, OutboxStatus.SENT, "SM" + key)
                                     for key in keys], at=now)  # fmt: skip
-            seconds += time.perf_counter() - started
+            seconds += time.process_time() - started
         _rate(f"{name}: whole tick with the runner's writes", count, seconds)
     finally:
         store.close()
@@ -125,11 +135,11 @@ def _tick_figures(name: str, make: Callable[[], Store]) -> None:
         claim_seconds = settle_seconds = write_seconds = mark_seconds = many_seconds = 0.0
         for tick in range(BATCHES):
             now = T0 + timedelta(seconds=tick)
-            started = time.perf_counter()
+            started = time.process_time()
             claimed = store.claim_due(now, limit=BATCH, lease=LEASE, worker="bench")
-            claim_seconds += time.perf_counter() - started
+            claim_seconds += time.process_time() - started
 
-            started = time.perf_counter()
+            started = time.process_time()
             keys = []
             with store.transaction() as tx:
                 for item in claimed:
@@ -138,22 +148,22 @@ def _tick_figures(name: str, make: Callable[[], Store]) -> None:
                     tx.add_outbox(OutboxEntry(key, message(key), now))
                     later = attrs.evolve(item.state, wakeup_at=now + timedelta(days=1))
                     tx.save(later, expected_version=item.version)
-            write_seconds += time.perf_counter() - started
+            write_seconds += time.process_time() - started
 
-            started = time.perf_counter()
+            started = time.process_time()
             store.mark_attempted(keys, at=now)
-            mark_seconds += time.perf_counter() - started
+            mark_seconds += time.process_time() - started
 
-            started = time.perf_counter()
+            started = time.process_time()
             half = len(keys) // 2
             store.mark_outbox_many(
                 [OutboxMark(key, OutboxStatus.SENT, "SM" + key) for key in keys[:half]], at=now
             )
-            many_seconds += time.perf_counter() - started
-            started = time.perf_counter()
+            many_seconds += time.process_time() - started
+            started = time.process_time()
             for key in keys[half:]:
                 store.mark_outbox(key, OutboxStatus.SENT, at=now, provider_id="SM" + key)
-            settle_seconds += time.perf_counter() - started
+            settle_seconds += time.process_time() - started
         _rate(f"{name}: claim_due (limit {BATCH})", count, claim_seconds)
         _rate(f"{name}: outbox + state (one commit/batch)", count, write_seconds)
         _rate(f"{name}: mark_attempted (one commit/batch)", count, mark_seconds)
@@ -173,13 +183,21 @@ def _bytes_per_recovery(directory: Path, *, full: bool, count: int) -> None:
     what = "with checkout" if full else "small"
     _rate(f"sqlite: save new ({count:,} {what})", count, seconds)
     size = path.stat().st_size
-    print(f"{'sqlite: bytes per recovery (' + what + ')':<44} {size / count:>12,.0f} B")
+    print(f"  {'sqlite: bytes per recovery (' + what + ')':<52} {size / count:>12,.0f} B")
 
 
 def main() -> None:
     """Print store throughput for a batched tick and the disk cost of a recovery."""
     with tempfile.TemporaryDirectory() as folder:
         directory = Path(folder)
+        rows = raw_rows_per_cpu_second(directory / "floor.db", BATCH * BATCHES, BATCH)
+        _FLOORS["sqlite"] = ("raw sqlite3 row", 1 / rows)
+        table: dict[str, object] = {}
+        state = active("chk-0", "cus-0")
+        _FLOORS["memory"] = (
+            "dict assignment",
+            per_call(lambda: table.__setitem__(state.checkout_id, state), number=100_000),
+        )
         _tick_figures("sqlite", lambda: SQLiteStore(directory / "tick.db"))
         _tick_figures("memory", MemoryStore)
         _runner_figures("sqlite", lambda: SQLiteStore(directory / "runner.db"))
