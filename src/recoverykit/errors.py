@@ -34,7 +34,9 @@ Messages name the offending value and, where one exists, the fix.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable
+from datetime import timedelta
 
 import attrs
 
@@ -44,6 +46,7 @@ __all__ = [
     "CurrencyMismatch",
     "DefinitionError",
     "ExperimentError",
+    "FaultScope",
     "ForeignDatabase",
     "InvalidInputError",
     "InvalidLocale",
@@ -193,11 +196,30 @@ class TransitionError(RecoveryKitError):
     """The engine was asked to do something its state does not allow."""
 
 
+class FaultScope(enum.StrEnum):
+    """Whom a send failure concerns, so the runtime knows what to hold back.
+
+    A fault in one message (a text the carrier filtered) says nothing about the
+    next one; a fault of one recipient (unreachable, opted out, over their
+    marketing limit) concerns every message to that address; a fault of the
+    channel (a revoked token, a blocked sender account, a throughput limit)
+    concerns every message on it, and retrying each one burns every recovery's
+    retries for nothing.
+    """
+
+    MESSAGE = "message"
+    RECIPIENT = "recipient"
+    CHANNEL = "channel"
+
+
 class ChannelError(RecoveryKitError):
     """A channel could not send a message.
 
     ``permanent`` tells the runner whether trying again could ever help
-    (an unreachable number) or may (a timeout, a rate limit).
+    (an unreachable number) or may (a timeout, a rate limit); ``scope`` says
+    whether the fault is this message's, the recipient's or the whole channel's;
+    ``retry_after`` is the pause the provider asked for (an HTTP ``Retry-After``,
+    Telegram's ``parameters.retry_after``, a hold the error table prescribes).
     """
 
     #: True when retrying the same message to the same address cannot succeed.
@@ -206,6 +228,10 @@ class ChannelError(RecoveryKitError):
     code: str | None
     #: True when the provider reports that the recipient opted out.
     revoked: bool
+    #: Whom the fault concerns: this message, its recipient, or the whole channel.
+    scope: FaultScope
+    #: Wait at least this long before trying again (within ``scope``), if the provider said so.
+    retry_after: timedelta | None
 
     def __init__(
         self,
@@ -214,10 +240,19 @@ class ChannelError(RecoveryKitError):
         permanent: bool,
         code: str | None = None,
         revoked: bool = False,
+        scope: FaultScope = FaultScope.MESSAGE,
+        retry_after: timedelta | None = None,
     ) -> None:
+        if retry_after is not None and (
+            not isinstance(retry_after, timedelta) or retry_after < timedelta(0)
+        ):
+            msg = f"retry_after must be a timedelta of zero or more (got {retry_after!r})"
+            raise InvalidInputError(msg)
         self.permanent = permanent
         self.code = code
         self.revoked = revoked
+        self.scope = FaultScope(scope)
+        self.retry_after = retry_after
         super().__init__(message)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
+from typing import Any, Final
 
 import attrs
 import pytest
@@ -22,7 +22,7 @@ from recoverykit.channels.telegram import (
 from recoverykit.engine.commands import MessageKind, SendMessage
 from recoverykit.engine.events import CheckoutAbandoned
 from recoverykit.engine.policy import RecoveryPolicy
-from recoverykit.errors import ChannelError, InvalidInputError
+from recoverykit.errors import ChannelError, FaultScope, InvalidInputError
 from recoverykit.protocols import ChannelAdapter, OutboxStatus, Receipt
 from recoverykit.runtime.runner import Runner
 from recoverykit.stores import MemoryStore
@@ -239,24 +239,29 @@ def test_never_started_is_permanent_but_not_a_revocation(
     assert failed.value.code == "cannot_initiate"
 
 
+#: Telegram's flood-control answer, as the Bot API documents it.
+FLOOD: Final = Reply(
+    429,
+    {
+        "ok": False,
+        "error_code": 429,
+        "description": "Too Many Requests: retry after 17",
+        "parameters": {"retry_after": 17},
+    },
+)
+
+
 def test_flood_control_is_transient(server: LoopbackServer, bot: TelegramBot) -> None:
-    """429 with retry_after: transient; the wait Telegram asks for is in the message."""
-    server.answer(
-        Reply(
-            429,
-            {
-                "ok": False,
-                "error_code": 429,
-                "description": "Too Many Requests: retry after 17",
-                "parameters": {"retry_after": 17},
-            },
-        )
-    )
+    """429 with retry_after: transient, a fault of the whole bot (scope channel), and the
+    wait Telegram asks for in ``parameters.retry_after`` travels on the error."""
+    server.answer(FLOOD)
     with pytest.raises(ChannelError) as failed:
         bot.send(message())
     assert not failed.value.permanent
     assert not failed.value.revoked
     assert "retry after 17" in str(failed.value)
+    assert FaultScope.CHANNEL is failed.value.scope
+    assert timedelta(seconds=17) == failed.value.retry_after
 
 
 @pytest.mark.parametrize("status", [401, 404])

@@ -14,8 +14,9 @@ sorts failures into three kinds the runner can act on:
 * the provider answered ``5xx``: the request reached it and it may have queued the
   message before failing, so this is ``OutcomeUnknown`` too, never a plain retry;
 * the provider answered and refused: ``429`` and ``408`` are transient
-  (``code="http_429"`` and so on); any other status raises ``ProviderRefused``,
-  carrying the status and the parsed body, for the adapter to map through
+  (``code="http_429"`` and so on); every refusal raises ``ProviderRefused`` (a
+  transient ``ChannelError``), carrying the status, the parsed body and the
+  ``Retry-After`` pause the provider asked for, for the adapter to map through
   ``recoverykit.channels.errors``. An adapter that forgets to map one still
   raises a transient ``ChannelError``: an unmapped refusal costs a retry, never
   a customer's consent.
@@ -29,15 +30,16 @@ import functools
 import json
 import ssl
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Final, Self, TypeAlias
 from urllib.parse import urlencode
 
 from .._version import __version__
 from ..engine.commands import SendMessage
-from ..errors import ChannelError, InvalidInputError
+from ..errors import ChannelError, FaultScope, InvalidInputError
 from ..protocols import Clock, Receipt, SystemClock
-from .errors import NOT_SENT, OUTCOME_UNKNOWN, OutcomeUnknown
+from .errors import NOT_SENT, OUTCOME_UNKNOWN, OutcomeUnknown, retry_after_header
 
 try:
     import httpx
@@ -71,6 +73,7 @@ _NOT_SENT_ERRORS: Final = (
 )
 #: Statuses that say "try again later" whatever the provider.
 _TRANSIENT_STATUSES: Final = frozenset({408, 425, 429})
+_TOO_MANY: Final = 429
 #: How much of an unexpected body goes into an error message.
 _EXCERPT: Final = 200
 
@@ -87,10 +90,20 @@ class ProviderRefused(ChannelError):
     #: The parsed JSON body, or ``None`` when the body was not JSON.
     body: Any
 
-    def __init__(self, message: str, *, status: int, body: Any) -> None:
+    def __init__(
+        self, message: str, *, status: int, body: Any, retry_after: timedelta | None = None
+    ) -> None:
         self.status = status
         self.body = body
-        super().__init__(message, permanent=False, code=f"http_{status}")
+        # A 429 concerns the sender as a whole, not this message's recipient.
+        scope = FaultScope.CHANNEL if status == _TOO_MANY else FaultScope.MESSAGE
+        super().__init__(
+            message,
+            permanent=False,
+            code=f"http_{status}",
+            scope=scope,
+            retry_after=retry_after,
+        )
 
 
 class HttpTransport:
@@ -190,13 +203,16 @@ class HttpTransport:
                 f"arrived; it may have accepted the message: {excerpt}"
             )
             raise OutcomeUnknown(msg)
+        wait = retry_after_header(response.headers.get("Retry-After"), now=self._now())
         if status in _TRANSIENT_STATUSES:
-            wait = response.headers.get("Retry-After")
-            hint = f"; it asks to retry after {wait}s" if wait else ""
+            hint = f"; it asks to retry after {wait}" if wait is not None else ""
             msg = f"{self.provider} answered {status} to {method} {url}{hint}: {excerpt}"
-            raise ChannelError(msg, permanent=False, code=f"http_{status}")
-        msg = f"{self.provider} refused {method} {url} with {status}: {excerpt}"
-        raise ProviderRefused(msg, status=status, body=body)
+        else:
+            msg = f"{self.provider} refused {method} {url} with {status}: {excerpt}"
+        raise ProviderRefused(msg, status=status, body=body, retry_after=wait)
+
+    def _now(self) -> datetime:
+        return datetime.now(UTC)
 
     # -- lifetime ------------------------------------------------------------------------------
     def close(self) -> None:

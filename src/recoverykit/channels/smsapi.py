@@ -151,5 +151,7 @@ def _refusal(body: Any, refused: ProviderRefused | None) -> ChannelError:
         return OutcomeUnknown(msg)
     said = body.get("message")
     return smsapi_error(body.get("error")).error(
-        "SMSAPI", said[:200] if isinstance(said, str) else ""
+        "SMSAPI",
+        said[:200] if isinstance(said, str) else "",
+        retry_after=None if refused is None else refused.retry_after,
     )

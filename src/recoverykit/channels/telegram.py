@@ -34,11 +34,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import timedelta
 from types import MappingProxyType
 from typing import Any, Final
 
 from ..engine.commands import SendMessage
-from ..errors import ChannelError, InvalidInputError
+from ..errors import ChannelError, FaultScope, InvalidInputError
 from ..protocols import Clock, Receipt
 from ..values.model import Channel
 from ._http import Client, HttpChannel, HttpTransport, ProviderRefused
@@ -64,10 +65,18 @@ MAX_TEXT: Final = 4096
 _TOKEN: Final = re.compile(r"\d{1,20}:[A-Za-z0-9_-]{20,100}")
 _CHAT_ID: Final = re.compile(r"-?\d{1,20}")
 _REDACTED: Final = "<bot-token>"
+_TOO_MANY: Final = 429
 
 
-def _meaning(code: str, permanent: bool, summary: str, *, revoked: bool = False) -> ErrorMeaning:
-    return ErrorMeaning(code, permanent, summary, "PW-4", revoked=revoked)
+def _meaning(
+    code: str,
+    permanent: bool,
+    summary: str,
+    *,
+    revoked: bool = False,
+    scope: FaultScope = FaultScope.RECIPIENT,
+) -> ErrorMeaning:
+    return ErrorMeaning(code, permanent, summary, "PW-4", revoked=revoked, scope=scope)
 
 
 #: What the Bot API's refusals mean, keyed by this module's code for each (rules.md §3.2, PW-4).
@@ -86,7 +95,12 @@ TELEGRAM_ERRORS: Final[Mapping[str, ErrorMeaning]] = MappingProxyType(
             ),
             _meaning("chat_not_found", True, "no chat with this id is open to the bot"),
             _meaning("recipient_is_bot", True, "the chat id belongs to another bot"),
-            _meaning("text_too_long", True, "the text is longer than Telegram takes"),
+            _meaning(
+                "text_too_long",
+                True,
+                "the text is longer than Telegram takes",
+                scope=FaultScope.MESSAGE,
+            ),
         )
     }
 )
@@ -109,8 +123,18 @@ def telegram_error(status: int, description: str) -> ErrorMeaning:
             return TELEGRAM_ERRORS[code]
     if status in {401, 404}:
         return ErrorMeaning(
-            "unauthorized", False, "the bot token is wrong or revoked; check it", "PW-4"
+            "unauthorized",
+            False,
+            "the bot token is wrong or revoked; check it",
+            "PW-4",
+            scope=FaultScope.CHANNEL,
         )
+    if status == _TOO_MANY:
+        # Flood control: the bot as a whole sends too fast; the answer says how long to wait.
+        return ErrorMeaning(
+            "flood", False, "the bot sends too fast; Telegram asks it to wait", "PW-4",
+            scope=FaultScope.CHANNEL,
+        )  # fmt: skip
     return ErrorMeaning(
         str(status), False, f"Telegram refusal {status} (not in the table: retried)", ""
     )
@@ -264,7 +288,14 @@ class TelegramBot(HttpChannel):
         text = str(error).replace(self._token, _REDACTED)
         if isinstance(error, OutcomeUnknown):
             return OutcomeUnknown(text)
-        return ChannelError(text, permanent=error.permanent, code=error.code, revoked=error.revoked)
+        return ChannelError(
+            text,
+            permanent=error.permanent,
+            code=error.code,
+            revoked=error.revoked,
+            scope=error.scope,
+            retry_after=error.retry_after,
+        )
 
     def __repr__(self) -> str:
         bot_id = self._token.partition(":")[0]
@@ -294,4 +325,14 @@ def _refusal_in(body: Any, status: int) -> ChannelError:
     if status < 400:
         msg = f"Telegram answered without ok=true and without an error: {body!r:.200}"
         return OutcomeUnknown(msg)
-    return telegram_error(status, said).error("Telegram", said[:200])
+    return telegram_error(status, said).error(
+        "Telegram", said[:200], retry_after=_retry_after(body.get("parameters"))
+    )
+
+
+def _retry_after(parameters: Any) -> timedelta | None:
+    """``parameters.retry_after`` (whole seconds) of a flood-control answer, if any."""
+    wait = parameters.get("retry_after") if isinstance(parameters, dict) else None
+    if isinstance(wait, bool) or not isinstance(wait, int) or wait < 0:
+        return None
+    return timedelta(seconds=wait)

@@ -179,7 +179,9 @@ def _refusal(refused: ProviderRefused) -> ChannelError:
     code = body.get("code") if isinstance(body, dict) else None
     if code is None:
         return refused
-    return twilio_error(code).error("Twilio", str(body.get("message") or ""))
+    return twilio_error(code).error(
+        "Twilio", str(body.get("message") or ""), retry_after=refused.retry_after
+    )
 
 
 def _check(pattern: re.Pattern[str], value: object, name: str, shape: str) -> None:

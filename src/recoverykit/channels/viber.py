@@ -146,13 +146,13 @@ class ViberBot(HttpChannel):
         try:
             answer = self._http.post_json("/send_message", body)
         except ProviderRefused as refused:
-            raise _refusal(refused.body, refused.status, str(refused)) from None
+            raise _refusal(refused.body, refused.status, refused) from None
         if not isinstance(answer, dict):
             msg = f"Viber answered without a status: {answer!r:.200}"
             raise OutcomeUnknown(msg)
         status = answer.get("status")
         if status != 0 or isinstance(status, bool):
-            raise _refusal(answer, 200, "")
+            raise _refusal(answer, 200, None)
         token = answer.get("message_token")
         if isinstance(token, bool) or not isinstance(token, int | str):
             return self._receipt(None, message, answer)
@@ -162,14 +162,16 @@ class ViberBot(HttpChannel):
         return f"ViberBot({self._sender['name']!r})"
 
 
-def _refusal(body: Any, http_status: int, fallback: str) -> ChannelError:
+def _refusal(body: Any, http_status: int, refused: ProviderRefused | None) -> ChannelError:
     """The ``ChannelError`` for an answer ``{"status": n, "status_message": ...}``."""
     if not isinstance(body, dict) or "status" not in body:
-        if fallback:
-            return ChannelError(fallback, permanent=False, code=f"http_{http_status}")
+        if refused is not None:
+            return refused  # a refusal without Viber's answer body: transient
         msg = f"Viber answered {http_status} with a body that is not an API answer: {body!r:.200}"
         return OutcomeUnknown(msg)
     said = body.get("status_message")
     return viber_error(body.get("status")).error(
-        "Viber", said[:200] if isinstance(said, str) else ""
+        "Viber",
+        said[:200] if isinstance(said, str) else "",
+        retry_after=None if refused is None else refused.retry_after,
     )

@@ -149,4 +149,6 @@ def _refusal(refused: ProviderRefused) -> ChannelError:
     assert isinstance(error, dict)
     data = error.get("error_data")
     detail = data.get("details") if isinstance(data, dict) else None
-    return whatsapp_error(code).error("WhatsApp", str(detail or error.get("message") or ""))
+    return whatsapp_error(code).error(
+        "WhatsApp", str(detail or error.get("message") or ""), retry_after=refused.retry_after
+    )

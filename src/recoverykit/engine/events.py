@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 import attrs
 
+from ..errors import FaultScope
 from ..values.model import Channel, Checkout, LineItem
 from ..values.money import Money
 from ..values.time import require_aware
@@ -185,6 +186,10 @@ class MessageFailed(_Identified):
     revoked: bool = False
     attempt: int = 0
     id: str = attrs.field(default="")
+    #: Whom the fault concerns: this message, its recipient, or the whole channel.
+    scope: FaultScope = attrs.field(default=FaultScope.MESSAGE, converter=FaultScope)
+    #: The pause the provider asked for before the next try within ``scope``.
+    retry_after: timedelta | None = None
 
     def _id_parts(self) -> tuple[object, ...]:
         return ("failed", self.checkout_id, self.touch, self.channel, self.attempt)

@@ -216,6 +216,8 @@ class Delivery:
                           {"key": entry.key, "status": status.value,
                            "touch": message.touch, "channel": message.channel.value,
                            "permanent": error.permanent, "code": error.code,
+                           "scope": error.scope.value,
+                           "retry_after": _seconds(error.retry_after),
                            "detail": str(error)})
             )  # fmt: skip
 
@@ -240,6 +242,8 @@ class Delivery:
                     code=error.code,
                     revoked=error.revoked,
                     attempt=message.attempt,
+                    scope=error.scope,
+                    retry_after=error.retry_after,
                 )
             )
 
@@ -293,6 +297,10 @@ class Delivery:
         return uncertain
 
 
+def _seconds(wait: timedelta | None) -> float | None:
+    return None if wait is None else wait.total_seconds()
+
+
 def _warn_operators(entry: OutboxEntry, error: ChannelError, status: OutboxStatus) -> None:
     """A failed or uncertain send, for operators: ids and codes at WARNING; the provider's
     own words (which may quote the number) only at DEBUG."""
@@ -303,6 +311,7 @@ def _warn_operators(entry: OutboxEntry, error: ChannelError, status: OutboxStatu
         "touch": message.touch,
         "code": error.code,
         "permanent": error.permanent,
+        "scope": error.scope.value,
         "outbox_key": entry.key,
     }
     what = "failed" if status is OutboxStatus.FAILED else "is uncertain"

@@ -171,6 +171,7 @@ def event_data(event: Event) -> dict[str, Any]:
             data["channel"] = event.channel.value
             if isinstance(event, MessageFailed):
                 data["code"] = event.code
+                data["scope"] = event.scope.value
         case ConsentChanged():
             data["consent"] = event.event.to_dict()
         case _:

@@ -46,6 +46,7 @@ import socket
 import threading
 from collections import deque
 from collections.abc import Iterator, Mapping
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import MappingProxyType
 from typing import Any, ClassVar, Final, Self
@@ -58,7 +59,7 @@ from hypothesis import strategies as st
 
 from ..channels.errors import NOT_SENT, OUTCOME_UNKNOWN, ErrorMeaning
 from ..engine.commands import MessageKind, SendMessage
-from ..errors import ChannelError
+from ..errors import ChannelError, FaultScope
 from ..protocols import ChannelAdapter, Receipt
 from ..values.model import Channel
 
@@ -375,11 +376,14 @@ class ChannelContract:
         assert len(server.requests) == 1
 
     def test_rate_limit_is_transient(self, adapter: ChannelAdapter, server: LoopbackServer) -> None:
-        """429 Too Many Requests is transient, whatever the body says."""
+        """429 Too Many Requests is transient, whatever the body says, and the pause its
+        ``Retry-After`` header asks for travels on the error for the runner to honour."""
         server.answer(Reply(429, {"message": "slow down"}, headers={"Retry-After": "2"}))
         error = self._fails(adapter)
         assert not error.permanent
         assert not error.revoked
+        assert error.retry_after is not None
+        assert error.retry_after >= timedelta(seconds=2)
         assert len(server.requests) == 1
 
     def test_timeout_is_outcome_unknown(
@@ -419,11 +423,16 @@ class ChannelContract:
         for code, meaning in self.error_table.items():
             server.answer(self.refused(code))
             error = self._fails(adapter)
-            assert (code, meaning.permanent, meaning.revoked) == (
+            assert (code, meaning.permanent, meaning.revoked, meaning.scope) == (
                 error.code,
                 error.permanent,
                 error.revoked,
+                error.scope,
             )
+            if meaning.retry_after is not None:
+                # A hold the table prescribes is never cut short.
+                assert error.retry_after is not None
+                assert error.retry_after >= meaning.retry_after
 
     def test_unknown_error_code_is_transient(
         self, adapter: ChannelAdapter, server: LoopbackServer
@@ -433,6 +442,7 @@ class ChannelContract:
         error = self._fails(adapter)
         assert not error.permanent
         assert not error.revoked
+        assert error.scope is FaultScope.MESSAGE
 
     @_PER_ADAPTER
     @given(reply=_ANSWERS)
