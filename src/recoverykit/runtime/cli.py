@@ -1,4 +1,4 @@
-"""The ``recoverykit`` command line: simulate, plan, lint, explain, report.
+"""The ``recoverykit`` command line: simulate, plan, lint, explain, report, tick.
 
 Every command reads files (or the store ``--db`` names), never anything else. No
 failure ever shows a traceback: each is one clear message on stderr and an exit
@@ -13,7 +13,9 @@ status a script can act on:
 * ``4`` an internal error (a bug in recoverykit: please report it).
 
 ``report`` and ``explain`` open the store read-only; ``simulate --db`` creates a new
-store, and adds to an existing one only with ``--append``.
+store, and adds to an existing one only with ``--append``; ``tick`` runs one round of
+production work (reconcile, detect, run_due) on an existing store through the
+runner your own factory builds (``--runner module:function``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import heapq
+import importlib
 import json
 import os
 import re
@@ -80,6 +83,8 @@ _MAX_STEPS: Final = 1_000_000
 #: How far ``plan`` looks ahead: past the sequence's 7-day limit.
 _PLAN_HORIZON: Final = timedelta(days=8)
 _PRICES_HELP: Final = "price table JSON file: adds spend and cost per order to the report"
+#: Where ``tick`` finds ``--runner`` when the option is not given.
+_RUNNER_ENV: Final = "RECOVERYKIT_RUNNER"
 
 
 class UsageError(RecoveryKitError, ValueError):
@@ -232,6 +237,21 @@ def _parser() -> argparse.ArgumentParser:
         help="smallest lift worth a verdict, in percentage points (default: 5)",
     )
     report.set_defaults(run=_report)
+
+    tick = commands.add_parser(
+        "tick", help="one round of production work for cron: reconcile, detect, run_due"
+    )
+    tick.add_argument("--db", required=True, help="SQLite file or postgresql:// URL of the store")
+    tick.add_argument(
+        "--runner",
+        default=os.environ.get(_RUNNER_ENV),
+        metavar="MODULE:FUNCTION",
+        help="a function that takes the opened store and returns your Runner (its policy "
+        f"and channel adapters); default: ${_RUNNER_ENV}",
+    )
+    tick.add_argument("--limit", type=int, default=500, help="most recoveries per batch")
+    tick.add_argument("--no-reconcile", action="store_true", help="skip settling interrupted sends")
+    tick.set_defaults(run=_tick)
     return parser
 
 
@@ -756,6 +776,61 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
         store.close()
     out.write(render(report, args.format))
     return EXIT_OK
+
+
+# -- tick ------------------------------------------------------------------------------------
+def _tick(args: argparse.Namespace, out: TextIO) -> int:
+    """Settle interrupted sends, start recoveries of quiet checkouts, send what is due."""
+    if isinstance(args.limit, bool) or args.limit < 1:
+        msg = f"--limit must be a positive number of recoveries (got {args.limit}); try 500"
+        raise UsageError(msg)
+    factory = _runner_factory(args.runner)
+    _existing_file(args.db)
+    store = _open_store(args.db)
+    try:
+        runner = factory(store)
+    except BaseException:
+        store.close()
+        raise
+    if not isinstance(runner, Runner):
+        store.close()
+        msg = f"--runner {args.runner!r} returned {type(runner).__name__}, not a Runner"
+        raise UsageError(msg)
+    with runner:
+        uncertain = [] if args.no_reconcile else runner.reconcile()
+        started = runner.detect(limit=args.limit)
+        sent = runner.run_due(limit=args.limit)
+    for entry in uncertain:
+        _say(
+            f"recoverykit tick: uncertain send {entry.key} on {entry.message.channel.value}: "
+            "ask the provider whether it went out; it is never resent automatically"
+        )
+    out.write(f"started {started}, sent {sent}, uncertain {len(uncertain)}\n")
+    return EXIT_OK
+
+
+def _runner_factory(spec: str | None) -> Any:
+    """The function ``--runner module:function`` names (imported, not yet called)."""
+    if not spec:
+        msg = (
+            f"tick needs your runner: pass --runner module:function (or set ${_RUNNER_ENV}), "
+            "a function that takes the store and returns a Runner with your policy and adapters"
+        )
+        raise UsageError(msg)
+    module_name, colon, name = spec.partition(":")
+    if not colon or not module_name or not name.isidentifier():
+        msg = f"--runner {spec!r} must look like module:function, e.g. myshop.recovery:runner"
+        raise UsageError(msg)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        msg = f"--runner {spec!r}: cannot import {module_name!r} ({exc}); check PYTHONPATH"
+        raise UsageError(msg) from None
+    factory = getattr(module, name, None)
+    if not callable(factory):
+        msg = f"--runner {spec!r}: {module_name!r} has no function {name!r}"
+        raise UsageError(msg)
+    return factory
 
 
 # -- small helpers -------------------------------------------------------------------------

@@ -20,7 +20,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Final
+from types import TracebackType
+from typing import Final, Self
 
 from ..detector import CheckoutActivity, DetectorPolicy, ShopOrder
 from ..engine.events import CheckoutAbandoned, ConsentChanged, Event, ReplyReceived
@@ -52,6 +53,10 @@ class Runner(Delivery, InboundFacts):
     next channel or finishes as undeliverable). ``worker`` names this process in
     claims, so several workers can share one store; ``lease`` is how long a claim
     holds before another worker may take the recovery over.
+
+    ``close()`` releases the store and every adapter that has a ``close`` (their
+    connection pools); use the runner as a context manager so a scheduler's tick
+    or a web worker's shutdown never leaves a connection behind.
     """
 
     def __init__(
@@ -81,6 +86,47 @@ class Runner(Delivery, InboundFacts):
         self.discounts = discounts
         #: When quiet checkout activity counts as abandoned (``observe`` and ``detect``).
         self.detector = detector if detector is not None else DetectorPolicy()
+        self._closed = False
+
+    # -- lifetime ------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close every channel adapter that can be closed, then the store; once.
+
+        An adapter serving several channels is closed once. A failure to close one
+        adapter does not keep the others or the store open: the first error is raised
+        after all of them were tried.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        first: BaseException | None = None
+        seen: set[int] = set()
+        for adapter in self.channels.values():
+            close = getattr(adapter, "close", None)
+            if id(adapter) in seen or not callable(close):
+                continue
+            seen.add(id(adapter))
+            try:
+                close()
+            except Exception as exc:
+                first = first or exc
+        try:
+            self.store.close()
+        except Exception as exc:
+            first = first or exc
+        if first is not None:
+            raise first
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
     @property
     def deciding(self) -> Deciding:
