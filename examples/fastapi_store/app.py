@@ -171,12 +171,8 @@ def _channels(settings: Settings, clock: Clock) -> dict[Channel, ChannelAdapter]
 
 
 def close(runner: Runner) -> None:
-    """Close the store and the adapters' connection pools."""
-    runner.store.close()
-    for adapter in runner.channels.values():
-        release = getattr(adapter, "close", None)
-        if callable(release):
-            release()
+    """Close the adapters' connection pools and the store (``Runner.close``)."""
+    runner.close()
 
 
 # -- the app -------------------------------------------------------------------------------------
