@@ -237,12 +237,8 @@ def install(*, webhooks: Webhooks | None = None, runner: Runner | None = None) -
 
 
 def close(runner: Runner) -> None:
-    """Close the store and the adapters' connection pools."""
-    runner.store.close()
-    for adapter in runner.channels.values():
-        release = getattr(adapter, "close", None)
-        if callable(release):
-            release()
+    """Close the adapters' connection pools and the store (``Runner.close``)."""
+    runner.close()
 
 
 # -- the web tier ----------------------------------------------------------------------------

@@ -151,12 +151,8 @@ def install(recovery: Recovery | None) -> None:
 
 
 def close(runner: Runner) -> None:
-    """Close the store and the adapters' connection pools."""
-    runner.store.close()
-    for adapter in runner.channels.values():
-        release = getattr(adapter, "close", None)
-        if callable(release):
-            release()
+    """Close the adapters' connection pools and the store (``Runner.close``)."""
+    runner.close()
 
 
 def _settings_changed(*, setting: str, **_kwargs: object) -> None:
