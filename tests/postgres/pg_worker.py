@@ -94,13 +94,13 @@ def run(store: PostgresStore, sent: Path, clock: FakeClock, args: argparse.Names
     Stops when nothing is due, or when three rounds in a row sent nothing (what is
     still due is claimed by someone else, perhaps a killed worker whose lease runs on).
     """
-    runner = Runner(
-        POLICY,
-        store,
-        {Channel.SMS: FileChannel(sent, clock=clock, latency=args.latency)},
-        clock,
-        worker=args.name,
-    )
+    channel = FileChannel(sent, clock=clock, latency=args.latency)
+    drive(Runner(POLICY, store, {Channel.SMS: channel}, clock, worker=args.name), store, args)
+
+
+def drive(runner: Runner, store: PostgresStore, args: argparse.Namespace) -> None:
+    """``runner``'s loop for ``run``: reconcile if asked, then tick until done."""
+    clock = runner.clock
     if args.reconcile:
         runner.reconcile()
     idle = 0

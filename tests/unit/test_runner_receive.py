@@ -24,7 +24,8 @@ from recoverykit.engine.events import CheckoutAbandoned
 from recoverykit.engine.machine import Decision
 from recoverykit.engine.policy import RecoveryPolicy
 from recoverykit.policies.consent import ConsentAction, ConsentEvent, Purpose
-from recoverykit.protocols import LogRecord, Store
+from recoverykit.protocols import LogRecord, RecordKind, Store
+from recoverykit.runtime.addresses import address_ledger_id
 from recoverykit.runtime.runner import Runner
 from recoverykit.stores import MemoryStore, SQLiteStore
 from recoverykit.testing.fakes import FakeChannel, FakeClock
@@ -222,9 +223,23 @@ def test_a_message_from_an_unknown_address_is_logged_and_ignored(store: Store) -
     shop = Shop(store)
     shop.abandon_and_send_first_touch()
     before = shop.snapshot()
-    assert shop.runner.receive(TWILIO.parse(sms_from("+447400999999", "STOP"), now=T0)[0]) == []
+    assert shop.runner.receive(TWILIO.parse(sms_from("+447400999999", "hello"), now=T0)[0]) == []
     assert before[1:] == shop.snapshot()[1:]
     assert ignored(shop) == [("unknown", "InboundMessage")]
+
+
+def test_a_stop_from_an_unknown_address_binds_the_address(store: Store) -> None:
+    """No customer uses the number yet: its STOP is filed under the address itself and
+    confirmed once; a customer record that uses the number later is covered by it."""
+    shop = Shop(store)
+    stranger = "+447400999999"
+    shop.runner.receive(TWILIO.parse(sms_from(stranger, "STOP"), now=T0)[0])
+    shop.runner.receive(TWILIO.parse(sms_from(stranger, "STOP"), now=T0)[0])
+    confirmations = [r for r in store.events() if r.kind == RecordKind.CONFIRM]
+    assert [stranger] == [r.data["to"] for r in confirmations]
+    with store.transaction() as tx:
+        ledger = tx.ledger(address_ledger_id(Channel.SMS, stranger))
+    assert ledger.opted_out(ledger.events[0].customer_id, Channel.SMS, T0)
 
 
 def test_a_stop_with_no_recovery_to_answer_still_revokes_and_confirms_once(

@@ -38,7 +38,7 @@ from ..webhooks.types import (
     StatusUpdate,
     UnsubscribeRequest,
 )
-from .addresses import record_consent
+from .addresses import address_ledger_id, record_consent
 from .apply import Pending
 from .records import RecordKind, outbox_record, send_data
 from .routing import STOPPING, answerable
@@ -102,11 +102,18 @@ class InboundFacts:
 
     def _receive_message(self, message: InboundMessage) -> list[Decision]:
         now = self.clock.now()
+        notice: SendMessage | None = None
         with self.store.transaction() as tx:
             customer_id = tx.customer_for(message.channel, message.address)
             if customer_id is None:
-                log_unknown(tx, now, message, "no customer uses this address")
-                return []
+                notice = self._unknown_address(tx, message, now)
+                if notice is None:
+                    return []
+        if customer_id is None:
+            if notice is not None:
+                self._send_notice(notice)
+            return []
+        with self.store.transaction() as tx:
             reply = classify_inbound(message, tx.customer(customer_id))
             event: Event = ReplyReceived(
                 customer_id,
@@ -115,7 +122,7 @@ class InboundFacts:
                 message.at,
                 id=inbound_id("reply", message.channel, message.provider_id),
             )
-            notice: SendMessage | None = None
+            notice = None
             change = consent_change(reply, customer_id, message.channel, message.at,
                                     message.address)  # fmt: skip
             if change is not None and not answerable(
@@ -133,6 +140,30 @@ class InboundFacts:
         if notice is not None:
             self._send_notice(notice)
         return decisions
+
+    def _unknown_address(
+        self, tx: Transaction, message: InboundMessage, now: datetime
+    ) -> SendMessage | None:
+        """A message from an address no customer uses: a STOP or START still counts.
+
+        It is filed under the address's own ledger, so it binds any customer record
+        that uses the address later; a STOP gets its one confirmation (FCC-4), which
+        the caller sends. Anything else is logged as ``unknown``.
+        """
+        ledger_id = address_ledger_id(message.channel, message.address)
+        reply = classify_inbound(message, None)
+        change = consent_change(reply, ledger_id, message.channel, message.at, message.address)
+        if change is None:
+            log_unknown(tx, now, message, "no customer uses this address")
+            return None
+        record_consent(tx, change)
+        tx.log(LogRecord(now, RecordKind.INFO, None, None,
+                         {"what": "consent", "detail": consent_detail(change)
+                          + " (an address no customer uses)"}))  # fmt: skip
+        if reply.intent not in STOPPING:
+            return None
+        ident = inbound_id("reply", message.channel, message.provider_id)
+        return self._opt_out_notice(tx, ledger_id, message.channel, message.address, ident)
 
     def _consent_alone(
         self, tx: Transaction, event: ReplyReceived, now: datetime, pending: Pending

@@ -867,6 +867,24 @@ class StoreContract:
             assert tx.sent_message(Channel.WHATSAPP, "SM1") is None
             assert tx.sent_message(Channel.SMS, "SM-unknown") is None
 
+    def test_outbox_entry_finds_an_entry_by_its_key_as_stored_now(self, store: Store) -> None:
+        """outbox_entry(key) returns the entry with that idempotency key as it stands
+        (status, provider id, attempt mark); an unknown key finds nothing."""
+        with store.transaction() as tx:
+            tx.add_outbox(outbox_entry("k1"))
+            assert tx.outbox_entry("k1") == outbox_entry("k1")
+            assert tx.outbox_entry("nope") is None
+        assert store.mark_attempted(["k1"], at=T0) == ["k1"]
+        store.mark_outbox("k1", OutboxStatus.UNCERTAIN, at=T0, detail="killed mid-send")
+        with store.transaction() as tx:
+            found = tx.outbox_entry("k1")
+        assert found is not None
+        assert (found.status, found.attempted_at, found.detail) == (
+            OutboxStatus.UNCERTAIN,
+            T0,
+            "killed mid-send",
+        )
+
     def test_sent_message_follows_a_new_provider_id(self, store: Store) -> None:
         """An entry marked again with another provider id is found by the new id only."""
         with store.transaction() as tx:
