@@ -6,7 +6,11 @@ capitals check were rewritten for speed. Do not edit it to follow changes in the
 module: a finding that differs from this copy is a behaviour change and must be
 deliberate (then replace the copy, and say so in the changelog). Constants, value
 classes and the unchanged helpers (``phrases``, ``_length_checks``, ``_Collector``)
-come from the live module, so that findings compare with ``==``.
+come from the live module, so that findings compare with ``==``. Issue 20 (items 5 and
+6) changed behaviour on purpose: RK103 now reads every chat channel at word boundaries
+(``optout_missing``), RK112 also flags one long word in capitals (``loud_word``) and
+RK115/RK116 are new (``tone_checks``); this copy calls those live rules, which the
+speed rewrite did not touch.
 """
 
 from __future__ import annotations
@@ -18,17 +22,19 @@ from recoverykit.messages.lint import (
     _KEYWORDS,
     DEADLINE_FIELDS,
     FIRST_TOUCH_KEYS,
-    NO_OPTOUT_KEYS,
     PAYMENT_BY_REPLY,
     PAYMENT_BY_REPLY_RULE,
     GuardPolicy,
     Violation,
     _Collector,
     _length_checks,
+    optout_missing,
     phrases,
+    tone_checks,
 )
 from recoverykit.messages.sms import sms_segments
 from recoverykit.messages.templates import Field, Rendered, Template, compile
+from recoverykit.messages.tone import loud_word
 from recoverykit.policies.text import fold
 from recoverykit.values.model import Channel
 
@@ -101,8 +107,9 @@ def _text_checks(
         if has_discount_field or phrase is not None:
             what = repr(phrase) if phrase is not None else "a discount code"
             out.add("RK107", f"{where} offers {what} on the first touch; keep discounts for later")
-    if (word := _shouting(literal_text)) is not None:
+    if (word := _shouting(literal_text) or loud_word(literal_text, _KEYWORDS)) is not None:
         out.add("RK112", f"{where} has {word!r} in capitals; write it in sentence case")
+    tone_checks(out, literal_text, where=where)
 
 
 def lint(
@@ -132,12 +139,7 @@ def lint(
             )
         if "{store_name}" not in first_line:
             out.add("RK102", f"{where}: put {{store_name}} in the first line")
-        if (
-            template.channel is Channel.SMS
-            and policy.require_optout_sms
-            and template.key not in NO_OPTOUT_KEYS
-            and _find("optout", _fold(literal)) is None
-        ):
+        if optout_missing(template.key, template.channel, literal, policy):
             out.add("RK103", f"{where}: add an opt-out line, e.g. 'Reply STOP to opt out.'")
         if template.channel is Channel.SMS and (phrase := _payment_by_reply(_fold(literal))):
             out.add(
@@ -179,13 +181,8 @@ def guard(
         first_line = text.split("\n", 1)[0]
         if _fold(store_name) not in _fold(first_line):
             out.add("RK102", f"the first line does not name {store_name!r}")
-    if (
-        sms
-        and policy.require_optout_sms
-        and rendered.key not in NO_OPTOUT_KEYS
-        and _find("optout", _fold(text)) is None
-    ):
-        out.add("RK103", "the SMS has no opt-out line; add 'Reply STOP to opt out.'")
+    if optout_missing(rendered.key, rendered.channel, text, policy):
+        out.add("RK103", "the message has no opt-out line; add 'Reply STOP to opt out.'")
     if sms and (phrase := _payment_by_reply(_fold(text))):
         out.add(
             "RK113",

@@ -56,7 +56,8 @@ def test_discount_never_on_first_touch() -> None:
 
 def test_whatsapp_body_limit() -> None:
     """A WhatsApp body over 1 024 characters with typical values is refused."""
-    assert _codes("{store_name} " + "x" * 1020, channel=Channel.WHATSAPP) == ["RK109"]
+    body = "{store_name} " + "x" * 1000 + " Reply STOP."
+    assert _codes(body, channel=Channel.WHATSAPP) == ["RK109"]
 
 
 def test_optout_confirmation_needs_no_optout_line() -> None:

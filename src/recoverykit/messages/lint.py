@@ -34,6 +34,7 @@ from .fields import FIELDS, Reveals
 from .packs import format_hold_until
 from .sms import UCS2_MULTI, UCS2_SINGLE, sms_segments
 from .templates import Field, Rendered, Template, compile, render
+from .tone import emoji_run, exclamation_run, has_optout_word, loud_word
 
 __all__ = [
     "CODES",
@@ -71,7 +72,7 @@ CODES: Final[Mapping[str, _Code]] = {
     for c in (
         _Code("RK101", "error", "more personal details than the policy allows in one SMS"),
         _Code("RK102", "error", "the store is not named in the first line"),
-        _Code("RK103", "error", "an SMS without an opt-out line"),
+        _Code("RK103", "error", "a touch without an opt-out line"),
         _Code("RK104", "error", "urgency words without a real hold time"),
         _Code("RK105", "error", "surveillance phrasing"),
         _Code("RK106", "error", "guilt phrasing"),
@@ -83,6 +84,8 @@ CODES: Final[Mapping[str, _Code]] = {
         _Code("RK112", "warning", "a word in capitals that reads as shouting"),
         _Code("RK113", "error", "an SMS that asks for payment or card details by reply (CP-3)"),
         _Code("RK114", "warning", "one shared discount code for everyone (StaticCode)"),
+        _Code("RK115", "error", "a run of exclamation marks ('!!!')"),
+        _Code("RK116", "error", "a row of emoji"),
     )
 }
 
@@ -130,6 +133,37 @@ FIRST_TOUCH_KEYS: Final = frozenset({"remind"})
 #: Fields that carry a real deadline and so license time words.
 DEADLINE_FIELDS: Final = frozenset({"hold_until", "discount_expiry"})
 WHATSAPP_BODY_MAX: Final = 1024
+#: Answers to the customer's own message inside a chat (SEAMS 1): not a touch, so the
+#: conversation's opt-out line is not repeated. SMS keeps the line on every text.
+CHAT_REPLY_KEYS: Final = frozenset(
+    {"help_reply", "link_again", "menu.shipping", "menu.payment", "menu.items"}
+)
+#: E-mail carries its unsubscribe link in the headers and at the foot of the body, which
+#: the e-mail adapter adds (``channels/email.py``, PW-5); the text need not repeat it.
+OPTOUT_BY_ADAPTER: Final = frozenset({Channel.EMAIL})
+
+
+def optout_missing(key: str | None, channel: Channel, text: str, policy: GuardPolicy) -> bool:
+    """Whether a message on ``channel`` needs an opt-out line (RK103) and ``text`` lacks one.
+
+    The pack's opt-out words must stand as whole words: "non-stop deals" is no way out.
+    """
+    if channel in OPTOUT_BY_ADAPTER or key in NO_OPTOUT_KEYS or not policy.require_optout:
+        return False
+    if channel is Channel.SMS and not policy.require_optout_sms:
+        return False
+    if channel is not Channel.SMS and key in CHAT_REPLY_KEYS:
+        return False
+    words = [word for items in phrases()["optout"].values() for word in items]
+    return not has_optout_word(text, words)
+
+
+def tone_checks(out: _Collector, text: str, *, where: str) -> None:
+    """Loud punctuation and rows of emoji (RK115, RK116), read from the raw text."""
+    if (run := exclamation_run(text)) is not None:
+        out.add("RK115", f"{where} has {run!r}; one exclamation mark at most, or none")
+    if (row := emoji_run(text)) is not None:
+        out.add("RK116", f"{where} has the emoji row {row!r}; one emoji at most, or none")
 
 
 def _code_set(codes: Iterable[str]) -> frozenset[str]:
@@ -170,6 +204,9 @@ class GuardPolicy:
 
     max_personal_details_sms: int = attrs.field(default=1, validator=_count(0))
     max_sms_segments: int = attrs.field(default=2, validator=_count(1, 10))
+    #: Every touch on SMS, WhatsApp, Telegram and Viber carries an opt-out line (RK103).
+    require_optout: bool = True
+    #: Kept from when RK103 read SMS only: ``False`` drops the check for SMS alone.
     require_optout_sms: bool = True
     allow_discount_first_touch: bool = False
     max_whatsapp_body: int = attrs.field(
@@ -380,8 +417,9 @@ def _text_checks(
         if has_discount_field or phrase is not None:
             what = repr(phrase) if phrase is not None else "a discount code"
             out.add("RK107", f"{where} offers {what} on the first touch; keep discounts for later")
-    if (word := _shouting(literal_text)) is not None:
+    if (word := _shouting(literal_text) or loud_word(literal_text, _KEYWORDS)) is not None:
         out.add("RK112", f"{where} has {word!r} in capitals; write it in sentence case")
+    tone_checks(out, literal_text, where=where)
 
 
 def lint(
@@ -411,12 +449,7 @@ def lint(
             )
         if "{store_name}" not in first_line:
             out.add("RK102", f"{where}: put {{store_name}} in the first line")
-        if (
-            template.channel is Channel.SMS
-            and policy.require_optout_sms
-            and template.key not in NO_OPTOUT_KEYS
-            and _find("optout", fold(literal)) is None
-        ):
+        if optout_missing(template.key, template.channel, literal, policy):
             out.add("RK103", f"{where}: add an opt-out line, e.g. 'Reply STOP to opt out.'")
         if template.channel is Channel.SMS and (phrase := _payment_by_reply(fold(literal))):
             out.add(
@@ -488,13 +521,8 @@ def guard(
         if fold(store_name) not in fold(first_line):
             out.add("RK102", f"the first line does not name {store_name!r}")
     folded = fold(text)
-    if (
-        sms
-        and policy.require_optout_sms
-        and rendered.key not in NO_OPTOUT_KEYS
-        and _find("optout", folded) is None
-    ):
-        out.add("RK103", "the SMS has no opt-out line; add 'Reply STOP to opt out.'")
+    if optout_missing(rendered.key, rendered.channel, text, policy):
+        out.add("RK103", "the message has no opt-out line; add 'Reply STOP to opt out.'")
     if sms and (phrase := _payment_by_reply(folded)):
         out.add(
             "RK113",
