@@ -1,9 +1,14 @@
-"""Hypothesis strategies for recoverykit's values, for your own property tests.
+"""Hypothesis strategies for recoverykit's public types, for your own property tests.
 
 Importing this module (or ``recoverykit.testing`` in a test run that uses Hypothesis)
-teaches ``st.from_type`` recoverykit's values, so ``st.from_type(Checkout)`` (and
-Customer, Money, LineItem, PhoneNumber, ...) just works. Hypothesis' entry point does
-the same when recoverykit was imported first, and costs nothing otherwise.
+teaches ``st.from_type`` every public value: checkouts and customers (with phones,
+e-mails, Telegram chat ids and Viber ids), money, policies and every part of one
+(sequences, touches, delay windows, caps, timing scales, guard and discount rules,
+variants), consent events and ledgers, replies, every event, contexts and recovery
+states. Each drawn value passes the checks its class makes when built.
+
+The strategies compose: ``policies(sequence=sequences(max_touches=2))``,
+``event_streams(checkouts(), max_events=5)``.
 """
 
 from __future__ import annotations
@@ -11,14 +16,29 @@ from __future__ import annotations
 import functools
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Final
+from typing import Any, Final
 
 import phonenumbers
 from hypothesis import strategies as st
 
-from ..policies.caps import ContactHistory
-from ..policies.consent import ConsentLedger
+from ..engine import events as _events
+from ..engine.machine import decide
+from ..engine.policy import Context, RecoveryPolicy, TimingScale, Variant
+from ..engine.state import RecoveryState
+from ..messages.lint import GuardPolicy
+from ..policies.caps import ContactHistory, ContactRecord, FrequencyCap
+from ..policies.consent import ConsentAction, ConsentEvent, ConsentLedger, Purpose
+from ..policies.discounts import (
+    DiscountHistory,
+    DiscountPolicy,
+    DiscountRequest,
+    IssuedDiscount,
+    StaticCode,
+)
 from ..policies.hours import ContactHours
+from ..policies.replies import Reply
+from ..policies.sequence import DelayWindow, Sequence, Touch
+from ..policies.stock import StockInfo
 from ..values.model import Channel, Checkout, Customer, Friction, LineItem, Stage
 from ..values.money import Money
 from ..values.phone import PhoneNumber
@@ -30,6 +50,16 @@ from ._strategies_consent import (
     replies,
     reply_texts,
 )
+from ._strategies_events import (
+    ClockJump,
+    StreamItem,
+    event_strategies,
+    event_streams,
+    events,
+    pack_languages,
+    reply_events,
+    reply_texts_in,
+)
 from ._strategies_hours import contact_histories, contact_hours
 from ._strategies_messages import (
     field_values,
@@ -37,6 +67,23 @@ from ._strategies_messages import (
     sms_texts,
     template_bodies,
     templates,
+)
+from ._strategies_policies import (
+    delay_windows,
+    discount_histories,
+    discount_policies,
+    discount_requests,
+    frequency_caps,
+    guard_policies,
+    issued_discounts,
+    or_default,
+    policies,
+    policy_contact_hours,
+    sequences,
+    static_codes,
+    timing_scales,
+    touches,
+    variants,
 )
 
 __all__ = [
@@ -65,6 +112,33 @@ __all__ = [
     "template_bodies",
     "templates",
     "zone_names",
+    "ClockJump",
+    "StreamItem",
+    "event_strategies",
+    "event_streams",
+    "events",
+    "pack_languages",
+    "reply_events",
+    "reply_texts_in",
+    "delay_windows",
+    "discount_histories",
+    "discount_policies",
+    "discount_requests",
+    "frequency_caps",
+    "guard_policies",
+    "issued_discounts",
+    "policies",
+    "policy_contact_hours",
+    "sequences",
+    "static_codes",
+    "timing_scales",
+    "touches",
+    "variants",
+    "contact_records",
+    "contexts",
+    "recovery_states",
+    "stock_infos",
+    "multi_zone_phone_numbers",
 ]
 
 #: Regions whose example mobile numbers cover the zone puzzles recoverykit cares about.
@@ -215,6 +289,22 @@ def phone_numbers(*, mobile_only: bool = False) -> st.SearchStrategy[PhoneNumber
     return parsed
 
 
+@functools.cache
+def _multi_zone_numbers() -> tuple[str, ...]:
+    return tuple(
+        number
+        for number in (*_example_numbers(), "+12085551234", "+79141234567", "+61412345678")
+        if len(PhoneNumber.parse(number).time_zones) > 1
+        and PhoneNumber.parse(number).can_receive_sms
+    )
+
+
+def multi_zone_phone_numbers() -> st.SearchStrategy[PhoneNumber]:
+    """Mobile numbers whose zone is only guessed among several (Idaho, Russia, Australia...):
+    a message is allowed only where every candidate zone allows it."""
+    return st.sampled_from(sorted(set(_multi_zone_numbers()))).map(PhoneNumber.parse)
+
+
 def channels() -> st.SearchStrategy[Channel]:
     return st.sampled_from(Channel)
 
@@ -225,18 +315,36 @@ _NAMES: Final = st.sampled_from(
 _IDS: Final = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=12)
 
 
-def customers() -> st.SearchStrategy[Customer]:
-    """Customers with a mix of phones, e-mails, locales, zones and order histories."""
+#: Telegram chat ids of private chats are positive integers, as text.
+_TELEGRAM_IDS: Final = st.integers(10_000, 9_999_999_999).map(str)
+#: Viber user ids are opaque base64-like strings.
+_VIBER_IDS: Final = st.text(
+    alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+    min_size=22,
+    max_size=22,
+).map(lambda s: s + "==")
+
+
+def customers(
+    *,
+    ids: st.SearchStrategy[str] | None = None,
+    phones: st.SearchStrategy[PhoneNumber] | None = None,
+    zones: st.SearchStrategy[str | None] | None = None,
+) -> st.SearchStrategy[Customer]:
+    """Customers with every address kind (phone, e-mail, Telegram chat id, Viber id), locales
+    the packs speak and others, known or guessed zones, new and returning."""
     return st.builds(
         Customer,
-        id=_IDS.map(lambda s: f"cus-{s}"),
+        id=ids if ids is not None else _IDS.map(lambda s: f"cus-{s}"),
         first_name=st.none() | _NAMES,
-        phone=st.none() | phone_numbers(mobile_only=True).map(str),
+        phone=st.none() | or_default(phones, phone_numbers(mobile_only=True)).map(str),
         email=st.none() | _IDS.map(lambda s: f"{s}@example.com"),
-        locale=locales(),
-        timezone=st.none() | zone_names(),
+        locale=st.one_of(st.sampled_from(pack_languages()), locales()),
+        timezone=zones if zones is not None else st.none() | zone_names(),
         country=st.none() | st.sampled_from(["PL", "FR", "RU", "KZ", "US", "GB"]),
         orders_count=st.integers(0, 20),
+        telegram_chat_id=st.none() | _TELEGRAM_IDS,
+        viber_id=st.none() | _VIBER_IDS,
     )
 
 
@@ -278,17 +386,105 @@ def checkouts() -> st.SearchStrategy[Checkout]:
     return _checkouts()
 
 
+def contact_records() -> st.SearchStrategy[ContactRecord]:
+    return contact_histories().filter(lambda h: bool(h.records)).map(lambda h: h.records[0])
+
+
+def stock_infos() -> st.SearchStrategy[StockInfo]:
+    """Availability as a store reports it: in or out, maybe a level, maybe a new price."""
+    return st.builds(
+        StockInfo,
+        in_stock=st.booleans(),
+        as_of=aware_datetimes(),
+        level=st.none() | st.integers(0, 50),
+        unit_price=st.none() | money(max_amount=2_000),
+    )
+
+
+def _grant(customer: Customer, channel: Channel, at: datetime) -> ConsentEvent:
+    return ConsentEvent(
+        customer_id=customer.id,
+        channel=channel,
+        purpose=Purpose.RECOVERY,
+        action=ConsentAction.CONFIRMED,
+        at=at - timedelta(minutes=1),
+        source="checkout_checkbox",
+        text="Cart reminders by message; reply STOP to stop.",
+        version="1",
+    )
+
+
+def contexts() -> st.SearchStrategy[Context]:
+    """What the runner knows about a customer: a consent ledger and a contact history."""
+    return st.builds(Context, consent=consent_ledgers(), history=contact_histories())
+
+
+@st.composite
+def _recovery_states(
+    draw: st.DrawFn, policy_strategy: st.SearchStrategy[RecoveryPolicy]
+) -> RecoveryState:
+    checkout = draw(checkouts())
+    policy = draw(policy_strategy)
+    granted = draw(st.sets(st.sampled_from(Channel)))
+    at = checkout.abandoned_at
+    ledger = ConsentLedger(tuple(_grant(checkout.customer, c, at) for c in sorted(granted)))
+    decision = decide(
+        None,
+        _events.CheckoutAbandoned(checkout, at),
+        now=at,
+        policy=policy,
+        context=Context(consent=ledger),
+    )
+    return decision.state
+
+
+def recovery_states(
+    policy: st.SearchStrategy[RecoveryPolicy] | None = None,
+) -> st.SearchStrategy[RecoveryState]:
+    """States as ``decide`` makes them when a checkout is abandoned (held out, waiting,
+    or already finished for want of consent)."""
+    return _recovery_states(policy if policy is not None else policies())
+
+
 def register_type_strategies() -> None:
-    """Teach ``st.from_type`` recoverykit's values (done once, when this module loads)."""
-    st.register_type_strategy(Money, money())
-    st.register_type_strategy(PhoneNumber, phone_numbers())
-    st.register_type_strategy(Customer, customers())
-    st.register_type_strategy(LineItem, line_items())
-    st.register_type_strategy(Checkout, checkouts())
-    st.register_type_strategy(Channel, channels())
-    st.register_type_strategy(ContactHours, contact_hours())
-    st.register_type_strategy(ContactHistory, contact_histories())
-    st.register_type_strategy(ConsentLedger, consent_ledgers())
+    """Teach ``st.from_type`` every public recoverykit value (done once, when this module loads).
+
+    A strategy you register later for the same type replaces this one.
+    """
+    registered: list[tuple[type[Any], st.SearchStrategy[Any]]] = [
+        (Money, money()),
+        (PhoneNumber, phone_numbers()),
+        (Customer, customers()),
+        (LineItem, line_items()),
+        (Checkout, checkouts()),
+        (Channel, channels()),
+        (ContactHours, contact_hours()),
+        (ContactHistory, contact_histories()),
+        (ContactRecord, contact_records()),
+        (ConsentLedger, consent_ledgers()),
+        (ConsentEvent, consent_events()),
+        (Reply, replies()),
+        (DelayWindow, delay_windows()),
+        (Touch, touches()),
+        (Sequence, sequences()),
+        (FrequencyCap, frequency_caps()),
+        (TimingScale, timing_scales()),
+        (GuardPolicy, guard_policies()),
+        (StaticCode, static_codes()),
+        (IssuedDiscount, issued_discounts()),
+        (DiscountPolicy, discount_policies()),
+        (DiscountHistory, discount_histories()),
+        (DiscountRequest, discount_requests()),
+        (Variant, variants()),
+        (RecoveryPolicy, policies()),
+        (StockInfo, stock_infos()),
+        (Context, contexts()),
+        (RecoveryState, recovery_states()),
+        (ClockJump, st.builds(ClockJump, aware_datetimes())),
+    ]
+    registered.extend(event_strategies().items())
+    for cls, strategy in registered:
+        st.register_type_strategy(cls, strategy)
 
 
 register_type_strategies()
