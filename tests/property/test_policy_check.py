@@ -1,0 +1,65 @@
+"""The ready-made suite passes every preset and tells a readable story when a policy is wrong."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from recoverykit import ContactHours, RecoveryPolicy, SQLiteStore, presets
+from recoverykit.testing import PolicySuite, PolicyViolation, check_policy
+
+#: Stories per run here; the suite's own default is 50.
+EXAMPLES = 25
+
+
+@pytest.mark.parametrize("name", presets.names())
+def test_every_preset_keeps_every_invariant(name: str) -> None:
+    """Each built-in sequence, with the default policy around it, passes the whole suite."""
+    check_policy(
+        RecoveryPolicy(store_name="Kettle & Co", sequence=presets.get(name)),
+        max_examples=EXAMPLES,
+        seed=7,
+    )
+
+
+def test_the_suite_runs_on_a_real_sqlite_store() -> None:
+    """The same stories pass through SQLiteStore, the store most users run."""
+    check_policy(
+        RecoveryPolicy(store_name="Kettle & Co"),
+        max_examples=10,
+        store=lambda: SQLiteStore(":memory:"),
+        seed=3,
+    )
+
+
+#: 08:00-22:00 with the jurisdiction rules switched off: fine in the shop's own zone, but
+#: 21:xx in Boise is night for an Idaho number that may also be in Los Angeles.
+EVENINGS = RecoveryPolicy(
+    store_name="Kettle & Co",
+    contact_hours=ContactHours.every_day(8, 22),
+    jurisdiction="off",
+)
+
+
+def test_a_policy_that_sends_at_night_in_one_zone_fails_with_a_story() -> None:
+    """The failure names the touch, its local time, the zone and the rule, after the story."""
+    with pytest.raises(PolicyViolation) as caught:
+        check_policy(EVENINGS, max_examples=200, seed=1)
+    lines = caught.value.lines
+    assert re.fullmatch(r"touch \d sent (2[1-3]|0[0-7]):\d\d [A-Za-z_/]+: quiet hours.*", lines[-1])
+    assert lines[0].startswith("story from ")
+    assert any(" abandons chk-" in line for line in lines)
+    assert str(caught.value).endswith(lines[-1])
+
+
+def test_without_the_quiet_floor_only_the_policys_own_rules_apply() -> None:
+    """quiet_hours=None judges by the policy's hours alone, which this policy keeps."""
+    check_policy(EVENINGS, max_examples=EXAMPLES, quiet_hours=None, seed=5)
+
+
+class TestPoliteDefaults(PolicySuite):
+    """A store's test module needs only this: its policy, and the class to subclass."""
+
+    policy = RecoveryPolicy(store_name="Sklep Ola")
+    max_examples = 15
