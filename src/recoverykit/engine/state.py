@@ -248,7 +248,8 @@ TRANSITIONS: Final[dict[tuple[RecoveryStatus, type[Any]], frozenset[RecoveryStat
     # Waiting for the next touch.
     (_S.ACTIVE, WakeupDue): frozenset({_S.ACTIVE, _S.FINISHED}),
     (_S.ACTIVE, OrderPlaced): _ANY_END,
-    (_S.ACTIVE, CartEmptied): _ANY_END,
+    # A cart emptied elsewhere (another checkout's id) is ignored: the status stays.
+    (_S.ACTIVE, CartEmptied): frozenset({_S.ACTIVE, _S.FINISHED}),
     (_S.ACTIVE, CartUpdated): frozenset({_S.ACTIVE, _S.FINISHED}),
     (_S.ACTIVE, ReplyReceived): frozenset({_S.ACTIVE, _S.PAUSED, _S.FINISHED}),
     (_S.ACTIVE, MessageDelivered): frozenset({_S.ACTIVE}),
@@ -260,7 +261,7 @@ TRANSITIONS: Final[dict[tuple[RecoveryStatus, type[Any]], frozenset[RecoveryStat
     (_S.PAUSED, RecoveryResumed): frozenset({_S.ACTIVE, _S.FINISHED}),
     (_S.PAUSED, WakeupDue): frozenset({_S.PAUSED, _S.FINISHED}),
     (_S.PAUSED, OrderPlaced): _ANY_END,
-    (_S.PAUSED, CartEmptied): _ANY_END,
+    (_S.PAUSED, CartEmptied): frozenset({_S.PAUSED, _S.FINISHED}),
     (_S.PAUSED, CartUpdated): frozenset({_S.PAUSED, _S.FINISHED}),
     (_S.PAUSED, ReplyReceived): frozenset({_S.PAUSED, _S.FINISHED}),
     (_S.PAUSED, MessageDelivered): frozenset({_S.PAUSED}),
@@ -271,7 +272,7 @@ TRANSITIONS: Final[dict[tuple[RecoveryStatus, type[Any]], frozenset[RecoveryStat
     # Tracked, never messaged.
     (_S.HOLDOUT, WakeupDue): frozenset({_S.HOLDOUT, _S.FINISHED}),
     (_S.HOLDOUT, OrderPlaced): _ANY_END,
-    (_S.HOLDOUT, CartEmptied): _ANY_END,
+    (_S.HOLDOUT, CartEmptied): frozenset({_S.HOLDOUT, _S.FINISHED}),
     (_S.HOLDOUT, CartUpdated): frozenset({_S.HOLDOUT, _S.FINISHED}),
     (_S.HOLDOUT, LinkClicked): frozenset({_S.HOLDOUT}),
     (_S.HOLDOUT, ReplyReceived): frozenset({_S.HOLDOUT, _S.FINISHED}),
