@@ -29,8 +29,8 @@ from recoverykit import (
     OrderPlaced,
     Purpose,
     RecoveryPolicy,
+    RecoverySequence,
     RecoveryState,
-    Sequence,
     TimingScale,
     decide,
     resolve_zones,
@@ -106,9 +106,9 @@ def test_a_recovery_sends_each_touch_at_most_once_and_keeps_its_caps(
             assert sum(1 for t in times if start <= t < start + cap.per) <= cap.limit
 
 
-@given(st.from_type(Sequence), st.from_type(TimingScale), st.from_type(Checkout))
+@given(st.from_type(RecoverySequence), st.from_type(TimingScale), st.from_type(Checkout))
 def test_planned_touches_grow_and_stay_within_five_minutes_and_seven_days(
-    sequence: Sequence, scale: TimingScale, checkout: Checkout
+    sequence: RecoverySequence, scale: TimingScale, checkout: Checkout
 ) -> None:
     """Whatever the cart's value does to the plan, touches come in order inside the limits."""
     factor = scale.factor(checkout.total)

@@ -18,8 +18,8 @@ from recoverykit import (
     Context,
     DelayWindow,
     RecoveryPolicy,
+    RecoverySequence,
     SendMessage,
-    Sequence,
     TimingScale,
     Touch,
     TouchPurpose,
@@ -78,7 +78,7 @@ def test_a_sequence_breaking_a_timing_rule_is_refused_with_its_path(name: str) -
     """Each sequence rule refuses a sequence that breaks it, naming where."""
     touches, path, words = SEQUENCE_RULES[name]
     with pytest.raises(DefinitionError) as caught:
-        Sequence("custom", touches)
+        RecoverySequence("custom", touches)
     assert [path] == [p.path for p in caught.value.problems if words in p.message]
 
 
@@ -92,7 +92,7 @@ def test_loading_reports_every_timing_problem_at_once() -> None:
         ]
     }
     with pytest.raises(DefinitionError) as caught:
-        Sequence.from_dict(data)
+        RecoverySequence.from_dict(data)
     paths = sorted(p.path for p in caught.value.problems)
     assert [
         "$.touches[0].delay",
@@ -104,7 +104,9 @@ def test_loading_reports_every_timing_problem_at_once() -> None:
 
 def test_planned_times_stay_between_five_minutes_and_seven_days_whatever_the_scale() -> None:
     """A scaled plan is clamped: never sooner than 5 minutes, never later than 7 days."""
-    sequence = Sequence("edges", [_touch(5 * M, 6 * M, purpose=TouchPurpose.REMIND), _touch(5 * D)])
+    sequence = RecoverySequence(
+        "edges", [_touch(5 * M, 6 * M, purpose=TouchPurpose.REMIND), _touch(5 * D)]
+    )
     assert T0 + FIRST_TOUCH_MIN == sequence.planned_at(0, T0, "chk-1", scale=0.25)
     assert T0 + LAST_TOUCH_MAX == sequence.planned_at(1, T0, "chk-1", scale=2.0)
 

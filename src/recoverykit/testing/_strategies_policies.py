@@ -41,7 +41,7 @@ from ..policies.sequence import (
     MAX_TOUCHES,
     Condition,
     DelayWindow,
-    Sequence,
+    RecoverySequence,
     Touch,
     TouchPurpose,
 )
@@ -123,7 +123,7 @@ def _sequences(  # noqa: PLR0917 - the knobs of sequences(), passed through
     channels: st.SearchStrategy[Channel | None],
     discounts: bool,
     conditions: bool,
-) -> Sequence:
+) -> RecoverySequence:
     count = draw(st.integers(min_touches, max_touches))
     points = sorted(
         draw(st.sets(st.integers(_FIRST, _LAST), min_size=2 * count, max_size=2 * count))
@@ -144,7 +144,7 @@ def _sequences(  # noqa: PLR0917 - the knobs of sequences(), passed through
             )
         )
     name = draw(st.sampled_from(["custom", "evening-shop", "two-step", "long-considered"]))
-    return Sequence(name=name, touches=tuple(made))
+    return RecoverySequence(name=name, touches=tuple(made))
 
 
 def sequences(
@@ -155,7 +155,7 @@ def sequences(
     discounts: bool = True,
     conditions: bool = True,
     presets: bool = True,
-) -> st.SearchStrategy[Sequence]:
+) -> st.SearchStrategy[RecoverySequence]:
     """Valid sequences: growing windows from 5 minutes to 7 days, the built-in presets too.
 
     ``channels`` draws each touch's fixed channel (default: mostly ``None``, the
@@ -310,7 +310,7 @@ def discount_requests() -> st.SearchStrategy[DiscountRequest]:
 
 
 def variants(
-    sequence_strategy: st.SearchStrategy[Sequence] | None = None,
+    sequence_strategy: st.SearchStrategy[RecoverySequence] | None = None,
 ) -> st.SearchStrategy[Variant]:
     """An experiment arm: a name, a weight, and maybe its own sequence."""
     return st.builds(
@@ -364,7 +364,7 @@ def _policies(draw: st.DrawFn, fields: dict[str, st.SearchStrategy[Any]]) -> Rec
 def policies(
     *,
     store_name: st.SearchStrategy[str] | None = None,
-    sequence: st.SearchStrategy[Sequence] | None = None,
+    sequence: st.SearchStrategy[RecoverySequence] | None = None,
     contact_hours: st.SearchStrategy[ContactHours] | None = None,
     jurisdiction: st.SearchStrategy[str] | None = None,
     caps: st.SearchStrategy[tuple[FrequencyCap, ...]] | None = None,

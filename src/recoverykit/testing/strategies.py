@@ -37,7 +37,7 @@ from ..policies.discounts import (
 )
 from ..policies.hours import ContactHours
 from ..policies.replies import Reply
-from ..policies.sequence import DelayWindow, Sequence, Touch
+from ..policies.sequence import DelayWindow, RecoverySequence, Touch
 from ..policies.stock import StockInfo
 from ..values.model import Channel, Checkout, Customer, Friction, LineItem, Stage
 from ..values.money import Money
@@ -466,7 +466,7 @@ def register_type_strategies() -> None:
         (Reply, replies()),
         (DelayWindow, delay_windows()),
         (Touch, touches()),
-        (Sequence, sequences()),
+        (RecoverySequence, sequences()),
         (FrequencyCap, frequency_caps()),
         (TimingScale, timing_scales()),
         (GuardPolicy, guard_policies()),
