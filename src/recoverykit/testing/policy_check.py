@@ -35,7 +35,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import ClassVar, Final
+from typing import Any, ClassVar, Final
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -704,15 +704,21 @@ def check_policy(
     ``lambda: SQLiteStore(":memory:")`` or your own to test it too).
     ``quiet_hours`` is the floor no touch may cross in any candidate zone, whatever
     the policy allows (``None``: only the policy's hours and the rules that apply).
-    ``seed`` makes the run repeatable. Raises ``PolicyViolation`` with the smallest
+    ``seed`` makes the run repeatable (and leaves Hypothesis' example database out
+    of it). Raises ``PolicyViolation`` with the smallest
     failing story Hypothesis found. Do not call it inside another ``@given`` test.
     """
     make_store: StoreFactory = store if store is not None else MemoryStore
+
+    # A seeded run is repeatable only without the example database, which replays
+    # whatever earlier runs saved.
+    database: dict[str, Any] = {"database": None} if seed is not None else {}
 
     @settings(
         max_examples=max_examples,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        **database,
     )
     @given(story=_stories(policy))
     def run(story: _Story) -> None:
