@@ -263,6 +263,7 @@ class _Player:
         self.lines = lines
         self.facts: list[_Fact] = []
         self.checkouts: dict[str, Checkout] = {}
+        self.customers = {person.customer.id: person.customer for person in story.people}
         self.grants: list[ConsentEvent] = []
         self._noted = 0
 
@@ -277,7 +278,7 @@ class _Player:
     def note_sends(self) -> None:
         for handed in self.sent[self._noted :]:
             message = handed.message
-            customer = self.checkouts[message.checkout_id].customer
+            customer = self.customers[message.customer_id]
             zone = self.zone_of(customer)
             local = handed.at.astimezone(ZoneInfo(zone)).strftime("%H:%M")
             what = f"touch {message.touch}" if message.touch is not None else message.key
@@ -471,8 +472,13 @@ class _Judge:
         seen_touches: set[tuple[str, int, int]] = set()
         for index, handed in enumerate(self.player.sent):
             message = handed.message
-            checkout = self.player.checkouts[message.checkout_id]
             found = self.once(message, seen_keys, seen_touches)
+            checkout = self.player.checkouts.get(message.checkout_id)
+            if checkout is None:
+                # A reply with no recovery to belong to (a late STOP's confirmation).
+                if found is not None:
+                    return f"{message.key} sent: {found.partition('|')[2]}"
+                continue
             if found is None and self.counts_as_touch(message):
                 found = (
                     self.hours(handed, checkout)
