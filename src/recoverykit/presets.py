@@ -68,18 +68,19 @@ PRESETS: Final[dict[str, RecoverySequence]] = {
     ),
     "help-first": RecoverySequence(
         name="help-first",
-        description="E-mail leads: an e-mail at 1 h, a short text at 4 h only if that e-mail "
-        "was not opened, helpful e-mails at 24 h and 3 days.",
+        description="E-mail leads: an e-mail at 1 h; a short text 12 h after it only if that "
+        "e-mail was not opened, which needs a store that tracks opens (otherwise the text is "
+        "skipped, never sent blind); helpful e-mails the next day and at 3 days.",
         touches=(
             Touch(_w(1 * _H), TouchPurpose.REMIND, "remind", Channel.EMAIL),
             Touch(
-                _w(4 * _H),
+                _w(13 * _H, 14 * _H),
                 TouchPurpose.REMIND,
                 "nudge",
                 Channel.SMS,
                 condition=Condition.PREVIOUS_UNREAD,
             ),
-            Touch(_w(24 * _H), TouchPurpose.HELP, "help", Channel.EMAIL),
+            Touch(_w(26 * _H, 28 * _H), TouchPurpose.HELP, "help", Channel.EMAIL),
             Touch(_w(3 * _D), TouchPurpose.FINAL, "final", Channel.EMAIL),
         ),
     ),

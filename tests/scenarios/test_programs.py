@@ -95,10 +95,10 @@ def test_double_opt_in_request_and_yes_confirm_then_the_text_goes() -> None:
     confirmations = [e for e in driver.ledger.events if e.action is ConsentAction.CONFIRMED]
     assert [("double_optin_reply", "YES")] == [(e.source, e.text) for e in confirmations]
     driver.run_until(T0 + timedelta(days=40))
-    # The request counts against the caps like a touch: one per 12 h brings 21:00 in New
-    # York, past the contact hours, so the touch goes at 09:00 the next morning.
+    # The request counts against the caps like a touch: one personal touch per 6 h
+    # holds the touch until 15:00 in New York.
     touches = [(s.message.touch, s.message.channel, s.at) for s in driver.touches()]
-    assert [(1, Channel.SMS, request.at + timedelta(days=1))] == touches
+    assert [(1, Channel.SMS, request.at + timedelta(hours=6))] == touches
 
 
 def test_canadian_number_keeps_the_whole_sequence_unless_the_store_says_us() -> None:

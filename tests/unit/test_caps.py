@@ -14,11 +14,13 @@ from recoverykit.policies.caps import (
     FrequencyCap,
     SendKind,
     caps_earliest,
+    channel_gap_caps,
 )
 from recoverykit.values.model import Channel
 
 T0 = datetime(2026, 3, 2, 10, tzinfo=UTC)
 HOUR = timedelta(hours=1)
+SECOND = timedelta(seconds=1)
 
 
 def touch(
@@ -60,13 +62,46 @@ def test_three_a_day_counts_the_oldest_of_the_last_three() -> None:
 
 def test_channels_are_counted_only_where_the_cap_says() -> None:
     """The default caps count personal channels together and e-mail on its own."""
-    personal, email = DEFAULT_RECOVERY_CAPS
+    personal, daily, email = DEFAULT_RECOVERY_CAPS
     sent = history(touch(T0, Channel.WHATSAPP))
-    assert personal.earliest(T0 + HOUR, sent) == T0 + 12 * HOUR
+    assert personal.earliest(T0 + HOUR, sent) == T0 + 6 * HOUR
     assert email.earliest(T0 + HOUR, sent) == T0 + HOUR
     mailed = history(touch(T0, Channel.EMAIL))
     assert personal.earliest(T0 + HOUR, mailed) == T0 + HOUR
+    assert daily.earliest(T0 + HOUR, mailed) == T0 + HOUR
     assert email.earliest(T0 + HOUR, mailed) == T0 + 12 * HOUR
+
+
+def test_default_caps_allow_a_second_personal_touch_six_hours_later() -> None:
+    """SEAMS 10 revised: the Polish practice's second touch 6-12 h after the first goes out;
+    sooner is deferred, and a third personal touch within the day waits for the window."""
+    sent = history(touch(T0, Channel.SMS))
+    assert caps_earliest(DEFAULT_RECOVERY_CAPS, T0 + 6 * HOUR, sent)[0] == T0 + 6 * HOUR
+    assert caps_earliest(DEFAULT_RECOVERY_CAPS, T0 + 2 * HOUR, sent)[0] == T0 + 6 * HOUR
+    twice = history(touch(T0, Channel.SMS), touch(T0 + 6 * HOUR, Channel.WHATSAPP))
+    assert caps_earliest(DEFAULT_RECOVERY_CAPS, T0 + 12 * HOUR, twice)[0] == T0 + 24 * HOUR
+
+
+def test_the_channel_gap_keeps_texts_and_e_mail_apart_both_ways() -> None:
+    """A text waits 12 h after an e-mail and an e-mail 12 h after a text; touches on the
+    same side are left to the ordinary caps."""
+    to_personal, to_email = channel_gap_caps(12 * HOUR)
+    mailed = history(touch(T0, Channel.EMAIL))
+    assert to_personal.covers(Channel.SMS)
+    assert not to_personal.covers(Channel.EMAIL)
+    assert to_personal.earliest(T0 + 5 * 60 * SECOND, mailed) == T0 + 12 * HOUR
+    assert to_email.earliest(T0 + HOUR, mailed) == T0 + HOUR
+    texted = history(touch(T0, Channel.VIBER))
+    assert to_email.earliest(T0 + HOUR, texted) == T0 + 12 * HOUR
+    assert to_personal.earliest(T0 + HOUR, texted) == T0 + HOUR
+    assert to_personal.counts(Channel.EMAIL)
+    assert not to_personal.counts(Channel.SMS)
+
+
+def test_a_cap_that_applies_to_no_channel_is_refused() -> None:
+    """``applies_to`` must name at least one channel."""
+    with pytest.raises(InvalidInputError, match="applies_to"):
+        FrequencyCap(1, HOUR, applies_to=frozenset())
 
 
 def test_a_later_touch_in_the_history_also_blocks() -> None:

@@ -198,11 +198,11 @@ def test_touch_skipped_for_its_channel_keeps_the_next_touch_delay() -> None:
 
 def test_double_opt_in_request_waits_for_the_cap_and_the_hours() -> None:
     """SEAMS 1 (revised): the request is capped like a touch. A text from another checkout
-    an hour ago holds it 12 h (the default cap), which lands at 21:00 in New York, so it
-    waits for 09:00 the next morning; the wake-up is set for it."""
+    an hour ago holds it 6 h (the default cap), which lands at 20:00 in New York, when
+    the hours have closed, so it waits for 09:00 the next morning; the wake-up is set."""
     who = customer(phone="+12125551234", email=None, locale="en")
     policy = attrs.evolve(POLICY, request_double_optin=True)
-    at = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # 10:00 in New York
+    at = datetime(2026, 3, 2, 20, 0, tzinfo=UTC)  # 15:00 in New York
     earlier = ContactRecord(at - timedelta(hours=1), Channel.SMS, "other", SendKind.TOUCH)
     context = Context(
         consent=ConsentLedger((grant(who, Channel.SMS),)), history=ContactHistory((earlier,))

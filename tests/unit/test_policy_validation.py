@@ -66,6 +66,20 @@ BAD: dict[str, tuple[Callable[[], object], str]] = {
     "cap zero period": (lambda: FrequencyCap(1, timedelta(0)), "FrequencyCap.per"),
     "cap endless period": (lambda: FrequencyCap(1, timedelta(days=10_000)), "366 days"),
     "cap counts no channel": (lambda: FrequencyCap(1, H, channels=set()), "count nothing"),
+    "cap applies to no channel": (
+        lambda: FrequencyCap(1, H, applies_to=frozenset()),
+        "hold back nothing",
+    ),
+    "policy reads from sms": (
+        _policy(read_signals={Channel.SMS, Channel.EMAIL}),
+        "read_signals names sms, which never report",
+    ),
+    "policy reads from telegram": (
+        _policy(read_signals={Channel.TELEGRAM}),
+        "telegram",
+    ),
+    "policy negative channel gap": (_policy(channel_gap=-H), "channel_gap"),
+    "policy channel gap of a week and more": (_policy(channel_gap=8 * D), "at most 7 days"),
     "window ends before it starts": (lambda: DelayWindow(2 * H, H), "not end before"),
     "window not durations": (lambda: DelayWindow(30, 60), "two timedeltas"),  # type: ignore[arg-type]
     "touch without message": (

@@ -525,9 +525,9 @@ def _next_touch(step: _Step, checkout: Checkout) -> None:
             step.update(next_touch=len(sequence.touches))
             continue
         if touch.condition is Condition.PREVIOUS_UNREAD:
-            previous = state.last_sent()
-            if previous is not None and previous.read:
-                step.note(Skipped(number, "condition", "the previous message was read"))
+            unmet = _unread_condition(step, state)
+            if unmet is not None:
+                step.note(Skipped(number, "condition", unmet))
                 step.update(next_touch=index + 1, attempt=0)
                 continue
         skip: frozenset[Channel] = frozenset()
@@ -626,6 +626,29 @@ def _next_touch(step: _Step, checkout: Checkout) -> None:
         step.update(next_touch=index + 1, attempt=0)
         _plan_next(step)
         return
+
+
+def _unread_condition(step: _Step, state: RecoveryState) -> str | None:
+    """Why a touch sent "only if the previous message was not read" must not go, if it must not.
+
+    "Not read" means something only on a channel whose reads reach the engine
+    (``RecoveryPolicy.read_signals``): after a text, a Telegram message or an e-mail
+    whose opens the store does not track, silence says nothing, and sending anyway
+    would put one reminder on two channels. The touch is then skipped.
+    """
+    previous = state.last_sent()
+    if previous is None:
+        return None
+    if not step.policy.reports_reads(previous.channel):
+        what = "opened" if previous.channel is Channel.EMAIL else "read"
+        return (
+            f"{previous.channel.value} cannot tell whether touch {previous.touch} was {what} "
+            "(not in the policy's read_signals), so the second channel stays silent"
+        )
+    if previous.read:
+        what = "opened" if previous.channel is Channel.EMAIL else "read"
+        return f"touch {previous.touch} was {what}"
+    return None
 
 
 def _current_cart(step: _Step, checkout: Checkout) -> Checkout:
@@ -888,7 +911,7 @@ def _rules(state: RecoveryState, checkout: Checkout, policy: RecoveryPolicy) -> 
         state.zones,
         customer.country,
         policy.contact_hours,
-        policy.caps,
+        policy.contact_caps,
         policy.jurisdiction,
     )
 

@@ -6,6 +6,7 @@ knows about the customer beyond this checkout at the moment of the decision.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 from collections.abc import Iterable, Mapping
@@ -17,7 +18,13 @@ import attrs
 
 from ..errors import InvalidInputError, InvalidPolicy
 from ..messages.packs import MessagePack, default_pack
-from ..policies.caps import DEFAULT_RECOVERY_CAPS, ContactHistory, FrequencyCap
+from ..policies.caps import (
+    DEFAULT_CHANNEL_GAP,
+    DEFAULT_RECOVERY_CAPS,
+    ContactHistory,
+    FrequencyCap,
+    channel_gap_caps,
+)
 from ..policies.consent import ConsentLedger
 from ..policies.discounts import DiscountHistory, DiscountPolicy, IssuedDiscount
 from ..policies.hours import ContactHours
@@ -26,7 +33,7 @@ from ..policies.stock import StockInfo
 from ..presets import get as get_preset
 from ..programs import PROGRAM_RULES
 from ..values import checks
-from ..values.model import Channel
+from ..values.model import Channel, ReadSignal
 from ..values.money import Money
 
 __all__ = ["Context", "RecoveryPolicy", "TimingScale", "Variant"]
@@ -55,6 +62,50 @@ def _effect(_inst: object, attribute: attrs.Attribute[float], value: float) -> N
             "write 0.05 for a 5-point lift"
         )
         raise InvalidPolicy(msg)
+
+
+#: The channels whose reads reach the runner when the policy says nothing: those whose
+#: provider reports reads by default. E-mail opens count only where the store tracks them.
+DEFAULT_READ_SIGNALS: Final = frozenset(
+    channel for channel in Channel if channel.read_signal is ReadSignal.RECEIPT
+)
+
+
+def _channel_set(value: Iterable[Channel | str]) -> frozenset[Channel]:
+    return frozenset(Channel(channel) for channel in value)
+
+
+def _readable(
+    _inst: object, attribute: attrs.Attribute[frozenset[Channel]], value: frozenset[Channel]
+) -> None:
+    silent = sorted(channel.value for channel in value if channel.read_signal is ReadSignal.NONE)
+    if silent:
+        msg = (
+            f"RecoveryPolicy.{attribute.name} names {', '.join(silent)}, which never report "
+            "that a message was read; leave them out (a touch that waits for 'not read' "
+            "after them is skipped)"
+        )
+        raise InvalidPolicy(msg)
+
+
+def _gap(value: timedelta | None) -> timedelta | None:
+    if value is None:
+        return None
+    checks.positive_duration("RecoveryPolicy", "channel_gap", value)
+    if value > timedelta(days=7):
+        msg = (
+            f"RecoveryPolicy.channel_gap must be at most 7 days, the length of a recovery "
+            f"(got {value!r}); use None to turn the gap off"
+        )
+        raise InvalidPolicy(msg)
+    return value
+
+
+@functools.cache
+def _contact_caps(
+    caps: tuple[FrequencyCap, ...], gap: timedelta | None
+) -> tuple[FrequencyCap, ...]:
+    return caps if gap is None else (*caps, *channel_gap_caps(gap))
 
 
 def _rule_ids(value: Iterable[str]) -> frozenset[str]:
@@ -187,6 +238,16 @@ class RecoveryPolicy:
     #: ``auto``: the policy's hours narrowed by every rule that applies to the recipient.
     jurisdiction: Literal["auto", "off"] = "auto"
     caps: tuple[FrequencyCap, ...] = DEFAULT_RECOVERY_CAPS
+    #: A touch on a personal channel waits this long after an e-mail touch to the same
+    #: customer, and the other way round (``None``: no gap). One reminder, one channel.
+    channel_gap: timedelta | None = attrs.field(default=DEFAULT_CHANNEL_GAP, converter=_gap)
+    #: The channels whose reads (e-mail: opens) reach the runner as ``MessageRead``. A
+    #: touch that goes only if the previous message was not read is skipped after a
+    #: channel not listed: silence there says nothing. Add ``Channel.EMAIL`` only when
+    #: the store tracks e-mail opens and feeds them in.
+    read_signals: frozenset[Channel] = attrs.field(
+        default=DEFAULT_READ_SIGNALS, converter=_channel_set, validator=_readable
+    )
     channels: tuple[Channel, ...] = DEFAULT_CHANNEL_ORDER
     #: Per-region channel order (``{"PL": (WHATSAPP, SMS, EMAIL)}``) overriding ``channels``.
     channels_by_region: Mapping[str, tuple[Channel, ...]] = attrs.field(factory=dict)
@@ -235,6 +296,15 @@ class RecoveryPolicy:
 
     def __attrs_post_init__(self) -> None:
         _check_policy(self)
+
+    @property
+    def contact_caps(self) -> tuple[FrequencyCap, ...]:
+        """Every cap a touch obeys: ``caps`` and the gap between personal channels and e-mail."""
+        return _contact_caps(self.caps, self.channel_gap)
+
+    def reports_reads(self, channel: Channel) -> bool:
+        """Whether a read (or an e-mail open) on ``channel`` would reach the engine."""
+        return channel in self.read_signals
 
     def channel_order(self, region: str | None) -> tuple[Channel, ...]:
         if region is not None and region in self.channels_by_region:

@@ -30,6 +30,7 @@ from ..values.model import Channel
 from ..values.time import to_utc
 
 __all__ = [
+    "DEFAULT_CHANNEL_GAP",
     "DEFAULT_RECOVERY_CAPS",
     "ContactHistory",
     "ContactRecord",
@@ -37,6 +38,7 @@ __all__ = [
     "FrequencyCap",
     "SendKind",
     "caps_earliest",
+    "channel_gap_caps",
 ]
 
 
@@ -174,22 +176,46 @@ def _channel_set(value: Any) -> frozenset[Channel] | None:
     )
 
 
+def _governed_set(value: Any) -> frozenset[Channel] | None:
+    if value is None:
+        return None
+    return checks.non_empty(
+        "FrequencyCap",
+        "applies_to",
+        frozenset(Channel(channel) for channel in value),
+        why="the cap would hold back nothing",
+        fix="name the channels whose sends it governs, or pass None for the counted ones",
+    )
+
+
 @attrs.frozen
 class FrequencyCap:
     """At most ``limit`` touches in any window of length ``per``.
 
     ``channels`` are counted together (``None``: every channel). Only touches
-    count; replies never do.
+    count; replies never do. ``applies_to`` names the channels whose sends the cap
+    holds back, when they differ from the counted ones: a cap that counts e-mail and
+    applies to texts keeps a text away from a recent e-mail (``channel_gap_caps``).
+    The send being judged always counts as one more touch.
     """
 
     limit: int = attrs.field(validator=_positive_limit)
     per: timedelta = attrs.field(validator=_positive_period)
     channels: frozenset[Channel] | None = attrs.field(default=None, converter=_channel_set)
     rule_id: str = "recovery-cap"
+    applies_to: frozenset[Channel] | None = attrs.field(default=None, converter=_governed_set)
 
     def covers(self, channel: Channel | None) -> bool:
-        """True if a touch on ``channel`` counts here (any cap covers ``None``)."""
-        return channel is None or self.channels is None or channel in self.channels
+        """True if a send on ``channel`` is held back here (any cap covers ``None``)."""
+        if channel is None:
+            return True
+        if self.applies_to is not None:
+            return channel in self.applies_to
+        return self.channels is None or channel in self.channels
+
+    def counts(self, channel: Channel) -> bool:
+        """True if an earlier touch on ``channel`` counts against this cap."""
+        return self.channels is None or channel in self.channels
 
     def earliest(self, instant: datetime, history: ContactHistory) -> datetime:
         """The first instant at or after ``instant`` where one more touch keeps the cap.
@@ -244,12 +270,31 @@ def caps_earliest(
 
 
 _PERSONAL: Final = frozenset(channel for channel in Channel if channel.personal)
+_EMAIL: Final = frozenset({Channel.EMAIL})
 
-#: SEAMS 10: one recovery touch per customer per 12 h on the personal channels
-#: together (SMS, WhatsApp, Telegram, Viber), and e-mail counted on its own.
+#: SEAMS 10 (revised for the Polish practice's second touch 6-12 h after the first):
+#: on the personal channels together (SMS, WhatsApp, Telegram, Viber) one recovery
+#: touch per 6 h and at most two a day; e-mail counted on its own, one per 12 h.
+#: A customer "contacted recently" is deferred, never dropped.
 DEFAULT_RECOVERY_CAPS: Final[tuple[FrequencyCap, ...]] = (
-    FrequencyCap(1, timedelta(hours=12), channels=_PERSONAL, rule_id="recovery-cap"),
-    FrequencyCap(
-        1, timedelta(hours=12), channels=frozenset({Channel.EMAIL}), rule_id="recovery-cap"
-    ),
+    FrequencyCap(1, timedelta(hours=6), channels=_PERSONAL, rule_id="recovery-cap"),
+    FrequencyCap(2, timedelta(hours=24), channels=_PERSONAL, rule_id="recovery-cap"),
+    FrequencyCap(1, timedelta(hours=12), channels=_EMAIL, rule_id="recovery-cap"),
 )
+
+#: How long a touch on a personal channel waits after an e-mail touch, and the other
+#: way round: a text five minutes after an e-mail is the same reminder twice.
+DEFAULT_CHANNEL_GAP: Final = timedelta(hours=12)
+
+
+def channel_gap_caps(gap: timedelta) -> tuple[FrequencyCap, FrequencyCap]:
+    """The minimum gap between personal channels and e-mail, as two caps.
+
+    One counts e-mail touches and holds back texts and chats; the other counts the
+    personal channels and holds back e-mail. Touches on the same side are left to
+    the ordinary caps.
+    """
+    return (
+        FrequencyCap(1, gap, channels=_EMAIL, applies_to=_PERSONAL, rule_id="channel-gap"),
+        FrequencyCap(1, gap, channels=_PERSONAL, applies_to=_EMAIL, rule_id="channel-gap"),
+    )

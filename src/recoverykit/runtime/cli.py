@@ -39,7 +39,7 @@ from typing import Any, Final, TextIO
 from .._version import __version__
 from ..channels.console import ConsoleChannel
 from ..engine.commands import MessageKind, SendMessage
-from ..engine.events import CheckoutAbandoned
+from ..engine.events import CheckoutAbandoned, MessageRead
 from ..engine.machine import explain
 from ..engine.notes import Deferred, Info, Skipped
 from ..engine.policy import RecoveryPolicy
@@ -388,7 +388,7 @@ def run_scenario(scenario: Scenario, store: Store, *, until: datetime | None = N
     clock = FakeClock(scenario.start)
     consoles = {channel: ConsoleChannel(channel, clock=clock) for channel in Channel}
     channels: dict[Channel, ChannelAdapter] = dict(consoles)
-    receipts = _Receipts(scenario.receipts, consoles)
+    receipts = _Receipts(scenario.receipts, consoles, scenario.policy.read_signals)
     # A simulation has no store system to create codes in: a clearly named fake makes
     # single-use codes (``SIM-0001``...) so the run shows where a real one would go.
     issuer = FakeDiscountIssuer() if scenario.policy.discounts is not None else None
@@ -431,10 +431,16 @@ class _Receipts:
     """Simulated receipts waiting to arrive, in time order, for the sends seen so far."""
 
     def __init__(
-        self, model: SimulatedReceipts | None, consoles: dict[Channel, ConsoleChannel]
+        self,
+        model: SimulatedReceipts | None,
+        consoles: dict[Channel, ConsoleChannel],
+        read_signals: frozenset[Channel],
     ) -> None:
         self.model = model
         self.consoles = consoles
+        #: Reads arrive only from channels the policy says report them: a simulated
+        #: e-mail open for a store that tracks none would be a fact no store has.
+        self.read_signals = read_signals
         self.seen = dict.fromkeys(consoles, 0)
         self.waiting: list[tuple[datetime, int, Receipt]] = []
         self.counter = 0
@@ -446,6 +452,8 @@ class _Receipts:
         for channel, console in self.consoles.items():
             for message in console.sent[self.seen[channel] :]:
                 for receipt in self.model.for_send(message, now):
+                    if isinstance(receipt, MessageRead) and channel not in self.read_signals:
+                        continue
                     self.counter += 1
                     heapq.heappush(self.waiting, (receipt.at, self.counter, receipt))
             self.seen[channel] = len(console.sent)

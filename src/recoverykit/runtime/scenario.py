@@ -31,9 +31,9 @@ from ..engine.events import (
     OrderPlaced,
     ReplyReceived,
 )
-from ..engine.policy import DEFAULT_CHANNEL_ORDER, RecoveryPolicy
+from ..engine.policy import DEFAULT_CHANNEL_ORDER, DEFAULT_READ_SIGNALS, RecoveryPolicy
 from ..errors import DefinitionError, RecoveryKitError
-from ..policies.caps import DEFAULT_RECOVERY_CAPS, FrequencyCap
+from ..policies.caps import DEFAULT_CHANNEL_GAP, DEFAULT_RECOVERY_CAPS, FrequencyCap
 from ..policies.consent import ConsentAction, ConsentEvent, Purpose, load_consent_event
 from ..policies.discounts import load_discount_policy
 from ..policies.hours import ContactHours
@@ -85,6 +85,8 @@ _POLICY_KEYS: Final = frozenset(
         "contact_hours",
         "jurisdiction",
         "caps",
+        "channel_gap",
+        "read_signals",
         "channels",
         "holdout",
         "min_effect",
@@ -94,7 +96,7 @@ _POLICY_KEYS: Final = frozenset(
         "stock_fresh_for_minutes",
     }
 )
-_CAP_KEYS: Final = frozenset({"limit", "per", "channels", "rule_id"})
+_CAP_KEYS: Final = frozenset({"limit", "per", "channels", "applies_to", "rule_id"})
 _EVENT_KEYS: Final = {
     "reply": frozenset({"customer", "channel", "text", "checkout", "id"}),
     "order_placed": frozenset({"checkout", "total", "order_id", "id"}),
@@ -289,6 +291,12 @@ def _load_policy(raw: Any, store_name: str, problems: Problems) -> RecoveryPolic
     hours = _load_hours(mapping.get("contact_hours"), f"{path}.contact_hours", problems)
     jurisdiction = field(mapping, "jurisdiction", path, problems, _jurisdiction, default="auto")
     caps = _load_caps(mapping.get("caps"), f"{path}.caps", problems)
+    gap: timedelta | None = None
+    if "channel_gap" not in mapping or mapping["channel_gap"] is not None:  # null: no gap
+        gap = field(mapping, "channel_gap", path, problems, _gap, default=DEFAULT_CHANNEL_GAP)
+    read_signals = field(
+        mapping, "read_signals", path, problems, _channel_list, default=DEFAULT_READ_SIGNALS
+    )
     channels = _load_channel_order(mapping.get("channels"), f"{path}.channels", problems)
     holdout = field(mapping, "holdout", path, problems, _share, default=0.0)
     min_effect = field(mapping, "min_effect", path, problems, _share, default=0.05)
@@ -309,6 +317,8 @@ def _load_policy(raw: Any, store_name: str, problems: Problems) -> RecoveryPolic
             contact_hours=hours,  # type: ignore[arg-type]
             jurisdiction=jurisdiction,  # type: ignore[arg-type]
             caps=caps,
+            channel_gap=gap,
+            read_signals=read_signals,  # type: ignore[arg-type]
             channels=channels,
             holdout=holdout or 0.0,
             min_effect=0.05 if min_effect is None else min_effect,
@@ -394,6 +404,19 @@ def _channel(value: Any) -> Channel:
         raise ValueError(msg) from None
 
 
+def _gap(value: Any) -> timedelta:
+    """The gap between personal channels and e-mail, ``"12h"`` (``null`` turns it off)."""
+    return parse_duration(value)
+
+
+def _channel_list(value: Any) -> frozenset[Channel]:
+    """A list of channels that may be empty (``[]``: no channel reports reads)."""
+    if not isinstance(value, list | tuple):
+        msg = f"expected a list of channels, got {value!r:.60}"
+        raise TypeError(msg)
+    return frozenset(_channel(item) for item in value)
+
+
 def _channels(value: Any) -> tuple[Channel, ...]:
     if not isinstance(value, list | tuple) or not value:
         msg = f"expected a non-empty list of channels, got {value!r:.60}"
@@ -416,11 +439,20 @@ def _load_caps(raw: Any, path: str, problems: Problems) -> tuple[FrequencyCap, .
         limit = field(mapping, "limit", here, problems, to_int)
         per = field(mapping, "per", here, problems, parse_duration)
         channels = field(mapping, "channels", here, problems, _channels, default=None)
+        applies_to = field(mapping, "applies_to", here, problems, _channels, default=None)
         rule_id = field(mapping, "rule_id", here, problems, to_str, default="recovery-cap")
         if len(problems.items) > before:
             continue
         try:
-            caps.append(FrequencyCap(limit, per, channels=channels, rule_id=rule_id or ""))  # type: ignore[arg-type]
+            caps.append(
+                FrequencyCap(
+                    limit,  # type: ignore[arg-type]
+                    per,  # type: ignore[arg-type]
+                    channels=channels,
+                    rule_id=rule_id or "",
+                    applies_to=applies_to,
+                )
+            )
         except (RecoveryKitError, ValueError, TypeError) as exc:
             problems.add(here, str(exc))
     return tuple(caps)

@@ -606,16 +606,20 @@ class _Judge:
 
     def caps(self, index: int, handed: _Handed, checkout: Checkout) -> str | None:
         earlier = self.delivered(index, checkout.customer.id)
-        for cap in self.policy.caps:
+        for cap in self.policy.contact_caps:
             if not cap.covers(handed.message.channel):
                 continue
             inside = [
                 h
                 for h in earlier
-                if cap.covers(h.message.channel) and handed.at - cap.per < h.at <= handed.at
+                if h is not handed
+                and cap.counts(h.message.channel)
+                and handed.at - cap.per < h.at <= handed.at
             ]
-            if len(inside) > cap.limit:
-                return f"|cap {cap.limit} per {cap.per} exceeded ({len(inside)} touches)"
+            if len(inside) + 1 > cap.limit:
+                return (
+                    f"|{cap.rule_id} {cap.limit} per {cap.per} exceeded ({len(inside) + 1} touches)"
+                )
         return None
 
     def program(self, index: int, handed: _Handed, checkout: Checkout) -> str | None:

@@ -13,11 +13,13 @@ from .._lazy import exports
 if TYPE_CHECKING:
     from .model import (
         ADDRESS_FIELDS,
+        READ_SIGNALS,
         Channel,
         Checkout,
         Customer,
         Friction,
         LineItem,
+        ReadSignal,
         Stage,
         address_key,
     )
@@ -45,6 +47,8 @@ _EXPORTS: Final = {
         "Customer",
         "Friction",
         "LineItem",
+        "READ_SIGNALS",
+        "ReadSignal",
         "Stage",
         "address_key",
     ),
@@ -74,6 +78,8 @@ __all__ = [
     "MAX_FIRST_NAME",
     "Money",
     "PhoneNumber",
+    "READ_SIGNALS",
+    "ReadSignal",
     "Stage",
     "address_key",
     "country_zones",

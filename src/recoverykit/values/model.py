@@ -38,11 +38,13 @@ from .zones import get_zone
 
 __all__ = [
     "ADDRESS_FIELDS",
+    "READ_SIGNALS",
     "Channel",
     "Checkout",
     "Customer",
     "Friction",
     "LineItem",
+    "ReadSignal",
     "Stage",
     "address_key",
 ]
@@ -66,6 +68,38 @@ class Channel(enum.StrEnum):
     def personal(self) -> bool:
         """True for the channels that land on the customer's phone as a chat."""
         return self is not Channel.EMAIL
+
+    @property
+    def read_signal(self) -> ReadSignal:
+        """Whether this kind of channel can ever say a message was read (``READ_SIGNALS``)."""
+        return READ_SIGNALS[self]
+
+
+class ReadSignal(enum.StrEnum):
+    """What a channel kind can tell about a message being read or opened.
+
+    "Only if the previous message was not read" can be judged only where a read
+    would be reported: silence from a channel that never reports reads says nothing.
+    """
+
+    #: Never: an SMS has no read receipt, and a Telegram bot is never told.
+    NONE = "none"
+    #: The provider reports reads by default (WhatsApp "read", Viber "seen").
+    RECEIPT = "receipt"
+    #: Only where the store tracks opens itself (an e-mail open pixel or its provider's
+    #: open events) and says so in ``RecoveryPolicy.read_signals``.
+    TRACKED = "tracked"
+
+
+#: Each channel kind's read signal, as data: the one place the engine and the policy
+#: checks ask whether "not read" can mean anything on a channel.
+READ_SIGNALS: Final[Mapping[Channel, ReadSignal]] = {
+    Channel.SMS: ReadSignal.NONE,
+    Channel.WHATSAPP: ReadSignal.RECEIPT,
+    Channel.TELEGRAM: ReadSignal.NONE,
+    Channel.VIBER: ReadSignal.RECEIPT,
+    Channel.EMAIL: ReadSignal.TRACKED,
+}
 
 
 class Stage(enum.StrEnum):
