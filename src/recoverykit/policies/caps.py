@@ -164,28 +164,24 @@ def _positive_period(
         raise InvalidPolicy(msg)
 
 
-def _channel_set(value: Any) -> frozenset[Channel] | None:
+def _optional_channels(value: Any, name: str, why: str, fix: str) -> frozenset[Channel] | None:
+    """An optional, non-empty set of channels (``None`` stays ``None``)."""
     if value is None:
         return None
-    return checks.non_empty(
-        "FrequencyCap",
-        "channels",
-        frozenset(Channel(channel) for channel in value),
-        why="the cap would count nothing",
-        fix="name the channels it counts, or pass None for every channel",
-    )
+    channels = frozenset(Channel(channel) for channel in value)
+    return checks.non_empty("FrequencyCap", name, channels, why=why, fix=fix)
+
+
+def _channel_set(value: Any) -> frozenset[Channel] | None:
+    why = "the cap would count nothing"
+    fix = "name the channels it counts, or pass None for every channel"
+    return _optional_channels(value, "channels", why, fix)
 
 
 def _governed_set(value: Any) -> frozenset[Channel] | None:
-    if value is None:
-        return None
-    return checks.non_empty(
-        "FrequencyCap",
-        "applies_to",
-        frozenset(Channel(channel) for channel in value),
-        why="the cap would hold back nothing",
-        fix="name the channels whose sends it governs, or pass None for the counted ones",
-    )
+    why = "the cap would hold back nothing"
+    fix = "name the channels whose sends it governs, or pass None for the counted ones"
+    return _optional_channels(value, "applies_to", why, fix)
 
 
 @attrs.frozen
