@@ -47,11 +47,11 @@ def test_the_binding_rule_is_the_one_named() -> None:
 
 
 def test_cap_then_hours() -> None:
-    """A cap pushes a 19:30 send to 07:00, then the window pushes it to 09:00."""
+    """A cap pushes a 19:30 send to 01:00, then the window pushes it to 09:00."""
     rules = rules_for(None, NY)
     sent_at = datetime(2026, 3, 3, 0, tzinfo=UTC)  # 19:00 New York
     instant = sent_at + HOUR / 2
-    capped = sent_at + 12 * HOUR  # 07:00 New York
+    capped = sent_at + 6 * HOUR  # 01:00 New York
     opens = datetime(2026, 3, 3, 14, tzinfo=UTC)
     expected = SendTime(
         opens,
