@@ -29,6 +29,7 @@ from recoverykit.engine.notes import (
 from recoverykit.engine.state import RecoveryState
 from recoverykit.stores import codec
 from recoverykit.stores.codec import dumps, state_from_json, state_to_json
+from recoverykit.stores.trusted import STAMP, STAMP_KEY
 from recoverykit.testing.store_contract import active, with_checkout
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -71,11 +72,12 @@ def state(notes: Sequence[Note], *, checkout: bool = True) -> RecoveryState:
 
 @given(notes=st.lists(_NOTES, max_size=12), checkout=st.booleans())
 def test_a_state_round_trips_and_is_the_same_json_object(notes: list[Note], checkout: bool) -> None:
-    """state_to_json writes the object to_dict describes, and state_from_json reads it,
-    or plain to_dict JSON in the old key order, back to an equal state."""
+    """state_to_json writes the object to_dict describes (plus the trust stamp), and
+    state_from_json reads it, or plain to_dict JSON in the old key order, back to an
+    equal state."""
     saved = state(notes, checkout=checkout)
     text = state_to_json(saved)
-    assert json.loads(text) == saved.to_dict()
+    assert json.loads(text) == {STAMP_KEY: STAMP, **saved.to_dict()}
     codec._notes_seen.clear()
     assert saved == state_from_json(text)
     assert saved == state_from_json(dumps(saved.to_dict()))
@@ -139,4 +141,4 @@ def test_notes_that_only_start_alike_are_encoded_afresh() -> None:
     shared = loaded.notes[0]
     for notes in [(shared, Info("reply", "two")), (shared,), (shared, Info("reply", "two"), first)]:
         other = attrs.evolve(loaded, notes=notes)
-        assert json.loads(state_to_json(other)) == other.to_dict()
+        assert json.loads(state_to_json(other)) == {STAMP_KEY: STAMP, **other.to_dict()}

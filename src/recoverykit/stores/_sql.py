@@ -42,6 +42,7 @@ from .codec import (
     started_of,
 )
 from .erasure import export_document, pseudonymised
+from .trusted import consent_from_stored, consent_to_stored
 
 __all__ = [
     "OUTBOX_COLUMNS",
@@ -453,12 +454,13 @@ class SQLTransaction(TransactionGuard, TransactionDefaults):
         self._lock(customer_id)
         json_out = self._q.dialect.json_out
         rows = self._execute(self._q.ledger, (customer_id,)).fetchall()
-        return ConsentLedger(ConsentEvent.from_dict(json_out(data)) for (data,) in rows)
+        return ConsentLedger(consent_from_stored(json_out(data)) for (data,) in rows)
 
     def append_consent(self, event: ConsentEvent) -> None:
         self._lock(event.customer_id)
         self._execute(
-            self._q.append_consent, (event.customer_id, self._q.dialect.json_in(event.to_dict()))
+            self._q.append_consent,
+            (event.customer_id, self._q.dialect.json_in(consent_to_stored(event))),
         )
 
     def _contacts(self, rows: Iterable[Sequence[Any]]) -> tuple[ContactRecord, ...]:
@@ -529,7 +531,7 @@ class SQLTransaction(TransactionGuard, TransactionDefaults):
         d = self._q.dialect
         rows = self._execute(self._q.ledgers, (d.ids(events),)).fetchall()
         for customer_id, data in rows:
-            events[customer_id].append(ConsentEvent.from_dict(d.json_out(data)))
+            events[customer_id].append(consent_from_stored(d.json_out(data)))
         return {customer_id: ConsentLedger(found) for customer_id, found in events.items()}
 
     def histories(
@@ -688,8 +690,10 @@ class SQLTransaction(TransactionGuard, TransactionDefaults):
             changed += self._execute(statement, (customer_id,)).rowcount
         self._execute(q.drop_customer_row, (customer_id,))
         for seq, data in self._execute(q.consent_rows, (customer_id,)).fetchall():
-            kept = pseudonymised(ConsentEvent.from_dict(d.json_out(data)))
-            self._execute(q.pseudonymise, (kept.customer_id, d.json_in(kept.to_dict()), seq))
+            kept = pseudonymised(consent_from_stored(d.json_out(data)))
+            self._execute(
+                q.pseudonymise, (kept.customer_id, d.json_in(consent_to_stored(kept)), seq)
+            )
             changed += 1
         # Never the id: a log line naming an erased customer would undo the erasure.
         log.info("customer erased: %d rows removed or pseudonymised", changed,

@@ -47,6 +47,7 @@ from ..values.loading import (
 )
 from ..values.text import replace_surrogates
 from ..values.time import require_aware
+from .trusted import STAMP, STAMP_KEY, state_from_stored
 
 __all__ = [
     "LOG_RECORDS",
@@ -285,6 +286,8 @@ def dumps(data: Any) -> str:
 
 
 # -- recovery states as JSON text ---------------------------------------------------------------
+#: How the text ``state_to_json`` writes begins: the trust stamp, then the state's keys.
+_STAMPED: Final = f'{{"{STAMP_KEY}":{json.dumps(STAMP)},'
 #: Where a state's notes start in the text ``state_to_json`` writes: they come last.
 _NOTES_AT: Final = ',"notes":'
 #: Most notes lists remembered with their text (about two claimed batches' worth).
@@ -334,12 +337,13 @@ def _notes_json(notes: tuple[Note, ...]) -> str:
 def state_to_json(state: RecoveryState) -> str:
     """A recovery state as the compact JSON text the bundled stores keep.
 
-    The same object as ``dumps(state.to_dict())``, with ``notes`` moved to the end so
-    ``state_from_json`` can find their text, which is reused rather than encoded
-    again while the notes only grow.
+    The object is ``state.to_dict()`` with the trust stamp first (``trusted.STAMP``:
+    the store wrote it, so it is read back without re-validation) and ``notes``
+    moved to the end, so ``state_from_json`` can find their text, which is reused
+    rather than encoded again while the notes only grow.
     """
     head = dumps(state.to_dict(notes=False))
-    return f"{head[:-1]}{_NOTES_AT}{_notes_json(state.notes)}}}"
+    return f"{_STAMPED}{head[1:-1]}{_NOTES_AT}{_notes_json(state.notes)}}}"
 
 
 def state_from_json(text: str) -> RecoveryState:
@@ -348,7 +352,9 @@ def state_from_json(text: str) -> RecoveryState:
     The notes are parsed apart and their text remembered for the next save. The cut
     checks itself: ``,"notes":`` cannot occur inside a JSON string, and a cut at a
     nested key would leave the head with an unclosed bracket, which does not parse.
-    Text in any other layout is read whole.
+    Text in any other layout is read whole. A state carrying this release's stamp is
+    rebuilt without re-validation; any other goes through ``RecoveryState.from_dict``
+    (``trusted.state_from_stored``).
     """
     cut = text.rfind(_NOTES_AT)
     if cut != -1 and text.endswith("]}"):
@@ -358,10 +364,11 @@ def state_from_json(text: str) -> RecoveryState:
         except ValueError:
             head = None
         if isinstance(head, dict):
-            state = RecoveryState.from_dict({**head, "notes": notes})
+            head["notes"] = notes
+            state = state_from_stored(head)
             _remember_notes(state.notes, notes_text)
             return state
-    return RecoveryState.from_dict(json.loads(text))
+    return state_from_stored(json.loads(text))
 
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)

@@ -48,6 +48,7 @@ from ..protocols import Claimed, LogRecord, OutboxEntry, OutboxMark, OutboxStatu
 from ._refusals import newer_schema, unknown_outbox_key
 from ._sql import Dialect, SQLTransaction, Statements, apply_migrations, log, purge
 from .codec import dumps, state_to_json
+from .trusted import state_from_stored
 
 __all__ = ["MIGRATIONS", "PostgresStore", "PostgresTransaction"]
 
@@ -260,7 +261,7 @@ DIALECT: Final = Dialect(
     json_in=_json,
     json_out=_same,
     state_in=lambda state: Json(state, dumps=state_to_json),
-    state_out=RecoveryState.from_dict,
+    state_out=state_from_stored,
     ids=list,
 )
 _Q: Final = Statements(DIALECT)
@@ -529,9 +530,7 @@ class PostgresStore:
         with self._connection("claiming due recoveries") as conn, conn.transaction():
             rows = conn.execute(_CLAIM, params).fetchall()
         rows.sort(key=lambda row: (row[0], row[1]))
-        return [
-            Claimed(RecoveryState.from_dict(state), version) for _due, _id, version, state in rows
-        ]
+        return [Claimed(state_from_stored(state), version) for _due, _id, version, state in rows]
 
     def next_due(self) -> datetime | None:
         with self._connection("reading the next due time") as conn:
@@ -629,7 +628,7 @@ class PostgresStore:
             cursor.itersize = _CHUNK
             cursor.execute("SELECT state FROM recoveries ORDER BY checkout_id")
             for (state,) in cursor:
-                yield RecoveryState.from_dict(state)
+                yield state_from_stored(state)
 
     # -- retention ---------------------------------------------------------------------------
     def purge(self, before: datetime, *, limit: int = 1000) -> int:
