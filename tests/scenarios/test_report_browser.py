@@ -18,7 +18,7 @@ import pytest
 
 from recoverykit.metrics import Report, render
 from recoverykit.metrics.charts import HOUR_BINS, breakdown_bars
-from recoverykit.runtime.cli import run_scenario
+from recoverykit.runtime.playback import run_scenario
 from recoverykit.runtime.scenario import Scenario
 from recoverykit.stores import MemoryStore
 

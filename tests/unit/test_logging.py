@@ -16,7 +16,7 @@ import pytest
 from recoverykit import Channel, Runner
 from recoverykit.errors import ChannelError
 from recoverykit.protocols import Receipt
-from recoverykit.runtime.cli import run_scenario
+from recoverykit.runtime.playback import run_scenario
 from recoverykit.runtime.scenario import Scenario
 from recoverykit.stores import MemoryStore, SQLiteStore
 from recoverykit.testing import FakeClock

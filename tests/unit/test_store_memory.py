@@ -37,3 +37,10 @@ def test_threads_never_claim_the_same_recovery() -> None:
     everything = [name for mine in claims.values() for name in mine]
     assert sorted(everything) == sorted(set(everything))
     assert len(everything) == 400
+
+
+class TestPackedMemoryStore(StoreContract):
+    """Packing finished recoveries keeps every promise of the contract."""
+
+    def make_store(self, tmp_path: Path) -> Store:
+        return MemoryStore(pack_finished=True)

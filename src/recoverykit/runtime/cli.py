@@ -22,24 +22,21 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import heapq
 import importlib
 import json
 import os
 import re
 import sqlite3
 import sys
-import tempfile
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, TextIO
 
 from .._version import __version__
-from ..channels.console import ConsoleChannel
 from ..engine.commands import MessageKind, SendMessage
-from ..engine.events import CheckoutAbandoned, MessageRead
+from ..engine.events import CheckoutAbandoned
 from ..engine.machine import explain
 from ..engine.notes import Deferred, Info, Skipped
 from ..engine.policy import RecoveryPolicy
@@ -50,16 +47,17 @@ from ..metrics.report import FORMATS, Report, render
 from ..metrics.scorecard import DIMENSIONS
 from ..policies.consent import ConsentEvent
 from ..policies.resolve import resolve_zones
-from ..protocols import ChannelAdapter, LogRecord, Store
+from ..protocols import LogRecord, Store
+from ..stores.memory import MemoryStore
 from ..values.loading import read_json_file, to_datetime
-from ..values.model import Channel, Checkout, Customer
+from ..values.model import Checkout, Customer
 from ..values.zones import get_zone
 from .driver import EngineDriver
-from .receipts import Receipt, SimulatedReceipts
+from .playback import make_runner, play
+from .progress import Progress
 from .records import MESSAGE_KINDS, RecordKind
 from .runner import Runner
-from .scenario import DeliveryReport, Scenario, ScenarioEvent, load_plan_input
-from .simulated import FakeClock, FakeDiscountIssuer
+from .scenario import Scenario, load_plan_input
 from .story import scorecard_lines, story_lines
 
 __all__ = ["main"]
@@ -78,8 +76,6 @@ _SHOWN: Final = frozenset(
     {"send", "confirm", "reply", "defer", "skip", "handoff", "finish", "ignored", "info", "event",
      "outbox"}
 )  # fmt: skip
-#: Safety stop for a simulation loop that makes no progress (a store bug, not a scenario's).
-_MAX_STEPS: Final = 1_000_000
 #: How far ``plan`` looks ahead: past the sequence's 7-day limit.
 _PLAN_HORIZON: Final = timedelta(days=8)
 _PRICES_HELP: Final = "price table JSON file: adds spend and cost per order to the report"
@@ -337,28 +333,82 @@ def _simulate(args: argparse.Namespace, out: TextIO) -> int:
     until = scenario.until if args.until is None else _instant(args.until, "--until")
     if args.db is not None:
         _new_file(args.db, append=args.append)
-    with tempfile.TemporaryDirectory(prefix="recoverykit-") as scratch:
-        db = args.db if args.db is not None else Path(scratch) / "simulate.sqlite3"
-        store = _open_store(db)
+        store = _open_store(args.db)
         try:
-            if _is_url(str(db)) and not args.append:
-                _existing_run(store, str(db))
-            run_scenario(scenario, store, until=until)
-            records = list(store.events())
+            if _is_url(str(args.db)) and not args.append:
+                _existing_run(store, str(args.db))
+            runner = make_runner(scenario, store)
+            with Progress(sys.stderr, scenario.start, until) as progress:
+                for at in play(scenario, runner, until=until):
+                    progress.update(at)
+            return _show(args, out, scenario, store.events(), prices)
         finally:
             store.close()
-    report = Report.from_events(records, prices=prices, min_effect=scenario.policy.min_effect)
+    # Without --db the run lives in memory: each log line is shown (or counted) as soon
+    # as its step commits, and finished recoveries are packed, so memory follows the
+    # open recoveries rather than the length of the run.
+    lines: deque[LogRecord] = deque()
+    memory = MemoryStore(log_to=lines.append, pack_finished=True)
+    runner = make_runner(scenario, memory)
+
+    def records(progress: Progress) -> Iterator[LogRecord]:
+        for at in play(scenario, runner, until=until):
+            progress.update(at)
+            while lines:
+                yield lines.popleft()
+        progress.close()
+
+    with Progress(sys.stderr, scenario.start, until) as progress:
+        return _show(args, out, scenario, records(progress), prices)
+
+
+def _show(
+    args: argparse.Namespace,
+    out: TextIO,
+    scenario: Scenario,
+    records: Iterable[LogRecord],
+    prices: PriceTable | None,
+) -> int:
+    """Print a run's log as it streams past: stories and scorecard, or every line."""
+    min_effect = scenario.policy.min_effect
     if args.format == "text" and not args.verbose:
-        _one_screen(out, scenario, records, report)
+        stories = _StoryLines(scenario.stories)
+        report = Report.from_events(stories.keep(records), prices=prices, min_effect=min_effect)
+        _one_screen(out, scenario, stories.records, report)
         return EXIT_OK
     printer = _JsonLines(out, scenario) if args.format == "jsonl" else _Text(out, scenario)
-    for record in records:
-        if record.kind in _SHOWN:
-            printer.line(record)
-    printer.summary(records)
+    summary = _Summary()
+
+    def shown() -> Iterator[LogRecord]:
+        for record in records:
+            if record.kind in _SHOWN:
+                printer.line(record)
+            summary.add(record)
+            yield record
+
     if args.format == "text":
+        report = Report.from_events(shown(), prices=prices, min_effect=min_effect)
+        printer.summary(summary)
         out.write("\n" + render(report, "text"))
+    else:
+        for _ in shown():
+            pass
+        printer.summary(summary)
     return EXIT_OK
+
+
+class _StoryLines:
+    """The log lines of the scenario's own checkouts, kept as the whole log streams by."""
+
+    def __init__(self, stories: Iterable[str]) -> None:
+        self.wanted = frozenset(stories)
+        self.records: list[LogRecord] = []
+
+    def keep(self, records: Iterable[LogRecord]) -> Iterator[LogRecord]:
+        for record in records:
+            if record.checkout_id in self.wanted:
+                self.records.append(record)
+            yield record
 
 
 def _one_screen(out: TextIO, scenario: Scenario, records: list[LogRecord], report: Report) -> None:
@@ -376,117 +426,27 @@ def _one_screen(out: TextIO, scenario: Scenario, records: list[LogRecord], repor
     out.write("Every message and decision: add --verbose.\n")
 
 
-def run_scenario(scenario: Scenario, store: Store, *, until: datetime | None = None) -> Runner:
-    """Play ``scenario`` against ``store`` with the real runner on a virtual clock.
-
-    Scenario events and due wake-ups are taken in time order (an event first
-    when both fall on the same instant), until ``until``. With the scenario's
-    ``receipts`` setting, each touch the simulated providers accept gets its
-    simulated delivery, read or failure receipt at the time it would arrive.
-    """
-    end = scenario.until if until is None else until
-    clock = FakeClock(scenario.start)
-    consoles = {channel: ConsoleChannel(channel, clock=clock) for channel in Channel}
-    channels: dict[Channel, ChannelAdapter] = dict(consoles)
-    receipts = _Receipts(scenario.receipts, consoles, scenario.policy.read_signals)
-    # A simulation has no store system to create codes in: a clearly named fake makes
-    # single-use codes (``SIM-0001``...) so the run shows where a real one would go.
-    issuer = FakeDiscountIssuer() if scenario.policy.discounts is not None else None
-    runner = Runner(scenario.policy, store, channels, clock, discounts=issuer)
-    with store.transaction() as tx:
-        for customer in scenario.customers:
-            tx.save_customer(customer)
-        for grant in scenario.consent:
-            tx.append_consent(grant)
-    timeline = scenario.timeline()
-    position = 0
-    for _ in range(_MAX_STEPS):
-        upcoming = timeline[position] if position < len(timeline) else None
-        receipt_at = receipts.next_at()
-        from_receipts = receipt_at is not None and (upcoming is None or receipt_at < upcoming.at)
-        next_at = receipt_at if from_receipts else None if upcoming is None else upcoming.at
-        due = store.next_due()
-        if due is not None and (next_at is None or due < next_at):
-            if due > end:
-                break
-            clock.set(max(due, clock.now()))
-            runner.run_due()
-            receipts.collect(clock.now())
-            continue
-        if next_at is None or next_at > end:
-            break
-        if from_receipts:
-            event: ScenarioEvent = receipts.pop()
-        else:
-            assert upcoming is not None
-            event = upcoming
-            position += 1
-        clock.set(max(next_at, clock.now()))
-        runner.handle(_resolve(event, store))
-        receipts.collect(clock.now())
-    return runner
-
-
-class _Receipts:
-    """Simulated receipts waiting to arrive, in time order, for the sends seen so far."""
-
-    def __init__(
-        self,
-        model: SimulatedReceipts | None,
-        consoles: dict[Channel, ConsoleChannel],
-        read_signals: frozenset[Channel],
-    ) -> None:
-        self.model = model
-        self.consoles = consoles
-        #: Reads arrive only from channels the policy says report them: a simulated
-        #: e-mail open for a store that tracks none would be a fact no store has.
-        self.read_signals = read_signals
-        self.seen = dict.fromkeys(consoles, 0)
-        self.waiting: list[tuple[datetime, int, Receipt]] = []
-        self.counter = 0
-
-    def collect(self, now: datetime) -> None:
-        """Draw the receipts of every message sent since the last call (sent at ``now``)."""
-        if self.model is None:
-            return
-        for channel, console in self.consoles.items():
-            for message in console.sent[self.seen[channel] :]:
-                for receipt in self.model.for_send(message, now):
-                    if isinstance(receipt, MessageRead) and channel not in self.read_signals:
-                        continue
-                    self.counter += 1
-                    heapq.heappush(self.waiting, (receipt.at, self.counter, receipt))
-            self.seen[channel] = len(console.sent)
-
-    def next_at(self) -> datetime | None:
-        return self.waiting[0][0] if self.waiting else None
-
-    def pop(self) -> Receipt:
-        return heapq.heappop(self.waiting)[2]
-
-
-def _resolve(event: ScenarioEvent, store: Store) -> Any:
-    """Turn a delivery report into an engine event on the channel the touch went out on."""
-    if not isinstance(event, DeliveryReport):
-        return event
-    channel = event.channel
-    if channel is None:
-        with store.transaction() as tx:
-            found = tx.load(event.checkout_id)
-        sent = [] if found is None else [s for s in found.state.sent if s.touch == event.touch]
-        channel = sent[-1].channel if sent else Channel.SMS
-    return event.resolve(channel)
-
-
 class _Printer:
     def __init__(self, out: TextIO, scenario: Scenario) -> None:
         self.out = out
-        self.zones = {c.id: _zones(c) for c in scenario.customers}
+        self.customers = {customer.id: customer for customer in scenario.customers}
+        self.known: dict[str, tuple[str, ...]] = {}
+
+    def zones(self, customer_id: str | None) -> tuple[str, ...]:
+        """The customer's candidate zones, worked out once per customer."""
+        if customer_id is None:
+            return ()
+        found = self.known.get(customer_id)
+        if found is None:
+            customer = self.customers.get(customer_id)
+            found = () if customer is None else _zones(customer)
+            self.known[customer_id] = found
+        return found
 
     def line(self, record: LogRecord) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def summary(self, records: list[LogRecord]) -> None:  # pragma: no cover - overridden
+    def summary(self, summary: _Summary) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
 
 
@@ -499,21 +459,21 @@ class _JsonLines(_Printer):
             "checkout": record.checkout_id,
             "customer": record.customer_id,
         }
-        zones = self.zones.get(record.customer_id or "", ())
+        zones = self.zones(record.customer_id)
         if zones:
             row["local"] = _local(record.at, zones[0])
             row["zones"] = list(zones)
         row.update({key: value for key, value in data.items() if key not in row})
         self.out.write(json.dumps(row, ensure_ascii=False, sort_keys=False) + "\n")
 
-    def summary(self, records: list[LogRecord]) -> None:
-        row = {"kind": "summary", **_summarise(records)}
+    def summary(self, summary: _Summary) -> None:
+        row = {"kind": "summary", **summary.result()}
         self.out.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 class _Text(_Printer):
     def line(self, record: LogRecord) -> None:
-        zones = self.zones.get(record.customer_id or "", ())
+        zones = self.zones(record.customer_id)
         zone = zones[0] if zones else None
         local = f"{_local(record.at, zone)} {zone}" if zone else "local time unknown"
         if len(zones) > 1:
@@ -522,21 +482,21 @@ class _Text(_Printer):
         who = f"{record.checkout_id or '-'} ({record.customer_id or '-'})"
         self.out.write(head + f"{record.kind:<8} {who}: {_describe(record)}\n")
 
-    def summary(self, records: list[LogRecord]) -> None:
-        summary = _summarise(records)
+    def summary(self, summary: _Summary) -> None:
+        result = summary.result()
         self.out.write("\nSummary\n")
         self.out.write(
-            f"  sent: {summary['sent']} touches, {summary['confirmations']} opt-out "
-            f"confirmations, {summary['replies']} other replies\n"
+            f"  sent: {result['sent']} touches, {result['confirmations']} opt-out "
+            f"confirmations, {result['replies']} other replies\n"
         )
-        deferred = ", ".join(f"{k} {v}" for k, v in summary["deferred_by"].items()) or "none"
-        self.out.write(f"  deferred: {summary['deferred']} ({deferred})\n")
-        stopped = ", ".join(f"{k} {v}" for k, v in summary["finished_by"].items()) or "none"
+        deferred = ", ".join(f"{k} {v}" for k, v in result["deferred_by"].items()) or "none"
+        self.out.write(f"  deferred: {result['deferred']} ({deferred})\n")
+        stopped = ", ".join(f"{k} {v}" for k, v in result["finished_by"].items()) or "none"
         self.out.write(f"  stopped: {stopped}\n")
         self.out.write(
-            f"  handed to a person: {summary['handoffs']}; held out: {summary['holdout']}\n"
+            f"  handed to a person: {result['handoffs']}; held out: {result['holdout']}\n"
         )
-        for checkout, outcome in summary["checkouts"].items():
+        for checkout, outcome in result["checkouts"].items():
             self.out.write(f"  {checkout}: {outcome}\n")
 
 
@@ -572,41 +532,54 @@ def _describe(record: LogRecord) -> str:
     return str(summary)
 
 
-def _summarise(records: list[LogRecord]) -> dict[str, Any]:
-    kinds = Counter(record.kind for record in records)
-    deferred_by = Counter(r.data.get("reason", "?") for r in records if r.kind == RecordKind.DEFER)
-    finished_by = Counter(r.data.get("reason", "?") for r in records if r.kind == RecordKind.FINISH)
-    holdout = sum(
-        1 for r in records if r.kind == RecordKind.INFO and r.data.get("what") == "holdout"
-    )
-    outcome: dict[str, dict[str, Any]] = {}
-    for record in records:
+class _Summary:
+    """The counts ``--verbose`` and ``--format jsonl`` end with, gathered line by line."""
+
+    def __init__(self) -> None:
+        self.kinds: Counter[str] = Counter()
+        self.deferred_by: Counter[Any] = Counter()
+        self.finished_by: Counter[Any] = Counter()
+        self.holdout = 0
+        self.outcome: dict[str, dict[str, Any]] = {}
+
+    def add(self, record: LogRecord) -> None:
+        kind = record.kind
+        self.kinds[kind] += 1
+        held = kind == RecordKind.INFO and record.data.get("what") == "holdout"
+        if kind == RecordKind.DEFER:
+            self.deferred_by[record.data.get("reason", "?")] += 1
+        elif kind == RecordKind.FINISH:
+            self.finished_by[record.data.get("reason", "?")] += 1
+        self.holdout += held
         if record.checkout_id is None:
-            continue
-        entry = outcome.setdefault(record.checkout_id, {"touches": 0, "end": "open"})
-        if record.kind == RecordKind.SEND:
+            return
+        entry = self.outcome.setdefault(record.checkout_id, {"touches": 0, "end": "open"})
+        if kind == RecordKind.SEND:
             entry["touches"] += 1
-        elif record.kind == RecordKind.FINISH:
+        elif kind == RecordKind.FINISH:
             entry["end"] = record.data.get("reason", "?")
-        elif record.kind == RecordKind.INFO and record.data.get("what") == "holdout":
+        elif held:
             entry["holdout"] = True
-    checkouts = {
-        checkout: f"{entry['touches']} touch(es), {entry['end']}"
-        + (" (holdout)" if entry.get("holdout") else "")
-        for checkout, entry in outcome.items()
-    }
-    return {
-        "sent": kinds["send"],
-        "confirmations": kinds["confirm"],
-        "replies": kinds["reply"],
-        "deferred": kinds["defer"],
-        "deferred_by": dict(sorted(deferred_by.items())),
-        "finished_by": dict(sorted(finished_by.items())),
-        "handoffs": kinds["handoff"],
-        "ignored": kinds["ignored"],
-        "holdout": holdout,
-        "checkouts": checkouts,
-    }
+
+    def result(self) -> dict[str, Any]:
+        kinds = self.kinds
+        checkouts = {
+            checkout: f"{entry['touches']} touch(es), {entry['end']}"
+            + (" (holdout)" if entry.get("holdout") else "")
+            for checkout, entry in self.outcome.items()
+        }
+        return {
+            "sent": kinds["send"],
+            "confirmations": kinds["confirm"],
+            "replies": kinds["reply"],
+            "deferred": kinds["defer"],
+            "deferred_by": dict(sorted(self.deferred_by.items())),
+            "finished_by": dict(sorted(self.finished_by.items())),
+            "handoffs": kinds["handoff"],
+            "ignored": kinds["ignored"],
+            "holdout": self.holdout,
+            "checkouts": checkouts,
+        }
 
 
 # -- plan ------------------------------------------------------------------------------------

@@ -5,14 +5,23 @@ so a test written against it means the same thing in production. One re-entrant 
 serialises transactions, as SQLite's single writer does. A transaction changes the
 dictionaries in place and keeps an undo list: if its block raises, every change is
 undone before the lock is released, so nobody ever sees half a transaction.
+
+Due recoveries are found through a heap and a customer's recoveries through an index,
+so a store holding many thousands of recoveries (``recoverykit simulate`` on a big
+scenario) claims and routes at a cost that does not grow with their number. For such
+long runs, ``log_to`` hands each log line on when its transaction commits instead of
+keeping it, and ``pack_finished`` keeps a finished recovery's state as compressed JSON
+and forgets its settled outbox entries, so memory follows the open recoveries.
 """
 
 from __future__ import annotations
 
 import bisect
+import heapq
 import itertools
 import json
 import threading
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -37,7 +46,7 @@ from ..values.text import replace_surrogates
 from ..values.time import require_aware, to_utc
 from ._refusals import TransactionGuard, recovery_exists, unknown_outbox_key, version_conflict
 from ._sql import log
-from .codec import due_of, dumps, finished_of, micros, started_of
+from .codec import due_of, dumps, finished_of, micros, started_of, state_from_json, state_to_json
 from .erasure import export_document, pseudonym, pseudonymised
 
 __all__ = ["MemoryStore"]
@@ -50,7 +59,8 @@ _SETTLED: Final = frozenset(
 
 @attrs.frozen
 class _Row:
-    state: RecoveryState
+    #: The state, or (a finished one, with ``pack_finished``) its compressed JSON text.
+    stored: RecoveryState | bytes
     version: int
     #: Insertion order, the tie-breaker for "newest first".
     seq: int
@@ -58,8 +68,34 @@ class _Row:
     lease_until: datetime | None = None
 
     @property
+    def state(self) -> RecoveryState:
+        stored = self.stored
+        if isinstance(stored, bytes):
+            return state_from_json(zlib.decompress(stored).decode("utf-8"))
+        return stored
+
+    @property
     def due(self) -> datetime | None:
-        return due_of(self.state)
+        return None if isinstance(self.stored, bytes) else due_of(self.stored)
+
+    @property
+    def open(self) -> bool:
+        return not isinstance(self.stored, bytes) and self.stored.status is not (
+            RecoveryStatus.FINISHED
+        )
+
+
+def _stored(state: RecoveryState, *, pack: bool) -> RecoveryState | bytes:
+    """What a row keeps: a finished state packed when the store packs them."""
+    if pack and state.status is RecoveryStatus.FINISHED:
+        return zlib.compress(state_to_json(state).encode("utf-8"), 1)
+    return state
+
+
+def _due_key(row: _Row, key: str) -> tuple[int, int, str] | None:
+    """The due heap's entry for ``row``: ``None`` when it is not due at all."""
+    due = row.due
+    return None if due is None else (micros(due), row.seq, key)
 
 
 @attrs.frozen
@@ -83,14 +119,22 @@ def _newest_first(row: _Row) -> tuple[bool, int, int]:
 class _Tables:
     """The store's data; a transaction records how to undo each change it makes."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, pack_finished: bool = False) -> None:
+        self.pack_finished = pack_finished
         self.recoveries: dict[str, _Row] = {}
+        #: Due entries (micros, seq, checkout id); an entry that no longer matches its
+        #: row is stale and dropped when met, so saves never search the heap.
+        self.due: list[tuple[int, int, str]] = []
+        #: Checkout ids by customer id, for routing and caps without a scan.
+        self.by_customer: dict[str, set[str]] = {}
         self.customers: dict[str, Customer] = {}
         self.addresses: dict[tuple[Channel, str], str] = {}
         self.consent: dict[str, list[ConsentEvent]] = {}
         self.contacts: dict[str, list[ContactRecord]] = {}
         self.windows: dict[tuple[str, Channel], datetime] = {}
         self.outbox: dict[str, _Outbox] = {}
+        #: Outbox keys by checkout id, kept only to forget a packed recovery's entries.
+        self.outbox_of: dict[str, list[str]] = {}
         #: (channel, provider id) to outbox key: the index ``sent_message`` reads.
         self.sent: dict[tuple[Channel, str], str] = {}
         self.seen: set[str] = set()
@@ -109,10 +153,15 @@ class MemoryTransaction(TransactionGuard, TransactionDefaults):
     per customer is already as cheap as it gets.
     """
 
-    def __init__(self, tables: _Tables) -> None:
+    def __init__(
+        self, tables: _Tables, *, log_to: Callable[[LogRecord], None] | None = None
+    ) -> None:
         super().__init__()
         self._tables = tables
         self._undo: list[Callable[[], None]] = []
+        self._log_to = log_to
+        #: Log lines waiting for the commit, when they are handed on (``log_to``).
+        self.lines: list[LogRecord] = []
 
     def _data(self) -> _Tables:
         self._check_open()
@@ -135,6 +184,40 @@ class MemoryTransaction(TransactionGuard, TransactionDefaults):
         for undo in reversed(self._undo):
             undo()
         self._undo.clear()
+        self.lines.clear()
+
+    def _set_row(self, key: str, row: _Row, customer_id: str) -> None:
+        """Store ``row``; its due entry goes on the heap, and back again if undone."""
+        tables = self._tables
+        recoveries = tables.recoveries
+        old = recoveries.get(key)
+
+        def undo() -> None:
+            if old is None:
+                recoveries.pop(key, None)
+                return
+            recoveries[key] = old
+            entry = _due_key(old, key)
+            if entry is not None:
+                heapq.heappush(tables.due, entry)
+
+        self._undo.append(undo)
+        recoveries[key] = row
+        entry = _due_key(row, key)
+        if entry is not None:
+            heapq.heappush(tables.due, entry)
+        if old is None:
+            owned = tables.by_customer.setdefault(customer_id, set())
+            if key not in owned:
+                owned.add(key)
+                self._undo.append(lambda: owned.discard(key))
+
+    def _rows_of(self, customer_id: str) -> list[_Row]:
+        """The customer's rows in the order they were first stored."""
+        recoveries = self._data().recoveries
+        rows = [recoveries[key] for key in self._tables.by_customer.get(customer_id, ())]
+        rows.sort(key=lambda row: row.seq)
+        return rows
 
     # -- recoveries ----------------------------------------------------------------------
     def load(self, checkout_id: str) -> Claimed | None:
@@ -142,36 +225,44 @@ class MemoryTransaction(TransactionGuard, TransactionDefaults):
         return None if row is None else Claimed(row.state, row.version)
 
     def open_recoveries(self, customer_id: str) -> list[Claimed]:
-        rows = [
-            row
-            for row in self._data().recoveries.values()
-            if row.state.customer_id == customer_id
-            and row.state.status is not RecoveryStatus.FINISHED
-        ]
+        rows = [row for row in self._rows_of(customer_id) if row.open]
         return [Claimed(row.state, row.version) for row in sorted(rows, key=_newest_first)]
 
     def customer_recoveries(self, customer_id: str, *, since: datetime) -> list[RecoveryState]:
+        states = (row.state for row in self._rows_of(customer_id))
         return [
-            row.state
-            for row in self._data().recoveries.values()
-            if row.state.customer_id == customer_id
-            and (row.state.checkout is None or row.state.checkout.abandoned_at >= since)
+            state
+            for state in states
+            if state.checkout is None or state.checkout.abandoned_at >= since
         ]
 
     def save(self, state: RecoveryState, *, expected_version: int | None) -> int:
         tables = self._data()
         current = tables.recoveries.get(state.checkout_id)
+        kept = _stored(state, pack=tables.pack_finished)
         if expected_version is None:
             if current is not None:
                 raise recovery_exists(state.checkout_id)
-            row = _Row(state, 1, next(tables.counter))
+            row = _Row(kept, 1, next(tables.counter))
         else:
             if current is None or current.version != expected_version:
                 stored = None if current is None else current.version
                 raise version_conflict(state.checkout_id, expected_version, stored)
-            row = _Row(state, expected_version + 1, current.seq)
-        self._set(tables.recoveries, state.checkout_id, row)
+            row = _Row(kept, expected_version + 1, current.seq)
+        self._set_row(state.checkout_id, row, state.customer_id)
+        if isinstance(kept, bytes):
+            self._forget_settled(state.checkout_id)
         return row.version
+
+    def _forget_settled(self, checkout_id: str) -> None:
+        """A packed recovery's settled outbox entries: nothing will read them again."""
+        tables = self._tables
+        for key in tables.outbox_of.pop(checkout_id, ()):
+            row = tables.outbox.get(key)
+            if row is not None and row.entry.status in _SETTLED:
+                self._pop(tables.outbox, key)
+                if row.entry.provider_id is not None:
+                    self._pop(tables.sent, (row.entry.message.channel, row.entry.provider_id))
 
     # -- customers ----------------------------------------------------------------------
     def save_customer(self, customer: Customer) -> None:
@@ -229,6 +320,10 @@ class MemoryTransaction(TransactionGuard, TransactionDefaults):
         if text != entry.message.text:  # as a database keeps it: valid UTF-8
             entry = attrs.evolve(entry, message=attrs.evolve(entry.message, text=text))
         self._set(tables.outbox, entry.key, _Outbox(entry, next(tables.counter)))
+        if tables.pack_finished:
+            keys = tables.outbox_of.setdefault(entry.message.checkout_id, [])
+            keys.append(entry.key)
+            self._undo.append(lambda: keys.remove(entry.key))
         if entry.provider_id is not None:
             self._set(tables.sent, (entry.message.channel, entry.provider_id), entry.key)
         return True
@@ -254,7 +349,11 @@ class MemoryTransaction(TransactionGuard, TransactionDefaults):
 
     def log(self, record: LogRecord) -> None:
         tables = self._data()
-        stored = attrs.evolve(record, data=_json_copy(record.data))
+        # As a database gives it back: the instant in UTC, the data as JSON.
+        stored = attrs.evolve(record, at=to_utc(record.at), data=_json_copy(record.data))
+        if self._log_to is not None:
+            self.lines.append(stored)
+            return
         item = (micros(record.at), next(tables.counter), stored)
         bisect.insort_right(tables.log, item, key=lambda entry: entry[:2])
         self._undo.append(lambda: tables.log.remove(item))
@@ -332,15 +431,26 @@ class MemoryStore:
     Safe to share between threads (one lock); nothing survives the process.
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        log_to: Callable[[LogRecord], None] | None = None,
+        pack_finished: bool = False,
+    ) -> None:
+        """``log_to`` takes each log line when its transaction commits, and the store
+        keeps none (``events()`` is then empty): for runs whose log is written out as it
+        grows. ``pack_finished`` keeps finished recoveries as compressed JSON and drops
+        their settled outbox entries, for runs too long to keep them all as objects.
+        """
         self._lock = threading.RLock()
-        self._tables = _Tables()
+        self._tables = _Tables(pack_finished=pack_finished)
+        self._log_to = log_to
 
     @contextmanager
     def transaction(self) -> Iterator[MemoryTransaction]:
         """An all-or-nothing block: on an exception every change in it is undone."""
         with self._lock:
-            tx = MemoryTransaction(self._tables)
+            tx = MemoryTransaction(self._tables, log_to=self._log_to)
             try:
                 yield tx
             except BaseException:
@@ -348,6 +458,9 @@ class MemoryStore:
                 raise
             finally:
                 tx._end()
+            if self._log_to is not None:
+                for line in tx.lines:
+                    self._log_to(line)
 
     # -- scheduling ----------------------------------------------------------------------
     def claim_due(
@@ -356,25 +469,39 @@ class MemoryStore:
         require_aware(now, "now")
         with self._lock:
             recoveries = self._tables.recoveries
-            due = [
-                (micros(when), row.seq, key)
-                for key, row in recoveries.items()
-                if (when := row.due) is not None
-                and when <= now
-                and (row.lease_until is None or row.lease_until <= now)
-            ]
-            due.sort()
+            heap = self._tables.due
+            until = micros(now)
             claimed: list[Claimed] = []
-            for _when, _seq, key in due[: max(limit, 0)]:
-                row = recoveries[key]
-                recoveries[key] = attrs.evolve(row, claimed_by=worker, lease_until=now + lease)
+            # Popped entries that still hold (claimed now, or leased to another worker)
+            # go back: a claim that is never saved must be found again when its lease ends.
+            kept: list[tuple[int, int, str]] = []
+            taken: set[str] = set()
+            while heap and heap[0][0] <= until and len(claimed) < limit:
+                entry = heapq.heappop(heap)
+                row = recoveries.get(entry[2])
+                if row is None or _due_key(row, entry[2]) != entry or entry[2] in taken:
+                    continue  # stale: the row moved on since this entry was pushed
+                kept.append(entry)
+                if row.lease_until is not None and row.lease_until > now:
+                    continue
+                taken.add(entry[2])
+                recoveries[entry[2]] = attrs.evolve(row, claimed_by=worker, lease_until=now + lease)
                 claimed.append(Claimed(row.state, row.version))
+            for entry in kept:
+                heapq.heappush(heap, entry)
             return claimed
 
     def next_due(self) -> datetime | None:
         with self._lock:
-            times = [row.due for row in self._tables.recoveries.values() if row.due is not None]
-        return min(times, default=None)
+            recoveries = self._tables.recoveries
+            heap = self._tables.due
+            while heap:
+                at, seq, key = heap[0]
+                row = recoveries.get(key)
+                if row is not None and _due_key(row, key) == (at, seq, key):
+                    return row.due
+                heapq.heappop(heap)
+        return None
 
     # -- outbox ----------------------------------------------------------------------------
     def outbox(
@@ -416,6 +543,17 @@ class MemoryStore:
                 outbox[mark.key] = attrs.evolve(row, entry=entry, settled_at=at)
                 if entry.provider_id is not None:
                     self._tables.sent[(entry.message.channel, entry.provider_id)] = mark.key
+                self._forget_if_packed(entry)
+
+    def _forget_if_packed(self, entry: OutboxEntry) -> None:
+        """A settled entry of a packed (finished) recovery is not kept (``pack_finished``)."""
+        tables = self._tables
+        owner = tables.recoveries.get(entry.message.checkout_id)
+        if owner is None or not isinstance(owner.stored, bytes) or entry.status not in _SETTLED:
+            return
+        tables.outbox.pop(entry.key, None)
+        if entry.provider_id is not None:
+            tables.sent.pop((entry.message.channel, entry.provider_id), None)
 
     def mark_attempted(
         self,
@@ -495,7 +633,7 @@ class MemoryStore:
             ][:budget]
             owners = {tables.recoveries[key].state.customer_id for key in old}
             for key in old:
-                del tables.recoveries[key]
+                self._drop_recovery(key)
             budget -= len(old)
             self._drop_customers_left(owners)
             resting = [
@@ -516,6 +654,17 @@ class MemoryStore:
         if removed:
             log.info("purge removed %d rows", removed, extra={"removed": removed})
         return removed
+
+    def _drop_recovery(self, key: str) -> None:
+        """Delete one recovery and its index entry (its due entry goes stale by itself)."""
+        tables = self._tables
+        row = tables.recoveries.pop(key)
+        owned = tables.by_customer.get(row.state.customer_id)
+        if owned is not None:
+            owned.discard(key)
+            if not owned:
+                del tables.by_customer[row.state.customer_id]
+        tables.outbox_of.pop(key, None)
 
     def _drop_customers_left(self, customer_ids: set[str]) -> None:
         """Customers whose last recovery just expired, unless something waits to be sent."""
@@ -608,7 +757,7 @@ class MemoryStore:
             }
             changed = len(checkouts)
             for key in checkouts:
-                del tables.recoveries[key]
+                self._drop_recovery(key)
             for key in self._orders_of(customer_id):
                 del tables.orders[key]
                 changed += 1
