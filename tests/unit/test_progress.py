@@ -31,6 +31,17 @@ class Timer:
         return self.now
 
 
+def small_scenario(tmp_path: Path) -> Path:
+    path = tmp_path / "s.json"
+    scenario = {
+        "store": {"name": "Fern & Co"},
+        "traffic": {"checkouts": 20, "seed": 1, "days": 2},
+        "start": "2026-03-10T00:00:00Z",
+    }
+    path.write_text(json.dumps(scenario), "utf-8")
+    return path
+
+
 def test_a_pipe_never_gets_a_bar() -> None:
     """Piped stderr (not a terminal) receives nothing, however long the run."""
     stream, timer = io.StringIO(), Timer()
@@ -44,9 +55,10 @@ def test_a_pipe_never_gets_a_bar() -> None:
 def test_a_short_run_gets_no_bar() -> None:
     """A run that ends within the first seconds prints nothing, even on a terminal."""
     stream, timer = Terminal(), Timer()
-    with Progress(stream, START, END, timer=timer, show_after=2.0) as progress:
-        timer.now = 1.9
-        progress.update(START + timedelta(days=9))
+    progress = Progress(stream, START, END, timer=timer, show_after=2.0)
+    timer.now = 1.9
+    progress.update(START + timedelta(days=9))
+    progress.close()
     assert stream.getvalue() == ""
 
 
@@ -57,7 +69,9 @@ def test_a_long_run_on_a_terminal_shows_how_far_it_came_then_erases_it() -> None
     timer.now = 2.5
     progress.update(START + timedelta(days=5))
     drawn = stream.getvalue()
-    assert drawn.startswith("\r") and " 50 %" in drawn and "#" * 15 + "." * 15 in drawn
+    assert drawn.startswith("\r")
+    assert " 50 %" in drawn
+    assert "#" * 15 + "." * 15 in drawn
     timer.now = 2.55  # too soon to redraw
     progress.update(START + timedelta(days=6))
     assert stream.getvalue() == drawn
@@ -74,13 +88,7 @@ def test_simulate_keeps_a_piped_stderr_clean(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """simulate with stderr captured (not a terminal) writes nothing there."""
-    path = tmp_path / "s.json"
-    scenario = {
-        "store": {"name": "Fern & Co"},
-        "traffic": {"checkouts": 20, "seed": 1, "days": 2},
-        "start": "2026-03-10T00:00:00Z",
-    }
-    path.write_text(json.dumps(scenario), "utf-8")
+    path = small_scenario(tmp_path)
     assert main(["simulate", str(path)]) == 0
     assert capsys.readouterr().err == ""
 
@@ -89,13 +97,7 @@ def test_simulate_draws_the_bar_on_a_terminal(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """On a terminal stderr, a run longer than the threshold shows the bar and erases it."""
-    path = tmp_path / "s.json"
-    scenario = {
-        "store": {"name": "Fern & Co"},
-        "traffic": {"checkouts": 20, "seed": 1, "days": 2},
-        "start": "2026-03-10T00:00:00Z",
-    }
-    path.write_text(json.dumps(scenario), "utf-8")
+    path = small_scenario(tmp_path)
     terminal = Terminal()
     monkeypatch.setattr("sys.stderr", terminal)
     monkeypatch.setattr("recoverykit.runtime.progress.SHOW_AFTER", 0.0)

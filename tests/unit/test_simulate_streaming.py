@@ -8,7 +8,6 @@ same thing, line for line, for generated scenarios and for the stories in the de
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -77,10 +76,9 @@ def test_the_log_leaves_the_store_step_by_step() -> None:
     lines: list[Any] = []
     store = MemoryStore(log_to=lines.append, pack_finished=True)
     runner = make_runner(scenario, store)
-    seen_at_steps = []
-    for _ in play(scenario, runner):
-        seen_at_steps.append(len(lines))
-    assert lines and list(store.events()) == []
+    seen_at_steps = [len(lines) for _ in play(scenario, runner)]
+    assert lines
+    assert list(store.events()) == []
     assert seen_at_steps[0] > 0  # the first abandonment's lines arrive with its own step
     assert seen_at_steps == sorted(seen_at_steps)
     ats = [line.at for line in lines]
@@ -88,7 +86,7 @@ def test_the_log_leaves_the_store_step_by_step() -> None:
     # Every finished recovery is packed; its state still reads back whole.
     finished = [state for state in store.states() if not state.open]
     assert finished
-    rows = store._tables.recoveries  # noqa: SLF001 - the packing itself is the subject
+    rows = store._tables.recoveries
     assert all(isinstance(rows[state.checkout_id].stored, bytes) for state in finished)
 
 

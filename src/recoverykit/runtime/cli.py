@@ -338,9 +338,12 @@ def _simulate(args: argparse.Namespace, out: TextIO) -> int:
             if _is_url(str(args.db)) and not args.append:
                 _existing_run(store, str(args.db))
             runner = make_runner(scenario, store)
-            with Progress(sys.stderr, scenario.start, until) as progress:
+            progress = Progress(sys.stderr, scenario.start, until)
+            try:
                 for at in play(scenario, runner, until=until):
                     progress.update(at)
+            finally:
+                progress.close()
             return _show(args, out, scenario, store.events(), prices)
         finally:
             store.close()
@@ -358,8 +361,11 @@ def _simulate(args: argparse.Namespace, out: TextIO) -> int:
                 yield lines.popleft()
         progress.close()
 
-    with Progress(sys.stderr, scenario.start, until) as progress:
+    progress = Progress(sys.stderr, scenario.start, until)
+    try:
         return _show(args, out, scenario, records(progress), prices)
+    finally:
+        progress.close()
 
 
 def _show(

@@ -12,8 +12,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from datetime import datetime
-from types import TracebackType
-from typing import Final, Self, TextIO
+from typing import Final, TextIO
 
 __all__ = ["Progress"]
 
@@ -91,17 +90,6 @@ class Progress:
             self.stream.write(f"\r{text}{padding}" + ("" if text else "\r"))
             self.stream.flush()
         self._width = len(text)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _is_terminal(stream: TextIO) -> bool:
