@@ -9,8 +9,9 @@ classes and the unchanged helpers (``phrases``, ``_length_checks``, ``_Collector
 come from the live module, so that findings compare with ``==``. Issue 20 (items 5 and
 6) changed behaviour on purpose: RK103 now reads every chat channel at word boundaries
 (``optout_missing``), RK112 also flags one long word in capitals (``loud_word``) and
-RK115/RK116 are new (``tone_checks``); this copy calls those live rules, which the
-speed rewrite did not touch.
+RK115/RK116 are new (``tone_checks``), and RK101 reads a personal-detail limit per
+channel (``too_many_details``: WhatsApp, Telegram and Viber 2 by default); this copy
+calls those live rules, which the speed rewrite did not touch.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from recoverykit.messages.lint import (
     optout_missing,
     phrases,
     tone_checks,
+    too_many_details,
 )
 from recoverykit.messages.sms import sms_segments
 from recoverykit.messages.templates import Field, Rendered, Template, compile
@@ -131,12 +133,8 @@ def lint(
         literal = "\u2060".join(p for p in parts if isinstance(p, str))
         first_line = body.split("\n", 1)[0]
         personal = list(dict.fromkeys(n for n in names if FIELDS[n] is Reveals.PERSONAL))
-        if template.channel is Channel.SMS and len(personal) > policy.max_personal_details_sms:
-            out.add(
-                "RK101",
-                f"{where} uses {len(personal)} personal details ({', '.join(personal)}); "
-                f"an SMS carries at most {policy.max_personal_details_sms}",
-            )
+        if (finding := too_many_details(template.channel, personal, policy)) is not None:
+            out.add("RK101", f"{where} {finding}")
         if "{store_name}" not in first_line:
             out.add("RK102", f"{where}: put {{store_name}} in the first line")
         if optout_missing(template.key, template.channel, literal, policy):
@@ -170,13 +168,8 @@ def guard(
     out = _Collector(rendered.key, policy)
     text = rendered.text
     sms = rendered.channel is Channel.SMS
-    if sms and len(rendered.details) > policy.max_personal_details_sms:
-        out.add(
-            "RK101",
-            f"the message uses {len(rendered.details)} personal details "
-            f"({', '.join(rendered.details)}); an SMS carries at most "
-            f"{policy.max_personal_details_sms}",
-        )
+    if (finding := too_many_details(rendered.channel, rendered.details, policy)) is not None:
+        out.add("RK101", f"the message {finding}")
     if store_name is not None:
         first_line = text.split("\n", 1)[0]
         if _fold(store_name) not in _fold(first_line):

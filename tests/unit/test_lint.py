@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from recoverykit.errors import InvalidPolicy
 from recoverykit.messages.lint import CODES, GuardPolicy, guard, lint
 from recoverykit.messages.templates import Template, render
 from recoverykit.values.model import Channel
@@ -71,6 +72,53 @@ def test_policy_can_allow_more_details_and_ignore_codes() -> None:
     template = Template("help", "sms", "en", body)
     assert lint(template, GuardPolicy(max_personal_details_sms=2)) == []
     assert lint(template, GuardPolicy(ignore={"RK101"})) == []
+
+
+CHAT_STOP = "\nReply STOP and we will not write again."
+
+
+@pytest.mark.parametrize("channel", [Channel.WHATSAPP, Channel.TELEGRAM, Channel.VIBER])
+def test_chats_carry_at_most_two_personal_details(channel: Channel) -> None:
+    """RK101 on every chat channel: two details pass, a third is refused by lint and guard."""
+    two = "{store_name}\n{top_item} is saved, {total} in all: {link}" + CHAT_STOP
+    three = "{store_name}\nHi {first_name}, {top_item} is saved, {total} in all: {link}" + CHAT_STOP
+    assert "RK101" not in _codes(two, channel=channel)
+    [finding] = [v for v in lint(Template("help", channel, "en", three)) if v.code == "RK101"]
+    assert finding.message.endswith("carries at most 2")
+    values = {
+        "store_name": "Northwind", "first_name": "Ada", "top_item": "Kettle",
+        "total": "$84.00", "link": "https://shop.example/r/1",
+    }  # fmt: skip
+    rendered = render(Template("help", channel, "en", three), values)
+    assert ["RK101"] == [v.code for v in guard(rendered, store_name="Northwind")]
+
+
+def test_e_mail_has_no_detail_limit_unless_the_store_sets_one() -> None:
+    """E-mail carries detailed help; a store may still give it a limit of its own."""
+    body = "{store_name}: your cart\n\nHi {first_name}, {top_item}, {item_count} items, {total}."
+    template = Template("help", Channel.EMAIL, "en", body)
+    assert "RK101" not in [v.code for v in lint(template)]
+    strict = GuardPolicy(max_personal_details={Channel.EMAIL: 2})
+    assert "RK101" in [v.code for v in lint(template, strict)]
+
+
+def test_detail_limits_are_policy_data() -> None:
+    """A store may raise the WhatsApp limit; an SMS limit named here wins over the old field;
+    an unknown channel or a negative count is refused."""
+    body = "{store_name}\nHi {first_name}, {top_item} is saved, {total} in all." + CHAT_STOP
+    template = Template("help", Channel.WHATSAPP, "en", body)
+    assert lint(template, GuardPolicy(max_personal_details={"whatsapp": 3})) == []
+    sms = Template("help", "sms", "en", "{store_name}: hi {first_name}, {top_item}" + OPTOUT)
+    assert lint(sms, GuardPolicy(max_personal_details={Channel.SMS: 2})) == []
+    assert GuardPolicy().personal_detail_limit(Channel.EMAIL) is None
+    merged = GuardPolicy(max_personal_details={Channel.WHATSAPP: 1, Channel.TELEGRAM: None})
+    assert (1, None, 2) == tuple(
+        merged.personal_detail_limit(c) for c in (Channel.WHATSAPP, Channel.TELEGRAM, Channel.VIBER)
+    )
+    with pytest.raises(InvalidPolicy, match="unknown channel 'fax'"):
+        GuardPolicy(max_personal_details={"fax": 1})
+    with pytest.raises(InvalidPolicy, match="max_personal_details\\['viber'\\]"):
+        GuardPolicy(max_personal_details={Channel.VIBER: -1})
 
 
 def test_codes_have_levels() -> None:

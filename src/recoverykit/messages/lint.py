@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any, Final, Literal
 
 import attrs
@@ -38,6 +39,7 @@ from .tone import emoji_run, exclamation_run, has_optout_word, loud_word
 
 __all__ = [
     "CODES",
+    "DEFAULT_PERSONAL_DETAILS",
     "PAYMENT_BY_REPLY",
     "GuardPolicy",
     "Violation",
@@ -70,7 +72,7 @@ class _Code:
 CODES: Final[Mapping[str, _Code]] = {
     c.code: c
     for c in (
-        _Code("RK101", "error", "more personal details than the policy allows in one SMS"),
+        _Code("RK101", "error", "more personal details than the channel's limit (SMS 1, chats 2)"),
         _Code("RK102", "error", "the store is not named in the first line"),
         _Code("RK103", "error", "a touch without an opt-out line"),
         _Code("RK104", "error", "urgency words without a real hold time"),
@@ -193,6 +195,52 @@ def _count(at_least: int, at_most: int | None = None) -> Callable[[Any, Any, int
     return check
 
 
+#: How many personal details one message may carry, per channel, where it differs from
+#: "no limit" (DOMAIN.md: many details in one message read like a profile leak). An SMS
+#: carries one (``GuardPolicy.max_personal_details_sms``); WhatsApp can carry an item and
+#: a total, and Telegram and Viber read the WhatsApp words unless the pack has their own.
+DEFAULT_PERSONAL_DETAILS: Final[Mapping[Channel, int]] = MappingProxyType(
+    {Channel.WHATSAPP: 2, Channel.TELEGRAM: 2, Channel.VIBER: 2}
+)
+
+#: How RK101 names a message on each channel.
+_ONE_MESSAGE: Final = {
+    Channel.SMS: "an SMS",
+    Channel.WHATSAPP: "a WhatsApp message",
+    Channel.TELEGRAM: "a Telegram message",
+    Channel.VIBER: "a Viber message",
+    Channel.EMAIL: "an e-mail",
+}
+
+
+def _detail_limits(value: Mapping[Any, int | None]) -> Mapping[Channel, int]:
+    """The defaults with ``value`` over them; ``None`` lifts a channel's limit."""
+    if not isinstance(value, Mapping):
+        msg = (
+            f"GuardPolicy.max_personal_details must map channels to counts (got {value!r}); "
+            "write e.g. {Channel.WHATSAPP: 2}"
+        )
+        raise InvalidPolicy(msg)
+    limits: dict[Channel, int] = dict(DEFAULT_PERSONAL_DETAILS)
+    for name, limit in value.items():
+        try:
+            channel = Channel(name)
+        except ValueError:
+            choices = ", ".join(channel.value for channel in Channel)
+            msg = (
+                f"GuardPolicy.max_personal_details names the unknown channel {name!r}; "
+                f"use one of {choices}"
+            )
+            raise InvalidPolicy(msg) from None
+        if limit is None:
+            limits.pop(channel, None)
+            continue
+        limits[channel] = checks.non_negative_int(
+            "GuardPolicy", f"max_personal_details[{channel.value!r}]", limit
+        )
+    return MappingProxyType(limits)
+
+
 @attrs.frozen
 class GuardPolicy:
     """The limits lint and guard apply; the defaults follow DOMAIN.md and SEAMS 12.
@@ -203,6 +251,12 @@ class GuardPolicy:
     """
 
     max_personal_details_sms: int = attrs.field(default=1, validator=_count(0))
+    #: Personal details per message on other channels (and on SMS, where named here,
+    #: over ``max_personal_details_sms``). Entries given replace the defaults one by one;
+    #: ``None`` lifts a channel's limit, and a channel without one (e-mail) has none.
+    max_personal_details: Mapping[Channel, int | None] = attrs.field(
+        default=DEFAULT_PERSONAL_DETAILS, converter=_detail_limits
+    )
     max_sms_segments: int = attrs.field(default=2, validator=_count(1, 10))
     #: Every touch on SMS, WhatsApp, Telegram and Viber carries an opt-out line (RK103).
     require_optout: bool = True
@@ -216,8 +270,30 @@ class GuardPolicy:
     #: Codes to drop from the results (warnings a store has decided to accept).
     ignore: frozenset[str] = attrs.field(default=frozenset(), converter=_code_set)
 
+    def personal_detail_limit(self, channel: Channel) -> int | None:
+        """How many personal details a message on ``channel`` may carry (``None``: any)."""
+        limit = self.max_personal_details.get(channel)
+        if limit is None and channel is Channel.SMS:
+            return self.max_personal_details_sms
+        return limit
+
 
 _DEFAULT_POLICY: Final = GuardPolicy()
+
+
+def too_many_details(channel: Channel, details: Iterable[str], policy: GuardPolicy) -> str | None:
+    """RK101's finding for a message on ``channel`` naming ``details``, or ``None``.
+
+    ``details`` are the personal fields the message uses, each once, in order.
+    """
+    names = list(details)
+    limit = policy.personal_detail_limit(channel)
+    if limit is None or len(names) <= limit:
+        return None
+    return (
+        f"uses {len(names)} personal details ({', '.join(names)}); "
+        f"{_ONE_MESSAGE[channel]} carries at most {limit}"
+    )
 
 
 @functools.cache
@@ -440,13 +516,9 @@ def lint(
         names = [p.name for p in parts if isinstance(p, Field)]
         literal = "\u2060".join(p for p in parts if isinstance(p, str))
         first_line = body.split("\n", 1)[0]
-        personal = list(dict.fromkeys(n for n in names if FIELDS[n] is Reveals.PERSONAL))
-        if template.channel is Channel.SMS and len(personal) > policy.max_personal_details_sms:
-            out.add(
-                "RK101",
-                f"{where} uses {len(personal)} personal details ({', '.join(personal)}); "
-                f"an SMS carries at most {policy.max_personal_details_sms}",
-            )
+        personal = dict.fromkeys(n for n in names if FIELDS[n] is Reveals.PERSONAL)
+        if (finding := too_many_details(template.channel, personal, policy)) is not None:
+            out.add("RK101", f"{where} {finding}")
         if "{store_name}" not in first_line:
             out.add("RK102", f"{where}: put {{store_name}} in the first line")
         if optout_missing(template.key, template.channel, literal, policy):
@@ -509,13 +581,8 @@ def guard(
     out = _Collector(rendered.key, policy)
     text = rendered.text
     sms = rendered.channel is Channel.SMS
-    if sms and len(rendered.details) > policy.max_personal_details_sms:
-        out.add(
-            "RK101",
-            f"the message uses {len(rendered.details)} personal details "
-            f"({', '.join(rendered.details)}); an SMS carries at most "
-            f"{policy.max_personal_details_sms}",
-        )
+    if (finding := too_many_details(rendered.channel, rendered.details, policy)) is not None:
+        out.add("RK101", f"the message {finding}")
     if store_name is not None:
         first_line = text.split("\n", 1)[0]
         if fold(store_name) not in fold(first_line):

@@ -237,6 +237,7 @@ def guard_policies() -> st.SearchStrategy[GuardPolicy]:
     return st.builds(
         GuardPolicy,
         max_personal_details_sms=st.integers(0, 3),
+        max_personal_details=st.dictionaries(st.sampled_from(Channel), st.integers(0, 4)),
         max_sms_segments=st.integers(1, 4),
         require_optout_sms=st.booleans(),
         allow_discount_first_touch=st.booleans(),
