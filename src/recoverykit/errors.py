@@ -65,6 +65,7 @@ __all__ = [
     "RecoveryKitWarning",
     "StoreError",
     "TemplateError",
+    "TemplateMismatch",
     "TransitionError",
     "UnknownTimeZone",
 ]
@@ -186,6 +187,20 @@ class DefinitionError(RecoveryKitError, ValueError):
 
 class TemplateError(RecoveryKitError, ValueError):
     """A template that cannot be compiled, or a render that lacks a value."""
+
+
+class TemplateMismatch(TemplateError):
+    """The WhatsApp template the store had approved is not the pack's text: not sent.
+
+    Sending it would deliver words the guard never checked; ``template`` names the
+    approved template and ``fix`` says how to bring the two together.
+    """
+
+    def __init__(self, problem: str, *, fix: str, template: str | None = None) -> None:
+        self.problem = problem
+        self.fix = fix
+        self.template = template
+        super().__init__(f"{problem}; {fix}")
 
 
 class PersonalizationError(RecoveryKitError, ValueError):

@@ -11,7 +11,9 @@ come from the live module, so that findings compare with ``==``. Issue 20 (items
 (``optout_missing``), RK112 also flags one long word in capitals (``loud_word``) and
 RK115/RK116 are new (``tone_checks``), and RK101 reads a personal-detail limit per
 channel (``too_many_details``: WhatsApp, Telegram and Viber 2 by default); this copy
-calls those live rules, which the speed rewrite did not touch.
+calls those live rules, which the speed rewrite did not touch. Issue 20 (item 3) added
+RK117, Meta's rules for a WhatsApp touch as a template (``_template_checks``), called
+here the same way.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from recoverykit.messages.lint import (
     Violation,
     _Collector,
     _length_checks,
+    _template_checks,
     optout_missing,
     phrases,
     tone_checks,
@@ -154,6 +157,7 @@ def lint(
             has_discount_field="discount_code" in names,
         )
     _length_checks(out, template, policy)
+    _template_checks(out, template)
     return out.items
 
 

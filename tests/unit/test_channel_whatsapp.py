@@ -10,12 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
-import jsonschema
 import pytest
-import yaml
 
 from recoverykit.channels.errors import WHATSAPP_ERRORS
 from recoverykit.channels.keys import KEY_FIELD, KEY_FIELD_MAX
@@ -28,18 +25,12 @@ from recoverykit.testing.channel_contract import ChannelContract, LoopbackServer
 from recoverykit.testing.fakes import FakeClock
 from recoverykit.values.model import Channel
 from recoverykit.values.money import Money
+from tests.meta_schema import meta_spec, schema_problems
 
 TOKEN = "EAAG-test-token"
 PHONE_ID = "106540352242922"
 TO = "+48 601 234 567"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-META_SPEC: Final = (
-    Path(__file__).resolve().parents[2].parent
-    / "shared"
-    / "reference"
-    / "meta"
-    / "business-messaging-api_v23.0.yaml"
-)
 
 
 def accepted(wamid: str) -> Reply:
@@ -241,64 +232,11 @@ def test_bad_settings_are_refused(options: Mapping[str, object], fragment: str) 
 
 
 # -- Meta's schemas --------------------------------------------------------------------------------
-#: Meta's button ``index`` pattern is a malformed character class that rejects "0", its own
-#: example, though its description says 0-9; the check uses the range the description gives.
-_BROKEN_INDEX_PATTERN: Final = "^[2-6, 11-14]$"
-
-
-def _repair(node: Any) -> Any:
-    if isinstance(node, dict):
-        if node.get("pattern") == _BROKEN_INDEX_PATTERN:
-            return {**node, "pattern": "^[0-9]$"}
-        return {key: _repair(value) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_repair(item) for item in node]
-    return node
-
-
 @pytest.fixture(scope="module")
 def meta_schemas() -> dict[str, Any]:
     """``components.schemas`` of Meta's OpenAPI file (skips when the file is not there)."""
-    if not META_SPEC.is_file():
-        pytest.skip(f"Meta's OpenAPI description is not at {META_SPEC} (shared/ not checked out)")
-    with META_SPEC.open(encoding="utf-8") as handle:
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        spec = yaml.load(handle, Loader=loader)
-    schemas: dict[str, Any] = _repair(spec["components"]["schemas"])
+    schemas: dict[str, Any] = meta_spec()["components"]["schemas"]
     return schemas
-
-
-def _problems(schemas: dict[str, Any], name: str, instance: object) -> list[str]:
-    """Where ``instance`` breaks schema ``name``, honouring OpenAPI discriminators.
-
-    Plain JSON Schema ignores ``discriminator``, which would leave every template
-    parameter checked only for having a ``type``; here the mapped schema is
-    checked too (minus the base that holds the discriminator, to avoid a loop).
-    """
-
-    def discriminator(
-        validator: Any, spec: Mapping[str, Any], item: object, _schema: object
-    ) -> Iterator[jsonschema.ValidationError]:
-        if not isinstance(item, dict):
-            return
-        target = spec.get("mapping", {}).get(item.get(spec["propertyName"]))
-        if target is None:
-            return
-        mapped = schemas[target.rsplit("/", 1)[1]]
-        for part in mapped.get("allOf", [mapped]):
-            ref = part.get("$ref")
-            if ref is not None and schemas[ref.rsplit("/", 1)[1]].get("discriminator") is spec:
-                continue
-            yield from validator.descend(item, part)
-
-    checker = jsonschema.validators.extend(
-        jsonschema.Draft202012Validator, {"discriminator": discriminator}
-    )
-    root = {"$ref": f"#/components/schemas/{name}", "components": {"schemas": schemas}}
-    return [
-        f"{'/'.join(map(str, error.absolute_path))}: {error.message}"
-        for error in checker(root).iter_errors(instance)
-    ]
 
 
 def test_template_requests_match_metas_schema(
@@ -314,7 +252,7 @@ def test_template_requests_match_metas_schema(
         wa.send(message(payload=template()))
         wa.send(message(key="chk-1:touch2:0", payload=named))
     for request in server.requests:
-        assert [] == _problems(meta_schemas, "TemplateMessage", request.json())
+        assert [] == schema_problems(meta_schemas, "TemplateMessage", request.json())
 
 
 def test_text_requests_match_metas_schema(
@@ -330,14 +268,14 @@ def test_text_requests_match_metas_schema(
     with cloud(server) as wa:
         wa.send(message(text="Tak, koszyk nadal czeka: https://shop.example/r/1"))
     body = server.requests[0].json()
-    assert [] == _problems(meta_schemas, "BaseMessageProperties", body)
-    assert [] == _problems(meta_schemas, "TextMessage_1", body["text"])
+    assert [] == schema_problems(meta_schemas, "BaseMessageProperties", body)
+    assert [] == schema_problems(meta_schemas, "TextMessage_1", body["text"])
 
 
 def test_scripted_answers_match_metas_schema(meta_schemas: dict[str, Any]) -> None:
     """The fake answers these tests rely on have the shapes Meta documents."""
-    assert [] == _problems(meta_schemas, "MessageResponse", accepted("wamid.X").body)
-    assert [] == _problems(meta_schemas, "ErrorResponse", refused("131026").body)
+    assert [] == schema_problems(meta_schemas, "MessageResponse", accepted("wamid.X").body)
+    assert [] == schema_problems(meta_schemas, "ErrorResponse", refused("131026").body)
 
 
 @pytest.mark.parametrize(
@@ -355,5 +293,5 @@ def test_schema_check_catches_broken_payloads(
     """The check is not a formality: each breakage is reported where it is."""
     broken = template()
     change(broken)
-    problems = _problems(meta_schemas, "TemplateMessage", broken)
+    problems = schema_problems(meta_schemas, "TemplateMessage", broken)
     assert any(where in problem for problem in problems), problems

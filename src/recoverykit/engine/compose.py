@@ -9,16 +9,16 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 import attrs
 
-from ..errors import RecoveryKitError
+from ..errors import RecoveryKitError, TemplateMismatch
 from ..links import utm_tags, with_query
 from ..messages.lint import GuardPolicy, guard
-from ..messages.packs import Segment, cart_tier, format_hold_until, message_context
-from ..messages.templates import Rendered, render
-from ..messages.whatsapp import whatsapp_template_payload
+from ..messages.packs import MessagePack, Segment, cart_tier, format_hold_until, message_context
+from ..messages.templates import Rendered, Template, render
+from ..messages.whatsapp_templates import template_for_send
 from ..policies.consent import ConsentLedger, Purpose
 from ..policies.discounts import IssuedDiscount
 from ..policies.sequence import Touch, TouchPurpose
@@ -439,21 +439,7 @@ def compose_touch(
         raise Unsendable("guard", problems)
     payload = None
     if channel is Channel.WHATSAPP and not context.window_open(channel, now):
-        ref = pack.whatsapp_template(key, customer.locale)
-        if ref is None:
-            raise Unsendable(
-                "platform",
-                f"no approved WhatsApp template for {key!r} ({customer.locale}) "
-                "and the 24 h service window is closed",
-            )
-        phone = customer.phone_number
-        assert phone is not None
-        payload = whatsapp_template_payload(
-            phone.digits,
-            ref.name,
-            ref.language,
-            body={name: context_values[name] for name in ref.parameters},
-        )
+        payload = _template_payload(pack, template, context_values, rendered, policy, customer)
     address = customer.address_for(channel)
     assert address is not None
     return SendMessage(
@@ -472,6 +458,44 @@ def compose_touch(
         whatsapp_payload=payload,
         discount_code=None if discount is None else discount.code,
     )
+
+
+def _template_payload(  # noqa: PLR0917 - a private helper with one caller
+    pack: MessagePack,
+    template: Template,
+    values: Mapping[str, str],
+    rendered: Rendered,
+    policy: RecoveryPolicy,
+    customer: Customer,
+) -> dict[str, Any]:
+    """The approved template carrying exactly the checked text, outside the service window.
+
+    The pack entry is the template (``messages.whatsapp_templates``); a template the
+    store approved with other words, parameters or language refuses the send.
+    """
+    if pack.whatsapp_template(template.key, template.locale) is None:
+        raise Unsendable(
+            "platform",
+            f"no approved WhatsApp template for {template.key!r} ({customer.locale}) "
+            "and the 24 h service window is closed",
+        )
+    phone = customer.phone_number
+    assert phone is not None
+    try:
+        send = template_for_send(
+            pack, template, values, store_name=policy.store_name, to=phone.digits
+        )
+    except TemplateMismatch as exc:
+        raise Unsendable("template_mismatch", str(exc)) from None
+    except RecoveryKitError as exc:
+        raise Unsendable("template", str(exc)) from None
+    if send.text != rendered.text:  # the round trip the tests prove; never send other words
+        raise Unsendable(
+            "template_mismatch",
+            f"template {send.template.name!r} would read {send.text!r:.80}, "
+            f"not the checked {rendered.text!r:.80}",
+        )
+    return send.payload
 
 
 def compose_notice(

@@ -84,6 +84,8 @@ class SkipReason(_OpenStrEnum):
     GUARD = "guard"
     #: The platform refuses this message (e.g. no approved WhatsApp template).
     PLATFORM = "platform"
+    #: The WhatsApp template the store had approved says other words than the pack.
+    TEMPLATE_MISMATCH = "template_mismatch"
 
 
 class InfoTopic(_OpenStrEnum):

@@ -45,6 +45,13 @@ if TYPE_CHECKING:
     )
     from .templates import Field, Rendered, Template, compile, render
     from .whatsapp import Param, whatsapp_template_payload, whatsapp_text_payload
+    from .whatsapp_templates import (
+        TEMPLATE_RULES,
+        WhatsAppTemplate,
+        derive_template,
+        pack_templates,
+        template_for_send,
+    )
 
 #: Submodule -> the names this package exports from it.
 _EXPORTS: Final = {
@@ -81,6 +88,13 @@ _EXPORTS: Final = {
     ),
     "templates": ("Field", "Rendered", "Template", "compile", "render"),
     "whatsapp": ("Param", "whatsapp_template_payload", "whatsapp_text_payload"),
+    "whatsapp_templates": (
+        "TEMPLATE_RULES",
+        "WhatsAppTemplate",
+        "derive_template",
+        "pack_templates",
+        "template_for_send",
+    ),
 }
 
 __all__ = [
@@ -101,22 +115,27 @@ __all__ = [
     "SMART_ENCODING",
     "Segment",
     "SegmentInfo",
+    "TEMPLATE_RULES",
     "Template",
     "Tier",
     "Violation",
+    "WhatsAppTemplate",
     "WhatsAppTemplateRef",
     "cart_tier",
     "compile",
     "default_pack",
+    "derive_template",
     "format_hold_until",
     "guard",
     "is_gsm7",
     "lint_discounts",
     "message_context",
+    "pack_templates",
     "phrases",
     "render",
     "smart_encode",
     "sms_segments",
+    "template_for_send",
     "whatsapp_template_payload",
     "whatsapp_text_payload",
 ]

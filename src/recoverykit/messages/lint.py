@@ -88,6 +88,7 @@ CODES: Final[Mapping[str, _Code]] = {
         _Code("RK114", "warning", "one shared discount code for everyone (StaticCode)"),
         _Code("RK115", "error", "a run of exclamation marks ('!!!')"),
         _Code("RK116", "error", "a row of emoji"),
+        _Code("RK117", "error", "a WhatsApp touch that cannot be a Meta template as written"),
     )
 }
 
@@ -538,7 +539,23 @@ def lint(
             has_discount_field="discount_code" in names,
         )
     _length_checks(out, template, policy)
+    _template_checks(out, template)
     return out.items
+
+
+def _template_checks(out: _Collector, template: Template) -> None:
+    """RK117: a WhatsApp touch is sent as the template made from it, so Meta's rules for
+    template bodies apply to the entry itself (``messages.whatsapp_templates``)."""
+    from .whatsapp_templates import REPLY_KEYS, template_problems  # noqa: PLC0415 - a cycle
+
+    if template.channel is not Channel.WHATSAPP or template.key in REPLY_KEYS:
+        return
+    if template.key.startswith("menu."):
+        return
+    for fallback in (False, True) if template.fallback is not None else (False,):
+        where = "fallback" if fallback else "body"
+        for problem in template_problems(template, fallback=fallback):
+            out.add("RK117", f"{where} as a WhatsApp template: {problem}")
 
 
 def _length_checks(out: _Collector, template: Template, policy: GuardPolicy) -> None:

@@ -105,19 +105,28 @@ def cart_tier(total: Money) -> Tier:
 
 @attrs.frozen
 class WhatsAppTemplateRef:
-    """An approved WhatsApp template a key maps to: its name, language and parameters."""
+    """The approved WhatsApp templates a key maps to, as the store registered them.
+
+    The templates themselves are derived from the pack's entries
+    (``recoverykit.messages.whatsapp_templates``): ``name`` is the base name, to which
+    each entry's variant adds its suffix. What the store states beyond it is checked
+    before every send, and a difference refuses the send.
+    """
 
     name: str
     language: str
-    #: Parameter names in body order; values come from the same context fields.
-    parameters: tuple[str, ...]
+    #: The fields filling the base template's parameters, in order, if stated.
+    parameters: tuple[str, ...] | None = None
+    #: Template name -> body as Meta approved it (with ``{{1}}`` ...), if stated; a
+    #: derived template not listed here is not approved.
+    approved: Mapping[str, str] | None = None
 
 
 BUILTIN_LANGUAGES: Final = ("en", "pl", "ru", "fr")
 _PACK_KEYS: Final = frozenset({"name", "languages"})
 _LANGUAGE_KEYS: Final = frozenset({"messages", "whatsapp_templates", "friction"})
 _ENTRY_KEYS: Final = frozenset({"body", "fallback"})
-_REF_KEYS: Final = frozenset({"name", "language", "parameters"})
+_REF_KEYS: Final = frozenset({"name", "language", "parameters", "approved"})
 
 _Slot = tuple[str, Channel, str, Segment | None, Tier | None]
 
@@ -143,6 +152,10 @@ class MessagePack:
     #: Answers of ``find`` by its arguments. A pack never changes once built, so an
     #: answer stays right for the pack's lifetime; failed lookups are not kept.
     _found: dict[tuple[object, ...], Template] = attrs.field(
+        init=False, factory=dict, eq=False, repr=False, hash=False
+    )
+    #: Each template's (segment, tier), built on first use (see ``slot_of``).
+    _slot_index: dict[Template, tuple[Segment | None, Tier | None]] = attrs.field(
         init=False, factory=dict, eq=False, repr=False, hash=False
     )
 
@@ -198,6 +211,17 @@ class MessagePack:
             if ref is not None:
                 return ref
         return None
+
+    def whatsapp_refs(self) -> Mapping[tuple[str, str], WhatsAppTemplateRef]:
+        """Every approved-template entry by (key, pack language), without fallback."""
+        return self._whatsapp
+
+    def slot_of(self, template: Template) -> tuple[Segment | None, Tier | None]:
+        """The segment and tier of the entry ``template`` was found in (first one if shared)."""
+        if not self._slot_index:
+            for (_key, _chan, _loc, segment, tier), found in self._templates.items():
+                self._slot_index.setdefault(found, (segment, tier))
+        return self._slot_index.get(template, (None, None))
 
     def friction_line(
         self, friction: Friction | None, locale: str, stage: Stage | None = None
@@ -417,7 +441,13 @@ def _load_ref(data: Any, path: str, problems: Problems) -> WhatsAppTemplateRef |
         return None
     unknown_keys(mapping, _REF_KEYS, path, problems)
     name, language = mapping.get("name"), mapping.get("language")
-    params = expect_list(mapping.get("parameters", []), f"{path}.parameters", problems)
+    params: list[Any] | None = None
+    if "parameters" in mapping:
+        params = expect_list(mapping["parameters"], f"{path}.parameters", problems)
+        if params is None or not all(isinstance(p, str) for p in params):
+            problems.add(f"{path}.parameters", "must be a list of field names")
+            return None
+    approved = _load_approved(mapping.get("approved"), f"{path}.approved", problems)
     ok = True
     if not isinstance(name, str) or not name:
         problems.add(f"{path}.name", "is required and must be a string")
@@ -425,19 +455,32 @@ def _load_ref(data: Any, path: str, problems: Problems) -> WhatsAppTemplateRef |
     if not isinstance(language, str) or not language:
         problems.add(f"{path}.language", "is required and must be a string such as 'en_US'")
         ok = False
-    if params is None or not all(isinstance(p, str) for p in params):
-        problems.add(f"{path}.parameters", "must be a list of field names")
-        ok = False
-    if not ok or params is None:
+    if not ok:
         return None
     from .fields import FIELDS, Reveals  # noqa: PLC0415
 
-    for index, param in enumerate(params):
+    for index, param in enumerate(params or ()):
         if FIELDS.get(param) in (None, Reveals.FORBIDDEN):
             problems.add(f"{path}.parameters[{index}]", f"{param!r} is not an allowed field")
     assert isinstance(name, str)
     assert isinstance(language, str)
-    return WhatsAppTemplateRef(name, language, tuple(params))
+    return WhatsAppTemplateRef(name, language, None if params is None else tuple(params), approved)
+
+
+def _load_approved(data: Any, path: str, problems: Problems) -> Mapping[str, str] | None:
+    """``{"cart_remind_v2": "Shop\\nYour checkout with {{1}} ..."}``: bodies as approved."""
+    if data is None:
+        return None
+    mapping = expect_mapping(data, path, problems)
+    if mapping is None:
+        return None
+    approved: dict[str, str] = {}
+    for name, body in mapping.items():
+        if isinstance(body, str) and body:
+            approved[name] = body
+        else:
+            problems.add(f"{path}.{name}", f"expected the approved body text, got {body!r:.60}")
+    return approved
 
 
 # -- context -----------------------------------------------------------------------------

@@ -125,12 +125,15 @@ def whatsapp_template_payload(
     body: Sequence[Param] | Mapping[str, Param] = (),
     header: str | None = None,
     button_url_suffix: str | None = None,
+    quick_replies: Sequence[str] = (),
     language_policy: str = "deterministic",
 ) -> dict[str, Any]:
     """The JSON body of a Cloud API template send (``POST /{phone-number-id}/messages``).
 
     ``body`` is a list for positional parameters (``{{1}}``, ``{{2}}``, ...) or a mapping
     for named ones (``{{first_name}}``); a ``Money`` value becomes a currency parameter.
+    ``quick_replies`` are the payloads of the template's quick-reply buttons, in button
+    order after the URL button if there is one: a tap comes back as that payload.
 
     >>> whatsapp_template_payload("+48 601 234 567", "cart_remind", "pl", body=["Anna"])["to"]
     '48601234567'
@@ -164,6 +167,7 @@ def whatsapp_template_payload(
                 "parameters": [{"type": "text", "text": suffix}],
             }
         )
+    components.extend(_quick_replies(quick_replies, first=0 if button_url_suffix is None else 1))
     template: dict[str, Any] = {
         "name": name,
         "language": {"policy": language_policy, "code": language.replace("-", "_")},
@@ -177,6 +181,31 @@ def whatsapp_template_payload(
         "type": "template",
         "template": template,
     }
+
+
+#: A quick-reply button's payload comes back in the reply webhook; Meta caps it at 1 000
+#: characters, far more than a menu digit or a STOP keyword needs.
+QUICK_REPLY_PAYLOAD_MAX: Final = 1000
+
+
+def _quick_replies(payloads: Sequence[str], *, first: int) -> list[dict[str, Any]]:
+    if isinstance(payloads, str):
+        msg = "quick_replies must be a list of payloads, not a single string"
+        raise TemplateError(msg)
+    return [
+        {
+            "type": "button",
+            "sub_type": "quick_reply",
+            "index": str(index),
+            "parameters": [
+                {
+                    "type": "payload",
+                    "payload": _text(payload, "quick-reply payload", QUICK_REPLY_PAYLOAD_MAX),
+                }
+            ],
+        }
+        for index, payload in enumerate(payloads, start=first)
+    ]
 
 
 def whatsapp_text_payload(to: str, text: str, *, preview_url: bool = False) -> dict[str, Any]:

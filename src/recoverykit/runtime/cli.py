@@ -1,4 +1,4 @@
-"""The ``recoverykit`` command line: simulate, plan, lint, explain, report, tick.
+"""The ``recoverykit`` command line: simulate, plan, lint, explain, report, tick, templates.
 
 Every command reads files (or the store ``--db`` names), never anything else. No
 failure ever shows a traceback: each is one clear message on stderr and an exit
@@ -59,6 +59,7 @@ from .records import MESSAGE_KINDS, RecordKind
 from .runner import Runner
 from .scenario import Scenario, load_plan_input
 from .story import scorecard_lines, story_lines
+from .templates_cli import add_templates_command
 
 __all__ = ["main"]
 
@@ -248,6 +249,7 @@ def _parser() -> argparse.ArgumentParser:
     tick.add_argument("--limit", type=int, default=500, help="most recoveries per batch")
     tick.add_argument("--no-reconcile", action="store_true", help="skip settling interrupted sends")
     tick.set_defaults(run=_tick)
+    add_templates_command(commands)
     return parser
 
 

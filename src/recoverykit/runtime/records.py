@@ -52,6 +52,22 @@ def template_name(payload: Mapping[str, Any] | None) -> str | None:
     return name if isinstance(name, str) else None
 
 
+def template_parameters(payload: Mapping[str, Any] | None) -> list[str] | None:
+    """The body parameters a WhatsApp template send fills in, in order (``None`` for free text).
+
+    With the template's approved body they make the text the customer reads, which is
+    the ``text`` the guard checked; the log keeps both so the claim can be audited.
+    """
+    template = None if payload is None else payload.get("template")
+    if not isinstance(template, Mapping):
+        return None
+    for component in template.get("components") or ():
+        if isinstance(component, Mapping) and component.get("type") == "body":
+            params = component.get("parameters") or ()
+            return [str(p.get("text", "")) for p in params if isinstance(p, Mapping)]
+    return []
+
+
 def send_data(message: SendMessage, zone: str | None) -> dict[str, Any]:
     info = message.segments
     if info is None and message.channel is Channel.SMS:
@@ -67,6 +83,7 @@ def send_data(message: SendMessage, zone: str | None) -> dict[str, Any]:
         "segments": None if info is None else info.segments,
         "encoding": None if info is None else info.encoding,
         "template": template_name(message.whatsapp_payload),
+        "template_parameters": template_parameters(message.whatsapp_payload),
         "zone": zone,
         "discount_code": message.discount_code,
     }
