@@ -28,10 +28,13 @@ if TYPE_CHECKING:
 __all__ = [
     "BatchTransaction",
     "ChannelAdapter",
+    "ChannelHealthSink",
+    "ChannelHold",
     "Claimed",
     "Clock",
     "DetectorTransaction",
     "HandOffSink",
+    "HealthTransaction",
     "MESSAGE_KINDS",
     "LogRecord",
     "OutboxEntry",
@@ -43,6 +46,7 @@ __all__ = [
     "SystemClock",
     "Transaction",
     "TransactionDefaults",
+    "WHOLE_CHANNEL",
     "batched",
 ]
 
@@ -136,6 +140,50 @@ class OutboxMark:
     detail: str | None = None
 
 
+#: ``ChannelHold.recipient`` of a hold on the whole channel (its circuit).
+WHOLE_CHANNEL: Final = ""
+
+
+@attrs.frozen
+class ChannelHold:
+    """A channel, or one recipient on it, that the runtime holds back after a provider fault.
+
+    With ``recipient`` empty it is the channel's circuit: open since ``opened_at``,
+    nothing is handed to the channel but one probe once ``next_probe_at`` has come,
+    and ``probes`` failed probes so far set the next wait. With ``recipient`` set
+    (a digest of the address, never the address itself) only messages to that
+    recipient wait, until ``next_probe_at``. ``code`` and ``reason`` are the
+    provider's error code and what it means (no personal data).
+    """
+
+    channel: Channel = attrs.field(converter=Channel)
+    opened_at: datetime
+    next_probe_at: datetime
+    reason: str
+    code: str | None = None
+    probes: int = 0
+    recipient: str = WHOLE_CHANNEL
+
+    @property
+    def whole_channel(self) -> bool:
+        return self.recipient == WHOLE_CHANNEL
+
+
+@runtime_checkable
+class ChannelHealthSink(Protocol):
+    """**Protocol (optional):** told when a channel goes down and when it comes back.
+
+    Pass one to ``Runner(health=...)`` to page someone: ``channel_down`` is called
+    once per outage (by the worker that opened the circuit), ``channel_up`` once when
+    a probe succeeds. Both are called after the event-log record is committed; an
+    exception raised here is logged and does not stop sending.
+    """
+
+    def channel_down(self, hold: ChannelHold) -> None: ...
+
+    def channel_up(self, hold: ChannelHold, at: datetime) -> None: ...
+
+
 @attrs.frozen
 class Claimed:
     """A recovery state as loaded, with the version a later ``save`` must expect."""
@@ -180,6 +228,12 @@ class RecordKind(enum.StrEnum):
     #: What the abandonment detector made of a shop checkout it did not report
     #: (``{"outcome": "ordered_recently", "detail": ...}``), or a shop fact seen twice.
     DETECT = "detect"
+    #: A channel-wide provider fault opened the channel's circuit: nothing goes out on
+    #: it but one probe at a time (``{"channel", "code", "reason", "next_probe_at"}``).
+    CHANNEL_DOWN = "channel_down"
+    #: A probe went through and the channel's circuit closed (``{"channel",
+    #: "down_since", "down_seconds", "probes"}``).
+    CHANNEL_UP = "channel_up"
 
 
 #: The kinds that stand for a message queued for a customer (and on the provider's bill).
@@ -407,6 +461,49 @@ class DetectorTransaction(Transaction, Protocol):
     ) -> list[ShopOrder]:
         """Orders of ``checkout_id`` (any time), and orders at or after ``since`` by the
         same customer id, phone or e-mail (``ShopOrder``'s normalized forms)."""
+        ...
+
+
+@runtime_checkable
+class HealthTransaction(Transaction, Protocol):
+    """**Protocol (optional):** a ``Transaction`` that also keeps channel holds.
+
+    The runner keeps a channel's circuit and recipients' holds here, so they outlive
+    the tick and the process that opened them and every worker sees the same ones;
+    the built-in stores have it. A store without it still runs: the holds then live
+    in the runner's memory only, and an entry the provider refused for the whole
+    channel is failed (its recovery retries) instead of waiting.
+    """
+
+    def holds(self) -> list[ChannelHold]:
+        """Every hold, whole channels and recipients alike (expired ones included)."""
+        ...
+
+    def open_hold(self, hold: ChannelHold) -> bool:
+        """Store ``hold`` unless one is already kept for its channel and recipient.
+
+        ``True`` when this call opened it: only then is the outage reported, so two
+        workers that meet the same fault report it once.
+        """
+        ...
+
+    def save_hold(self, hold: ChannelHold) -> None:
+        """Store ``hold`` over the one kept for its channel and recipient (a failed probe)."""
+        ...
+
+    def drop_hold(self, channel: Channel, recipient: str = WHOLE_CHANNEL) -> ChannelHold | None:
+        """Remove the hold kept for ``channel`` and ``recipient``; the removed one, or ``None``
+        when there was none (another worker closed it first)."""
+        ...
+
+    def release_attempt(self, key: str, attempted_at: datetime) -> bool:
+        """Put a ``pending`` entry back to "never handed over" (``attempted_at`` empty).
+
+        For an entry the provider refused before taking it (a channel-wide fault):
+        it waits like any unsent entry, and ``reconcile`` will not take it for one a
+        process died sending. Only while it is ``pending`` with this ``attempted_at``;
+        whether it was released.
+        """
         ...
 
 

@@ -34,6 +34,8 @@ from ..engine.state import RecoveryState, RecoveryStatus
 from ..policies.caps import ContactHistory, ContactRecord
 from ..policies.consent import ConsentEvent, ConsentLedger
 from ..protocols import (
+    WHOLE_CHANNEL,
+    ChannelHold,
     Claimed,
     LogRecord,
     OutboxEntry,
@@ -144,6 +146,8 @@ class _Tables:
         #: The abandonment detector's watches by shop checkout id, and the shop's orders.
         self.watches: dict[str, CheckoutWatch] = {}
         self.orders: dict[str, ShopOrder] = {}
+        #: Channel circuits and recipient holds by (channel, recipient digest or "").
+        self.holds: dict[tuple[Channel, str], ChannelHold] = {}
 
 
 class MemoryTransaction(TransactionGuard, TransactionDefaults):
@@ -357,6 +361,39 @@ class MemoryTransaction(TransactionGuard, TransactionDefaults):
         item = (micros(record.at), next(tables.counter), stored)
         bisect.insort_right(tables.log, item, key=lambda entry: entry[:2])
         self._undo.append(lambda: tables.log.remove(item))
+
+    # -- channel holds (HealthTransaction) --------------------------------------------------
+    def holds(self) -> list[ChannelHold]:
+        holds = self._data().holds
+        return [holds[key] for key in sorted(holds)]
+
+    def open_hold(self, hold: ChannelHold) -> bool:
+        holds = self._data().holds
+        if (hold.channel, hold.recipient) in holds:
+            return False
+        self._set(holds, (hold.channel, hold.recipient), hold)
+        return True
+
+    def save_hold(self, hold: ChannelHold) -> None:
+        self._set(self._data().holds, (hold.channel, hold.recipient), hold)
+
+    def drop_hold(self, channel: Channel, recipient: str = WHOLE_CHANNEL) -> ChannelHold | None:
+        holds = self._data().holds
+        found = holds.get((Channel(channel), recipient))
+        self._pop(holds, (Channel(channel), recipient))
+        return found
+
+    def release_attempt(self, key: str, attempted_at: datetime) -> bool:
+        outbox = self._data().outbox
+        row = outbox.get(key)
+        if (
+            row is None
+            or row.entry.status is not OutboxStatus.PENDING
+            or row.entry.attempted_at != attempted_at
+        ):
+            return False
+        self._set(outbox, key, attrs.evolve(row, entry=attrs.evolve(row.entry, attempted_at=None)))
+        return True
 
     # -- the abandonment detector (DetectorTransaction) -------------------------------------
     def watch(self, checkout_id: str) -> CheckoutWatch | None:

@@ -45,6 +45,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from ..engine.state import RecoveryState
 from ..errors import ConflictError, ForeignDatabase, StoreError
 from ..protocols import Claimed, LogRecord, OutboxEntry, OutboxMark, OutboxStatus
+from ._holds import SQLHolds
 from ._refusals import newer_schema, unknown_outbox_key
 from ._sql import Dialect, SQLTransaction, Statements, apply_migrations, log, purge
 from .codec import dumps, state_to_json
@@ -199,6 +200,19 @@ MIGRATIONS: Final[tuple[LiteralString, ...]] = (
     CREATE INDEX watches_phone ON watches (phone) WHERE phone IS NOT NULL;
     CREATE INDEX watches_email ON watches (email) WHERE email IS NOT NULL;
     """,
+    # 7: channel circuits and recipient holds that outlive a tick (HealthTransaction).
+    """
+    CREATE TABLE channel_holds (
+        channel text NOT NULL,
+        recipient text NOT NULL,
+        opened_at timestamptz NOT NULL,
+        next_probe_at timestamptz NOT NULL,
+        probes integer NOT NULL,
+        code text,
+        reason text NOT NULL,
+        PRIMARY KEY (channel, recipient)
+    );
+    """,
 )
 
 #: Rows per round trip when streaming the log or the states through a server-side cursor.
@@ -290,7 +304,7 @@ def _failure(exc: psycopg.Error, doing: str) -> StoreError:
     return StoreError(msg)
 
 
-class PostgresTransaction(SQLTransaction):
+class PostgresTransaction(SQLHolds, SQLTransaction):
     """A ``Transaction`` on a ``PostgresStore``: valid only inside its ``with`` block.
 
     It locks each customer's row the first time it touches their consent, contact

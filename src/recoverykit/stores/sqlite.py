@@ -30,6 +30,7 @@ from typing import Any, Final
 from ..engine.state import RecoveryState
 from ..errors import ForeignDatabase, StoreError
 from ..protocols import Claimed, LogRecord, OutboxEntry, OutboxMark, OutboxStatus
+from ._holds import SQLHolds
 from ._refusals import newer_schema, unknown_outbox_key
 from ._sql import Dialect, SQLTransaction, Statements, apply_migrations, log, purge
 from .codec import dumps, from_micros, micros, state_from_json, state_to_json
@@ -171,6 +172,19 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE INDEX watches_phone ON watches (phone) WHERE phone IS NOT NULL;
     CREATE INDEX watches_email ON watches (email) WHERE email IS NOT NULL;
     """,
+    # 7: channel circuits and recipient holds that outlive a tick (HealthTransaction).
+    """
+    CREATE TABLE channel_holds (
+        channel TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        opened_at INTEGER NOT NULL,
+        next_probe_at INTEGER NOT NULL,
+        probes INTEGER NOT NULL,
+        code TEXT,
+        reason TEXT NOT NULL,
+        PRIMARY KEY (channel, recipient)
+    ) WITHOUT ROWID;
+    """,
 )
 
 #: ``PRAGMA application_id`` of every recoverykit SQLite file ("RKIT"): the schema
@@ -292,7 +306,7 @@ def _statements(script: str) -> Iterator[str]:
         raise StoreError(msg)
 
 
-class SQLiteTransaction(SQLTransaction):
+class SQLiteTransaction(SQLHolds, SQLTransaction):
     """A ``Transaction`` on an ``SQLiteStore``: valid only inside its ``with`` block.
 
     SQLite has one writer, so no customer row needs locking: the shared SQL runs as is.

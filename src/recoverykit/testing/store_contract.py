@@ -47,6 +47,7 @@ from ..protocols import (
 )
 from ..values.model import Channel, Checkout, Customer, LineItem, Stage
 from ..values.money import Money
+from .health_contract import HealthContract
 
 __all__ = ["StoreContract", "assert_every_field_set", "every_field_samples"]
 
@@ -348,7 +349,7 @@ _window_writes = st.lists(
 )
 
 
-class StoreContract:
+class StoreContract(HealthContract):
     """Every promise of the ``Store`` and ``Transaction`` protocols, as pytest tests.
 
     Override ``make_store``; everything else is inherited. Each test gets a fresh,
