@@ -1198,7 +1198,8 @@ def _failed(step: _Step, event: MessageFailed) -> None:
         return
     backoff = step.policy.retry_backoff
     if sent.attempt < len(backoff):
-        until = step.now + backoff[sent.attempt]
+        # Never sooner than the provider asked (an HTTP Retry-After, Telegram's retry_after).
+        until = step.now + max(backoff[sent.attempt], event.retry_after or timedelta(0))
         step.note(Deferred(event.touch, DeferReason.RETRY, "retry", step.now, until))
         step.update(next_touch=index, attempt=_next_attempt(state.sent, event.touch))
         step.schedule(until)

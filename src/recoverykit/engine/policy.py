@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import itertools
+import math
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -265,6 +266,9 @@ class RecoveryPolicy:
         timedelta(minutes=30),
         timedelta(hours=2),
     )
+    #: Most messages per second the runner hands to each channel (``{SMS: 1.0}``);
+    #: a channel not named has no limit of the runner's own (the provider's still holds).
+    send_rates: Mapping[Channel, float] = attrs.field(factory=dict)
     #: Share of checkouts held out (never messaged) to measure what messages add.
     holdout: float = attrs.field(default=0.0, validator=_share)
     #: The smallest lift (rate units: 0.05 is 5 points) the store cares about; the report
@@ -373,6 +377,7 @@ def _check_policy(policy: RecoveryPolicy) -> None:
     checks.positive_duration(owner, "grace", policy.grace, zero_ok=True)
     for index, delay in enumerate(policy.retry_backoff):
         checks.positive_duration(owner, f"retry_backoff[{index}]", delay)
+    _check_rates(owner, policy.send_rates)
     checks.positive_duration(owner, "stock_fresh_for", policy.stock_fresh_for)
     checks.non_negative_int(owner, "low_stock_at_most", policy.low_stock_at_most)
     if policy.utm_campaign is not None:
@@ -386,6 +391,24 @@ def _check_policy(policy: RecoveryPolicy) -> None:
     factors = policy.timing.factors() if policy.timing is not None else (1.0,)
     for sequence in sequences:
         _check_reachable(policy, sequence, factors)
+
+
+def _check_rates(owner: str, rates: Mapping[Channel, float]) -> None:
+    for channel, rate in rates.items():
+        if not isinstance(channel, Channel):
+            msg = f"{owner}.send_rates keys must be Channel values (got {channel!r})"
+            raise InvalidPolicy(msg)
+        if (
+            isinstance(rate, bool)
+            or not isinstance(rate, int | float)
+            or not math.isfinite(rate)
+            or rate <= 0
+        ):
+            msg = (
+                f"{owner}.send_rates[{channel.value!r}] must be a number of messages per "
+                f"second above 0 (got {rate!r}); leave the channel out for no limit"
+            )
+            raise InvalidPolicy(msg)
 
 
 def _check_order(what: str, order: tuple[Channel, ...]) -> None:

@@ -40,6 +40,7 @@ from ..engine.recheck import Verdict, VerdictKind, recheck, withdraw
 from ..errors import ChannelError, ConflictError
 from ..protocols import (
     ChannelAdapter,
+    ChannelHealthSink,
     Clock,
     HandOffSink,
     LogRecord,
@@ -52,6 +53,7 @@ from ..protocols import (
 from ..values.model import Channel
 from .addresses import address_ledger_id, address_revocations
 from .apply import Pending
+from .circuits import Circuits
 from .records import CONFIRM_KEY, RecordKind, outbox_record
 
 __all__ = ["Delivery"]
@@ -64,7 +66,7 @@ _log: Final = logging.getLogger("recoverykit.runtime")
 UNEXPECTED: Final = "unexpected_exception"
 
 
-class Delivery:
+class Delivery(Circuits):
     """The part of ``Runner`` that hands committed outbox entries to channels."""
 
     policy: RecoveryPolicy
@@ -72,6 +74,7 @@ class Delivery:
     channels: dict[Channel, ChannelAdapter]
     clock: Clock
     handoffs: HandOffSink | None
+    health: ChannelHealthSink | None
     lease: timedelta
     history_window: timedelta
 
@@ -91,23 +94,38 @@ class Delivery:
             )
 
     def _deliver(self, entries: list[OutboxEntry]) -> int:
-        """Take each entry through look, mark, send, mark; return how many were accepted."""
+        """Take each entry through look, mark, send, mark; return how many were accepted.
+
+        An entry whose channel is down (between probes), whose recipient is held, or
+        that the channel's send rate has no room for yet is left ``pending``: it waits
+        for a later tick (``run_due`` takes the waiting ones first).
+        """
+        if not entries:
+            return 0
         sent = 0
         failures: list[tuple[OutboxEntry, ChannelError]] = []
+        gate = self._gate(self.clock.now())
         for entry in entries:
             now = self.clock.now()
+            if not gate.admits(entry.message, now):
+                continue
             if not self._may_go(entry, now):
                 continue
+            self._claim_probe(gate, entry, now)
             previous = {entry.key: entry.attempted_at} if entry.attempted_at is not None else None
             if not self.store.mark_attempted([entry.key], at=now, previous=previous):
                 continue  # another process (a second reconcile) claimed it first
+            gate.sending(entry.message.channel, now)
             outcome = self._send_one(entry)
+            self._answered(gate, entry.message.channel, outcome, now)
             if isinstance(outcome, Receipt):
                 self.store.mark_outbox(
                     entry.key, OutboxStatus.SENT, at=now, provider_id=outcome.provider_id
                 )
                 sent += 1
                 continue
+            if self._hold_back(gate, entry, outcome, now):
+                continue  # the channel is down: the entry waits, its recovery is not told
             status = (
                 OutboxStatus.UNCERTAIN if outcome.code == OUTCOME_UNKNOWN else OutboxStatus.FAILED
             )
@@ -246,6 +264,22 @@ class Delivery:
                     retry_after=error.retry_after,
                 )
             )
+
+    def _deliver_waiting(self) -> int:
+        """Send what waited in the outbox (a channel that was down, a held recipient, the
+        send rate), oldest first, each after its own last look; return how many went.
+
+        Only entries never handed over are taken: one handed over and not marked is
+        ``reconcile``'s. Another worker's fresh entries may be among them; claiming
+        (``mark_attempted``) lets exactly one of the two send each.
+        """
+        now = self.clock.now()
+        waiting = [
+            entry
+            for entry in self.store.outbox(status=OutboxStatus.PENDING, limit=RECONCILE_BATCH)
+            if entry.attempted_at is None and entry.created_at <= now
+        ]
+        return self._deliver(waiting)
 
     # -- after a crash ---------------------------------------------------------------------------
     def reconcile(self, *, older_than: timedelta | None = None) -> list[OutboxEntry]:

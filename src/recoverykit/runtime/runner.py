@@ -30,7 +30,16 @@ from ..engine.policy import RecoveryPolicy
 from ..errors import ConflictError
 from ..policies.discounts import DiscountIssuer
 from ..policies.stock import StockSource
-from ..protocols import ChannelAdapter, Clock, HandOffSink, LogRecord, Store, Transaction, batched
+from ..protocols import (
+    ChannelAdapter,
+    ChannelHealthSink,
+    Clock,
+    HandOffSink,
+    LogRecord,
+    Store,
+    Transaction,
+    batched,
+)
 from ..values.model import Channel
 from .apply import Deciding, Pending, Quarantine
 from .detection import due_abandonments, observe_activity, observe_order
@@ -54,6 +63,11 @@ class Runner(Delivery, InboundFacts):
     claims, so several workers can share one store; ``lease`` is how long a claim
     holds before another worker may take the recovery over.
 
+    ``health`` is told when a channel goes down for every message (a revoked token,
+    a locked sender account) and when it comes back; the runner holds such a channel
+    itself (its messages wait, one probe at a time) and honours the send rates in
+    ``policy.send_rates``.
+
     ``close()`` releases the store and every adapter that has a ``close`` (their
     connection pools); use the runner as a context manager so a scheduler's tick
     or a web worker's shutdown never leaves a connection behind.
@@ -73,12 +87,15 @@ class Runner(Delivery, InboundFacts):
         stock: StockSource | None = None,
         discounts: DiscountIssuer | None = None,
         detector: DetectorPolicy | None = None,
+        health: ChannelHealthSink | None = None,
     ) -> None:
         self.policy = policy
         self.store = store
         self.channels: dict[Channel, ChannelAdapter] = dict(channels)
         self.clock = clock
         self.handoffs = handoffs
+        #: Told when a channel goes down and comes back (``docs/how-to/run-in-production.md``).
+        self.health = health
         self.worker = worker
         self.lease = lease
         self.history_window = history_window
@@ -264,13 +281,15 @@ class Runner(Delivery, InboundFacts):
         Returns how many messages the channels accepted. Call it from a scheduler
         (cron, Celery beat, a loop that sleeps until ``store.next_due()``).
         """
+        waited = self._deliver_waiting()
         now = self.clock.now()
         claimed = self.store.claim_due(now, limit=limit, lease=self.lease, worker=self.worker)
         if not claimed:
             _log.debug(
-                "run_due: nothing due", extra={"claimed": 0, "sent": 0, "worker": self.worker}
+                "run_due: nothing due",
+                extra={"claimed": 0, "sent": waited, "worker": self.worker},
             )
-            return 0
+            return waited
         pending = Pending()
         deciding = self.deciding
         for attempt in (1, 2):
@@ -282,7 +301,7 @@ class Runner(Delivery, InboundFacts):
             except ConflictError:
                 if attempt == 2:
                     raise
-        sent = self._after_commit(pending)
+        sent = waited + self._after_commit(pending)
         _log.info(
             "run_due: %d recoveries decided, %d messages sent",
             len(claimed),

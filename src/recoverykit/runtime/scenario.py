@@ -94,6 +94,7 @@ _POLICY_KEYS: Final = frozenset(
         "discounts",
         "stock_lines",
         "stock_fresh_for_minutes",
+        "send_rates",
     }
 )
 _CAP_KEYS: Final = frozenset({"limit", "per", "channels", "applies_to", "rule_id"})
@@ -308,6 +309,7 @@ def _load_policy(raw: Any, store_name: str, problems: Problems) -> RecoveryPolic
     fresh_minutes = field(
         mapping, "stock_fresh_for_minutes", path, problems, _positive_int, default=60
     )
+    send_rates = _load_send_rates(mapping.get("send_rates"), f"{path}.send_rates", problems)
     if len(problems.items) > before:
         return None
     try:
@@ -326,6 +328,7 @@ def _load_policy(raw: Any, store_name: str, problems: Problems) -> RecoveryPolic
             discounts=discounts,
             stock_lines=bool(stock_lines),
             stock_fresh_for=timedelta(minutes=fresh_minutes or 60),
+            send_rates=send_rates,
         )
     except (RecoveryKitError, ValueError, TypeError) as exc:
         problems.add(path, str(exc))
@@ -469,6 +472,29 @@ def _load_channel_order(raw: Any, path: str, problems: Problems) -> tuple[Channe
     if len(set(order)) != len(order):
         problems.add(path, "names a channel twice; list each channel once")
     return order
+
+
+def _load_send_rates(raw: Any, path: str, problems: Problems) -> dict[Channel, float]:
+    """``{"sms": 1.0}``: most messages per second per channel; a channel left out has none."""
+    if raw is None:
+        return {}
+    mapping = expect_mapping(raw, path, problems)
+    rates: dict[Channel, float] = {}
+    for name, rate in (mapping or {}).items():
+        try:
+            channel = Channel(name)
+        except ValueError:
+            known = ", ".join(channel.value for channel in Channel)
+            problems.add(f"{path}.{name}", f"unknown channel {name!r}; use one of {known}")
+            continue
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not rate > 0:
+            problems.add(
+                f"{path}.{name}",
+                f"must be a number of messages per second above 0 (got {rate!r}), e.g. 1 or 0.5",
+            )
+            continue
+        rates[channel] = float(rate)
+    return rates
 
 
 def _load_customers(

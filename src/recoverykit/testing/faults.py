@@ -7,7 +7,9 @@ of ``CRASH_STEPS``; ``CrashingChannel`` does it right after a provider accepted 
 message. ``FaultyChannel`` answers each send as a script says: accept, a transient
 or permanent refusal, an HTTP 5xx or a timeout after the request left (both
 ``outcome_unknown``: the provider may have the message), an unexpected exception,
-or a slow accept.
+or a slow accept. ``FaultyProvider`` plays provider trouble on a clock instead:
+"the auth token is refused from t0 for an hour", "429 with retry_after 30 s", "this
+one number is rate limited for 10 minutes", and records every request it was sent.
 """
 
 from __future__ import annotations
@@ -15,14 +17,16 @@ from __future__ import annotations
 import enum
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
+import attrs
+
 from ..channels.errors import OutcomeUnknown
 from ..engine.commands import SendMessage
-from ..errors import ChannelError
+from ..errors import ChannelError, FaultScope
 from ..protocols import (
     ChannelAdapter,
     Claimed,
@@ -42,6 +46,8 @@ __all__ = [
     "CrashingStore",
     "Fault",
     "FaultyChannel",
+    "FaultyProvider",
+    "ProviderFault",
     "SimulatedCrash",
 ]
 
@@ -260,3 +266,90 @@ class FaultyChannel:
         if self.on_send is not None:
             self.on_send(message)
         self.delivered.append(message)
+
+
+@attrs.frozen
+class ProviderFault:
+    """A stretch of provider trouble: from ``start`` for ``length`` every request (to ``to``
+    only, when given) is refused with ``code`` and ``scope``, as the real provider would.
+
+    With ``wait`` the refusal carries a ``retry_after`` of the time left in the stretch
+    (what an HTTP ``Retry-After`` or Telegram's ``retry_after`` says).
+    """
+
+    start: datetime
+    length: timedelta
+    code: str
+    scope: FaultScope
+    detail: str
+    wait: bool = False
+    permanent: bool = False
+    to: str | None = None
+
+    @classmethod
+    def auth_failure(cls, start: datetime, length: timedelta = timedelta(hours=1)) -> ProviderFault:
+        """The account's credentials refused (Twilio 20003): the whole channel is down."""
+        return cls(start, length, "20003", FaultScope.CHANNEL,
+                   "the provider refused the account's credentials (scripted)")  # fmt: skip
+
+    @classmethod
+    def too_many_requests(
+        cls, start: datetime, retry_after: timedelta = timedelta(seconds=30)
+    ) -> ProviderFault:
+        """HTTP 429 with ``Retry-After``: nothing is taken until ``retry_after`` has passed."""
+        return cls(start, retry_after, "http_429", FaultScope.CHANNEL,
+                   "too many requests; retry later (scripted)", wait=True)  # fmt: skip
+
+    @classmethod
+    def recipient_limit(cls, to: str, start: datetime, length: timedelta) -> ProviderFault:
+        """Too many messages to one number (WhatsApp 131056), with the wait it asks for."""
+        return cls(start, length, "131056", FaultScope.RECIPIENT,
+                   "too many messages to this number (scripted)", wait=True, to=to)  # fmt: skip
+
+    def covers(self, message: SendMessage, now: datetime) -> bool:
+        """Whether this stretch refuses ``message`` sent at ``now``."""
+        if not self.start <= now < self.start + self.length:
+            return False
+        return self.to is None or self.to == message.to
+
+    def error(self, now: datetime) -> ChannelError:
+        """The refusal a request at ``now`` gets."""
+        left = self.start + self.length - now if self.wait else None
+        return ChannelError(self.detail, permanent=self.permanent, code=self.code,
+                            scope=self.scope, retry_after=left)  # fmt: skip
+
+
+class FaultyProvider:
+    """A provider that plays ``faults`` on ``clock``: each request inside a fault's stretch
+    is refused with it (the first that covers it), every other one is accepted.
+
+    ``requests`` lists every request with its time, refused or not (to prove that none
+    came before a ``retry_after``), ``refused`` the refused ones with their error,
+    ``accepted`` the accepted ones and ``delivered`` just their messages.
+    """
+
+    def __init__(
+        self,
+        channel: Channel,
+        clock: Any,
+        faults: Sequence[ProviderFault] = (),
+    ) -> None:
+        self.channel = Channel(channel)
+        self.clock = clock
+        self.faults = tuple(faults)
+        self.requests: list[tuple[datetime, SendMessage]] = []
+        self.refused: list[tuple[datetime, SendMessage, ChannelError]] = []
+        self.accepted: list[tuple[datetime, SendMessage]] = []
+        self.delivered: list[SendMessage] = []
+
+    def send(self, message: SendMessage) -> Receipt:
+        now: datetime = self.clock.now()
+        self.requests.append((now, message))
+        for fault in self.faults:
+            if fault.covers(message, now):
+                error = fault.error(now)
+                self.refused.append((now, message, error))
+                raise error
+        self.accepted.append((now, message))
+        self.delivered.append(message)
+        return Receipt(provider_id=f"provider-{len(self.requests)}", accepted_at=now)
