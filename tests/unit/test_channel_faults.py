@@ -245,12 +245,19 @@ def test_message_failed_carries_scope_and_pause() -> None:
     assert timedelta(hours=24) == failed.retry_after
 
 
-def test_runner_logs_the_scope_and_pause_of_a_failed_send(server: LoopbackServer) -> None:
-    """Through the runner, a flood-controlled touch is logged with scope and pause."""
+def test_runner_holds_the_channel_for_a_flood_controlled_send(server: LoopbackServer) -> None:
+    """Through the runner, Telegram's flood control (429, ``retry_after`` 17) holds the
+    whole channel: one ``channel_down`` record with the next probe 17 s later, and the
+    touch waits in the outbox instead of failing."""
     from tests.unit.test_channel_telegram import FLOOD, run_until_requests
 
     server.answer(FLOOD)
     store, _runner, _clock, bot = run_until_requests(server, 1)
     with bot:
-        failed = [r.data for r in store.events() if r.kind == "outbox"]
-    assert [("channel", 17.0)] == [(data["scope"], data["retry_after"]) for data in failed]
+        [down] = [r for r in store.events() if r.kind == "channel_down"]
+        settled = [r.data for r in store.events() if r.kind == "outbox"]
+    assert [] == settled
+    assert down.data["channel"] == "telegram"
+    assert down.data["next_probe_at"] == (down.at + timedelta(seconds=17)).isoformat()
+    [waiting] = store.outbox()
+    assert waiting.attempted_at is None
