@@ -275,6 +275,33 @@ def test_an_approval_that_differs_from_the_pack_refuses_the_send(
     assert "recoverykit templates export" in caught.value.fix or "entry" in caught.value.fix
 
 
+def test_a_single_stated_template_does_not_cover_the_variants() -> None:
+    """An entry stating ``parameters`` (and no ``approved`` list) registers only its base
+    template: the fallback's template is refused rather than sent under a name Meta lacks."""
+    entry = {
+        "body": "{store_name}\nHi {first_name}, your checkout is saved: {link}\nReply STOP.",
+        "fallback": "{store_name}\nHi, your checkout is saved: {link}\nReply STOP to opt out.",
+    }
+    ref = {"name": "cart_remind", "language": "en", "parameters": ["first_name", "link"]}
+    pack = one_pack(entry, ref)
+    template = pack.find("remind", Channel.WHATSAPP, "en")
+    named = {**VALUES, "first_name": "Anna"}
+    send = template_for_send(pack, template, named, store_name=STORE, to=TO)
+    assert "cart_remind" == send.payload["template"]["name"]
+    with pytest.raises(TemplateMismatch, match="'cart_remind_fallback' \\(en\\) is not registered"):
+        template_for_send(pack, template, VALUES, store_name=STORE, to=TO)
+
+
+def test_creation_examples_speak_the_templates_language() -> None:
+    """Meta's reviewers read the example values: they come in the template's language."""
+    exported = pack_templates(default_pack(), store_name=STORE, languages=["pl", "ru"])
+    remind = {t.language: t.request() for t in exported if t.name == "cart_remind_v2"}
+    assert "https://" in remind["pl"]["components"][0]["example"]["body_text"][0][1]
+    items = {lang: r["components"][0]["example"]["body_text"][0][0] for lang, r in remind.items()}
+    assert items["pl"] != items["ru"]
+    assert any("\u0400" <= ch <= "\u04ff" for ch in items["ru"])
+
+
 def test_a_mismatch_skips_the_touch_with_a_note_naming_the_template() -> None:
     """Through the engine: the touch is skipped as ``template_mismatch``, never sent."""
     data = json.loads(json.dumps({"name": "stale", "languages": {}}))

@@ -31,7 +31,7 @@ import attrs
 from ..errors import TemplateError, TemplateMismatch
 from ..values.model import Channel
 from .fields import OPTIONAL_FIELDS
-from .lint import CHAT_REPLY_KEYS, NO_OPTOUT_KEYS, phrases
+from .lint import CHAT_REPLY_KEYS, NO_OPTOUT_KEYS, phrases, typical_context
 from .packs import MessagePack, Segment, Tier, WhatsAppTemplateRef
 from .templates import Field, Template, compile
 from .whatsapp import TEMPLATE_BODY_MAX, whatsapp_template_payload
@@ -197,10 +197,11 @@ class WhatsAppTemplate:
     def request(self, examples: Mapping[str, str] | None = None) -> dict[str, Any]:
         """The body of Meta's template-creation request (``POST /{WABA-ID}/message_templates``).
 
-        Meta wants an example value for each parameter; ``examples`` gives them by
-        field name (the defaults are neutral sample values).
+        Meta wants an example value for each parameter, which its reviewers read;
+        ``examples`` gives them by field name, and the linter's typical values in the
+        template's language fill the rest.
         """
-        samples = {**SAMPLE_VALUES, **(examples or {})}
+        samples = {**typical_context(self.language, Channel.WHATSAPP), **(examples or {})}
         body: dict[str, Any] = {"type": "BODY", "text": self.body}
         if self.fields:
             body["example"] = {"body_text": [[samples.get(f, f) for f in self.fields]]}
@@ -228,24 +229,6 @@ class WhatsAppTemplate:
             body=list(parameters),
             quick_replies=self.buttons,
         )
-
-
-#: Example values for the creation request, per field (Meta shows them to its reviewers).
-SAMPLE_VALUES: Final[Mapping[str, str]] = {
-    "first_name": "Anna",
-    "top_item": "Linen shirt",
-    "item_category": "Shirts",
-    "item_count": "2",
-    "total": "€84.00",
-    "approx_total": "about €80",
-    "link": "https://shop.example/r/abc123",
-    "hold_until": "Nov 23, 14:30",
-    "help_line": "Delivery costs are shown before you pay.",
-    "help_contact": "help@shop.example",
-    "discount_code": "WELCOME10",
-    "discount_expiry": "Nov 23, 14:30",
-    "stock_left": "3",
-}
 
 
 def template_name(
@@ -483,6 +466,17 @@ def _check_approved(
             template=ref.name,
         )
     stated = ref.parameters
+    if stated is not None and ref.approved is None and derived.name != ref.name:
+        # The entry states one template, with its parameters: no variant is registered.
+        raise TemplateMismatch(
+            f"template {derived.name!r} ({ref.language}) is not registered: "
+            f"whatsapp_templates.{template.key} states only {ref.name!r}",
+            fix=(
+                f"export the templates, submit {derived.name!r}, and list every approved "
+                f"template of {template.key!r} under approved"
+            ),
+            template=derived.name,
+        )
     if stated is not None and derived.name == ref.name and tuple(stated) != derived.fields:
         raise TemplateMismatch(
             f"approved template {ref.name!r} ({ref.language}) takes "
