@@ -85,31 +85,44 @@ def test_builtin_pack_covers_every_touch_reply_and_friction(language: str) -> No
     assert pack.whatsapp_template("remind", language) is not None
 
 
+#: A gift a store might offer, as the messages name it.
+GIFTS = {
+    "en": "a linen tote bag",
+    "pl": "lniana torba",
+    "ru": "льняная сумка",
+    "fr": "un sac en lin",
+}
+
+
 @pytest.mark.parametrize("language", BUILTIN_LANGUAGES)
 def test_every_sms_fits_two_segments_with_real_values(language: str) -> None:
-    """Realistic names, totals, help lines and a short link keep each SMS within two parts."""
+    """Realistic names, totals, help lines and a short link keep each SMS within two parts;
+    a template with ``{help_line}`` fits with every friction line of the pack."""
     pack = default_pack()
     for (key, channel, locale, _seg, _tier), template in pack.slots():
         if channel is not Channel.SMS or locale != language:
             continue
-        checkout = _checkout(language, first_name=NAMES[language])
-        context = message_context(
-            checkout,
-            store_name="Northwind Studio",
-            channel=Channel.SMS,
-            zone="Europe/Warsaw",
-            help_line=pack.friction_line(Friction.SHIPPING_COST, language),
-            link="https://nwnd.example/r/8fK2xQ7pLmZ4vB9tR3wYc1",
-        )
-        if key.endswith(".discount"):
-            context["discount_code"] = "BACK-7Q2M9X"
-            context["discount_expiry"] = format_hold_until(
-                datetime(2026, 11, 28, 23, 59, tzinfo=UTC), "Europe/Warsaw", language,
-                plain_spaces=True,
-            )  # fmt: skip
-        rendered = render(template, context)
-        found = guard(rendered, store_name="Northwind Studio")
-        assert [v for v in found if v.level == "error"] == [], (key, rendered.text)
+        lines = [pack.friction_line(f, language) for f in Friction]
+        for help_line in lines if "help_line" in template.fields else [None]:
+            context = message_context(
+                _checkout(language, first_name=NAMES[language]),
+                store_name="Northwind Studio",
+                channel=Channel.SMS,
+                zone="Europe/Warsaw",
+                help_line=help_line,
+                link="https://nwnd.example/r/8fK2xQ7pLmZ4vB9tR3wYc1",
+            )
+            if "gift" in template.fields:
+                context["gift"] = GIFTS[language]
+            if "discount_code" in template.fields:
+                context["discount_code"] = "BACK-7Q2M9X"
+                context["discount_expiry"] = format_hold_until(
+                    datetime(2026, 11, 28, 23, 59, tzinfo=UTC), "Europe/Warsaw", language,
+                    plain_spaces=True,
+                )  # fmt: skip
+            rendered = render(template, context)
+            found = guard(rendered, store_name="Northwind Studio")
+            assert [v for v in found if v.level == "error"] == [], (key, rendered.text)
 
 
 def test_find_falls_back_tier_segment_language_then_english() -> None:

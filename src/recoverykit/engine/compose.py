@@ -13,18 +13,18 @@ from typing import Any, Final
 
 import attrs
 
-from ..errors import RecoveryKitError, TemplateMismatch
+from ..errors import MessageNotFound, RecoveryKitError, TemplateMismatch
 from ..links import utm_tags, with_query
 from ..messages.lint import GuardPolicy, guard
 from ..messages.packs import MessagePack, Segment, cart_tier, format_hold_until, message_context
 from ..messages.templates import Rendered, Template, render
 from ..messages.whatsapp_templates import template_for_send
 from ..policies.consent import ConsentLedger, Purpose
-from ..policies.discounts import IssuedDiscount
+from ..policies.discounts import IssuedDiscount, OfferKind
 from ..policies.sequence import Touch, TouchPurpose
 from ..policies.stock import evolve_checkout, low_stock, spoken_cart, unspeakable
 from ..programs import ProgramRules, programs_for
-from ..values.model import Channel, Checkout, Customer
+from ..values.model import Channel, Checkout, Customer, Friction, Stage
 from ..values.phone import PhoneNumber
 from .commands import MessageKind, SendMessage
 from .policy import Context, RecoveryPolicy
@@ -340,8 +340,9 @@ def _truth_fields(
     channel: Channel,
     zone: str,
     now: datetime,
+    offer: OfferKind | None = None,
 ) -> None:
-    """Add the fields that are true only now: units left, the discount and its deadline."""
+    """Add the fields that are true only now: units left, the code and its deadline, the gift."""
     customer = spoken.customer
     if policy.stock_lines:
         top = max(spoken.items, key=lambda item: item.unit_price.amount)
@@ -356,6 +357,8 @@ def _truth_fields(
         values["discount_expiry"] = format_hold_until(
             discount.expires_at, zone, loc, plain_spaces=channel is Channel.SMS
         )
+    if offer is OfferKind.GIFT and policy.discounts is not None and policy.discounts.gift:
+        values["gift"] = policy.discounts.gift
 
 
 @functools.lru_cache(maxsize=256)
@@ -392,17 +395,26 @@ def compose_touch(
     now: datetime,
     discount: IssuedDiscount | None = None,
     spoken: Checkout | None = None,
+    offer: OfferKind | None = None,
+    payment_words: bool = True,
 ) -> SendMessage:
     """Render touch ``touch_number`` (1-based) for ``channel``; ``Unsendable`` if it cannot go.
 
-    With ``discount``, the words come from the pack entry ``<message>.discount``;
-    the caller falls back to the plain entry when the pack has none. ``spoken`` is
-    ``spoken_cart(checkout)`` when the caller has worked it out already.
+    With an ``offer`` (``discount`` alone means a code off the price), the words come
+    from the pack entry ``<message>.<suffix>`` (``final.discount``, ``final.gift``...);
+    the caller falls back to the plain entry when the pack has none. A first touch for
+    a checkout left at payment uses ``<message>.payment`` (the card and 3-D Secure
+    line) where the pack has it, unless ``payment_words`` is off. ``spoken`` is ``spoken_cart(checkout)`` when the
+    caller has worked it out already.
     """
     customer = checkout.customer
     pack = policy.pack_for(variant)
     spoken = _truthful(checkout, now, spoken)
-    key = touch.message if discount is None else f"{touch.message}.discount"
+    if offer is None and discount is not None:
+        offer = OfferKind.CODE
+    key = touch.message if offer is None else f"{touch.message}.{offer.pack_suffix}"
+    if payment_words and offer is None and touch_number == 1 and payment_trouble(checkout):
+        key = _payment_key(pack, key, channel, customer, context.window_open(channel, now))
     try:
         template = pack.find(
             key,
@@ -412,7 +424,7 @@ def compose_touch(
             tier=cart_tier(spoken.total),
         )
         help_line = None
-        if touch.purpose is TouchPurpose.HELP:
+        if touch.purpose is TouchPurpose.HELP or key.endswith(f".{PAYMENT_SUFFIX}"):
             help_line = pack.friction_line(checkout.friction, customer.locale, checkout.stage)
         context_values = message_context(
             spoken,
@@ -430,6 +442,7 @@ def compose_touch(
             channel=channel,
             zone=zone,
             now=now,
+            offer=offer,
         )
         rendered = render(template, context_values)
     except RecoveryKitError as exc:
@@ -496,6 +509,34 @@ def _template_payload(  # noqa: PLR0917 - a private helper with one caller
             f"not the checked {rendered.text!r:.80}",
         )
     return send.payload
+
+
+#: The suffix of the first touch's words for a checkout left at payment.
+PAYMENT_SUFFIX: Final = "payment"
+
+
+def payment_trouble(checkout: Checkout) -> bool:
+    """Whether the customer probably left over the payment: the card, 3-D Secure or the
+    bank app. Told by the store (``payment_failed``) or read from the stage reached."""
+    if checkout.friction is not None:
+        return checkout.friction is Friction.PAYMENT_FAILED
+    return checkout.stage is Stage.PAYMENT
+
+
+def _payment_key(
+    pack: MessagePack, key: str, channel: Channel, customer: Customer, window_open: bool
+) -> str:
+    """``<key>.payment`` where the pack words it for this channel (and, for WhatsApp
+    outside the service window, maps it to an approved template); else ``key``."""
+    payment = f"{key}.{PAYMENT_SUFFIX}"
+    try:
+        pack.find(payment, channel, customer.locale)
+    except MessageNotFound:
+        return key
+    unapproved = pack.whatsapp_template(payment, customer.locale) is None
+    if channel is Channel.WHATSAPP and not window_open and unapproved:
+        return key
+    return payment
 
 
 def compose_notice(

@@ -30,6 +30,7 @@ from ..policies.discounts import (
     DiscountPolicy,
     DiscountRequest,
     IssuedDiscount,
+    OfferKind,
     eligibility_refusal,
     guard_refusal,
 )
@@ -61,6 +62,7 @@ from .compose import (
     choose_channel,
     compose_reply,
     compose_touch,
+    payment_trouble,
 )
 from .events import (
     CartEmptied,
@@ -620,6 +622,7 @@ def _next_touch(step: _Step, checkout: Checkout) -> None:
                 total=spoken.total,
                 at=step.now,
                 valid_until=step.now + _discounts_of(policy).min_validity,
+                offer=_discounts_of(policy).offer,
             )
         _note_disabled(step, checkout, channel, number)
         _record_send(step, message, number, channel)
@@ -670,19 +673,30 @@ def _discounts_of(policy: RecoveryPolicy) -> DiscountPolicy:
     return policy.discounts
 
 
+@attrs.frozen
+class _Offer:
+    """What a touch offers: its kind, and the code when the kind needs one."""
+
+    kind: OfferKind
+    issued: IssuedDiscount | None = None
+
+
 def _discount_for(
     step: _Step, spoken: Checkout, allowed: bool, number: int
-) -> tuple[IssuedDiscount | None, bool]:
-    """The code this touch carries, and whether to ask the runner for one.
+) -> tuple[_Offer | None, bool]:
+    """The offer this touch carries, and whether to ask the runner for a code.
 
     Only a touch the sequence marks, under a discount policy, for an eligible cart
     (``spoken``: the cart as a message may speak of it); a code in the context must
-    still be valid long enough and pass the guard.
+    still be valid long enough and pass the guard. Instalments need no code and no
+    guard: they are a way to pay, not a price anyone learns to abandon for.
     """
     rules = step.policy.discounts
     if not allowed or rules is None:
         return None, False
     refusal = eligibility_refusal(rules, spoken)
+    if refusal is None and not rules.offer.needs_code:
+        return _Offer(rules.offer), False
     issued = step.context.discount
     if refusal is None and issued is None:
         return None, True
@@ -693,9 +707,20 @@ def _discount_for(
         if refusal is None and issued.expires_at < step.now + rules.min_validity:
             refusal = f"code {issued.code!r} expires too soon ({issued.expires_at.isoformat()})"
         if refusal is None:
-            return issued, False
-    step.note(Info("discount", f"touch {number} goes without a discount: {refusal}"))
+            return _Offer(rules.offer, issued), False
+    step.note(
+        Info("discount", f"touch {number} goes without {_OFFER_WORDS[rules.offer]}: {refusal}")
+    )
     return None, False
+
+
+#: How a note names what a touch went without.
+_OFFER_WORDS: Final = {
+    OfferKind.CODE: "a discount",
+    OfferKind.FREE_SHIPPING: "free delivery",
+    OfferKind.GIFT: "a gift",
+    OfferKind.INSTALMENTS: "the instalments offer",
+}
 
 
 def _compose(  # noqa: PLR0917 - a private helper with one caller
@@ -705,12 +730,12 @@ def _compose(  # noqa: PLR0917 - a private helper with one caller
     number: int,
     touch: Touch,
     channel: Channel,
-    offer: IssuedDiscount | None,
+    offer: _Offer | None,
 ) -> SendMessage:
-    """Render the touch, with the discount when there is one and the pack can say it."""
+    """Render the touch, with the offer when there is one and the pack can say it."""
     zones: tuple[str, ...] = step.get("zones")
 
-    def render(discount: IssuedDiscount | None) -> SendMessage:
+    def render(offered: _Offer | None, *, payment_words: bool = True) -> SendMessage:
         return compose_touch(
             checkout=checkout,
             touch_number=number,
@@ -722,16 +747,27 @@ def _compose(  # noqa: PLR0917 - a private helper with one caller
             variant=step.get("variant"),
             context=step.context,
             now=step.now,
-            discount=discount,
+            discount=None if offered is None else offered.issued,
+            offer=None if offered is None else offered.kind,
             spoken=spoken,
+            payment_words=payment_words,
         )
 
+    if offer is None and number == 1 and payment_trouble(checkout):
+        try:
+            return render(None)
+        except Unsendable as exc:
+            # The payment words did not fit (a long store name or link in an SMS, a
+            # WhatsApp template not approved): the plain reminder still helps.
+            step.note(Info("payment", f"touch 1 goes without the payment line: {exc.detail}"))
+            return render(None, payment_words=False)
     if offer is None:
         return render(None)
     try:
         return render(offer)
     except Unsendable as exc:
-        step.note(Info("discount", f"touch {number} goes without a discount: {exc.detail}"))
+        words = _OFFER_WORDS[offer.kind]
+        step.note(Info("discount", f"touch {number} goes without {words}: {exc.detail}"))
         return render(None)
 
 

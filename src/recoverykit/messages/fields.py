@@ -41,6 +41,8 @@ FIELDS: Final[Mapping[str, Reveals]] = MappingProxyType(
         "discount_expiry": Reveals.SAFE,
         # units left of ``top_item``, only when the level is real and fresh
         "stock_left": Reveals.SAFE,
+        # the gift a gift offer names (``DiscountPolicy.gift``): the store's own words
+        "gift": Reveals.SAFE,
         # personal: one detail the customer knowingly gave
         "first_name": Reveals.PERSONAL,
         "top_item": Reveals.PERSONAL,

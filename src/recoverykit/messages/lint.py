@@ -132,7 +132,7 @@ def _payment_by_reply(folded: str) -> str | None:
 #: Keys whose message is itself the way out; an opt-out line there makes no sense.
 NO_OPTOUT_KEYS: Final = frozenset({"optout_confirm", "thanks"})
 #: The first touch: never a discount (DOMAIN.md, "Discounts are not the default").
-FIRST_TOUCH_KEYS: Final = frozenset({"remind"})
+FIRST_TOUCH_KEYS: Final = frozenset({"remind", "remind.payment"})
 #: Fields that carry a real deadline and so license time words.
 DEADLINE_FIELDS: Final = frozenset({"hold_until", "discount_expiry"})
 WHATSAPP_BODY_MAX: Final = 1024
@@ -367,6 +367,12 @@ _TYPICAL_ITEMS: Final = {
     "ru": "Шарф из мериноса",
     "fr": "Écharpe en mérinos",
 }
+_TYPICAL_GIFT: Final = {
+    "en": "a linen tote bag",
+    "pl": "lniana torba",
+    "ru": "льняная сумка",
+    "fr": "un sac en lin",
+}
 _TYPICAL_CATEGORY: Final = {"en": "scarves", "pl": "szaliki", "ru": "шарфы", "fr": "écharpes"}
 _TYPICAL_HOLD: Final = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
 
@@ -385,6 +391,7 @@ def typical_context(locale: str, channel: Channel) -> dict[str, str]:
         "help_line": "Delivery is free over 150 and takes 2 days.",
         "help_contact": "+48 22 123 45 67",
         "discount_code": "BACK-7Q2M9X",
+        "gift": _TYPICAL_GIFT[lang],
         "stock_left": "2",
         "discount_expiry": format_hold_until(_TYPICAL_HOLD, "UTC", loc, plain_spaces=plain),
         "first_name": _TYPICAL_NAMES[lang],

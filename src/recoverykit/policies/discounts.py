@@ -18,6 +18,7 @@ history, asks the issuer, and decides again with the code in the context
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -50,6 +51,7 @@ __all__ = [
     "DiscountPolicy",
     "DiscountRequest",
     "IssuedDiscount",
+    "OfferKind",
     "StaticCode",
     "eligibility_refusal",
     "guard_refusal",
@@ -77,6 +79,38 @@ def _positive(_inst: object, attribute: attrs.Attribute[timedelta], value: timed
     checks.positive_duration("DiscountPolicy", attribute.name, value)
 
 
+class OfferKind(enum.StrEnum):
+    """What a recovery offer gives: money off, free delivery, a gift, or instalments.
+
+    Every kind but instalments is a price the store gives up, so it comes as a real,
+    single-use code from the issuer. Instalments are a way to pay the store already
+    offers: no code, no price cut, nothing to teach customers to abandon for.
+    """
+
+    #: Money off, through a discount code.
+    CODE = "code"
+    #: Free delivery, through a code the issuer creates for it.
+    FREE_SHIPPING = "free_shipping"
+    #: A gift with the order (``DiscountPolicy.gift`` names it), through a code.
+    GIFT = "gift"
+    #: Paying in instalments at checkout: a payment option, no code.
+    INSTALMENTS = "instalments"
+
+    @property
+    def needs_code(self) -> bool:
+        """Whether the offer is given through a code the issuer creates."""
+        return self is not OfferKind.INSTALMENTS
+
+    @property
+    def pack_suffix(self) -> str:
+        """The suffix of the pack entry that words it: ``final.discount``, ``final.gift``."""
+        return "discount" if self is OfferKind.CODE else self.value
+
+
+#: The longest gift name a message may carry; it is a name, not a description.
+MAX_GIFT: Final = 60
+
+
 @attrs.frozen
 class IssuedDiscount:
     """A code the store's system created for one message, with its real deadline."""
@@ -101,6 +135,8 @@ class DiscountRequest:
     at: datetime
     #: A code must stay valid at least until then.
     valid_until: datetime
+    #: What the code is for: money off, free delivery or a gift.
+    offer: OfferKind = OfferKind.CODE
 
 
 @runtime_checkable
@@ -175,9 +211,14 @@ class DiscountPolicy:
     min_validity: timedelta = attrs.field(default=timedelta(hours=24), validator=_positive)
     #: A shared code instead of an issuer (flagged by lint).
     static_code: StaticCode | None = None
+    #: What the offer gives (``OfferKind``): a code off the price by default.
+    offer: OfferKind = attrs.field(default=OfferKind.CODE, converter=OfferKind)
+    #: The gift as messages name it ("a linen tote bag"), for ``offer="gift"`` only.
+    gift: str | None = None
 
     def __attrs_post_init__(self) -> None:
         checks.positive_int("DiscountPolicy", "abandon_limit", self.abandon_limit)
+        _check_gift(self.offer, self.gift)
 
     @classmethod
     def from_dict(cls, data: Any) -> DiscountPolicy:
@@ -193,6 +234,10 @@ class DiscountPolicy:
             "abandon_window_days": self.abandon_window / timedelta(days=1),
             "min_validity_hours": self.min_validity / timedelta(hours=1),
         }
+        if self.offer is not OfferKind.CODE:
+            data["offer"] = self.offer.value
+        if self.gift is not None:
+            data["gift"] = self.gift
         if self.categories is not None:
             data["categories"] = sorted(self.categories)
         if self.static_code is not None:
@@ -201,6 +246,30 @@ class DiscountPolicy:
                 "expires_at": self.static_code.expires_at.isoformat(),
             }
         return data
+
+
+def _check_gift(offer: OfferKind, gift: str | None) -> None:
+    """A gift offer names its gift in one short line; no other offer names one."""
+    if offer is not OfferKind.GIFT:
+        if gift is not None:
+            msg = (
+                f"DiscountPolicy.gift is {gift!r} but the offer is {offer.value!r}; "
+                "set offer='gift' or leave the gift out"
+            )
+            raise InvalidInputError(msg)
+        return
+    if not isinstance(gift, str) or not gift.strip():
+        msg = (
+            f"DiscountPolicy(offer='gift') needs the gift's name (got gift={gift!r}); "
+            "write e.g. gift='a linen tote bag'"
+        )
+        raise InvalidInputError(msg)
+    if "\n" in gift or "\r" in gift or len(gift) > MAX_GIFT or gift != gift.strip():
+        msg = (
+            f"DiscountPolicy.gift must be one trimmed line of at most {MAX_GIFT} characters "
+            f"(got {gift!r:.80}); name the gift, the link shows the rest"
+        )
+        raise InvalidInputError(msg)
 
 
 _POLICY_KEYS: Final = frozenset(
@@ -213,6 +282,8 @@ _POLICY_KEYS: Final = frozenset(
         "abandon_window_days",
         "min_validity_hours",
         "static_code",
+        "offer",
+        "gift",
     }
 )
 
@@ -222,6 +293,15 @@ def _to_days(value: Any) -> timedelta:
         msg = f"expected a positive number (got {value!r})"
         raise ValueError(msg)
     return timedelta(days=value)
+
+
+def _to_offer(value: Any) -> OfferKind:
+    try:
+        return OfferKind(to_str(value))
+    except ValueError:
+        choices = ", ".join(kind.value for kind in OfferKind)
+        msg = f"unknown offer {value!r}; use one of {choices}"
+        raise ValueError(msg) from None
 
 
 def _to_hours(value: Any) -> timedelta:
@@ -248,6 +328,8 @@ def load_discount_policy(raw: Any, path: str, problems: Problems) -> DiscountPol
         "min_validity": field(
             mapping, "min_validity_hours", path, problems, _to_hours, default=timedelta(hours=24)
         ),
+        "offer": field(mapping, "offer", path, problems, _to_offer, default=OfferKind.CODE),
+        "gift": field(mapping, "gift", path, problems, to_str, default=None),
     }
     min_cart = mapping.get("min_cart", {})
     if expect_mapping(min_cart, f"{path}.min_cart", problems) is not None:

@@ -32,6 +32,7 @@ from ..policies.discounts import (
     DiscountPolicy,
     DiscountRequest,
     IssuedDiscount,
+    OfferKind,
     StaticCode,
 )
 from ..policies.hours import ContactHours
@@ -272,8 +273,24 @@ def discount_policies() -> st.SearchStrategy[DiscountPolicy]:
     minimums = st.dictionaries(
         st.sampled_from(_CURRENCIES), st.integers(0, 1_000).map(Decimal), max_size=3
     )
+    offer = st.sampled_from(OfferKind).flatmap(
+        lambda kind: st.tuples(
+            st.just(kind),
+            st.sampled_from(["a linen tote bag", "a tea sampler"])
+            if kind is OfferKind.GIFT
+            else st.none(),
+        )
+    )
+    return offer.flatmap(lambda chosen: _discount_policies(minimums, chosen[0], chosen[1]))
+
+
+def _discount_policies(
+    minimums: st.SearchStrategy[dict[str, Decimal]], offer: OfferKind, gift: str | None
+) -> st.SearchStrategy[DiscountPolicy]:
     return st.builds(
         DiscountPolicy,
+        offer=st.just(offer),
+        gift=st.just(gift),
         new_customers_only=st.booleans(),
         min_cart=minimums,
         categories=st.none()
@@ -307,6 +324,7 @@ def discount_requests() -> st.SearchStrategy[DiscountRequest]:
         total=money(),
         at=st.just(_BASE),
         valid_until=st.integers(1, 96).map(lambda h: _BASE + timedelta(hours=h)),
+        offer=st.sampled_from([kind for kind in OfferKind if kind.needs_code]),
     )
 
 
