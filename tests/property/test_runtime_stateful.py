@@ -11,7 +11,8 @@ provider, and after every step, it checks:
 * no touch goes to a customer after their committed order, to an address after
   its committed STOP (until a START), or to a customer after a revocation;
 * no touch goes out outside 09-20 local time in any of the recipient's zones;
-* at most one touch per customer per 12 h (the default cap);
+* personal touches to one customer at least 6 h apart and at most two in any 24 h
+  (the default caps);
 * nothing is lost: no entry stays pending, and every message the provider got is
   recorded ``sent`` or ``uncertain``.
 
@@ -57,7 +58,8 @@ T0 = datetime(2026, 3, 9, 7, 30, tzinfo=UTC)
 POLICY = RecoveryPolicy(store_name="Stateful Shop")
 PRICE = Money(Decimal("30.00"), "GBP")
 LEASE = timedelta(minutes=5)
-CAP = timedelta(hours=12)
+CAP = timedelta(hours=6)
+DAY = timedelta(hours=24)
 #: Two numbers, each shared by two customer records (a guest and an account, a household).
 NUMBERS = ("+447400111001", "+447400111002")
 #: Customer records: (id, number, zone the store supplied).
@@ -98,7 +100,7 @@ class RuntimeModel(RuleBasedStateMachine):
         self.ordered: dict[str, int] = {}
         self.stopped: dict[str, datetime] = {}
         self.revoked: dict[str, datetime] = {}
-        self.last_touch: dict[str, datetime] = {}
+        self.touch_times: dict[str, list[datetime]] = {}
         self.checkouts: dict[str, tuple[str, int]] = {}
         with self.store.transaction() as tx:
             for index in range(len(PEOPLE)):
@@ -151,10 +153,12 @@ class RuntimeModel(RuleBasedStateMachine):
             local = now.astimezone(get_zone(zone))
             if not 9 <= local.hour < 20:
                 self.violations.append(f"{key} at {local} in {zone}")
-        last = self.last_touch.get(who)
-        if last is not None and now - last < CAP:
-            self.violations.append(f"{key}: two touches to {who} within 12 h")
-        self.last_touch[who] = now
+        earlier = self.touch_times.setdefault(who, [])
+        if earlier and now - earlier[-1] < CAP:
+            self.violations.append(f"{key}: two touches to {who} within 6 h")
+        if sum(1 for at in earlier if now - at < DAY) >= 2:
+            self.violations.append(f"{key}: a third touch to {who} within 24 h")
+        earlier.append(now)
 
     def _zones(self, checkout_id: str) -> tuple[str, ...]:
         with self.store.transaction() as tx:

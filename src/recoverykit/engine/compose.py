@@ -404,8 +404,8 @@ def compose_touch(
     from the pack entry ``<message>.<suffix>`` (``final.discount``, ``final.gift``...);
     the caller falls back to the plain entry when the pack has none. A first touch for
     a checkout left at payment uses ``<message>.payment`` (the card and 3-D Secure
-    line) where the pack has it, unless ``payment_words`` is off. ``spoken`` is ``spoken_cart(checkout)`` when the
-    caller has worked it out already.
+    line) where the pack has it, unless ``payment_words`` is off. ``spoken`` is
+    ``spoken_cart(checkout)`` when the caller has worked it out already.
     """
     customer = checkout.customer
     pack = policy.pack_for(variant)
