@@ -13,6 +13,7 @@ from recoverykit.engine.events import CheckoutAbandoned
 from recoverykit.engine.notes import Info
 from recoverykit.engine.policy import RecoveryPolicy
 from recoverykit.errors import DefinitionError, InvalidInputError
+from recoverykit.messages.packs import MessagePack
 from recoverykit.policies.discounts import DiscountPolicy, OfferKind
 from recoverykit.testing import EngineDriver, FakeDiscountIssuer
 from tests.engine_helpers import T0, checkout, customer, grant
@@ -185,3 +186,28 @@ def test_a_pack_without_payment_words_sends_its_plain_reminder() -> None:
     driver.run_until(T0 + timedelta(hours=3))
     [first] = driver.touches()
     assert "remind" == first.message.key
+
+
+def test_payment_words_that_do_not_fit_give_way_to_the_plain_reminder() -> None:
+    """A ``remind.payment`` text the guard refuses (here three SMS segments) does not cost
+    the customer their reminder: the plain ``remind`` goes, and a note says why."""
+    long_line = "If the card or its 3-D Secure check did not go through, try again. " * 5
+    stop = "{link}\nReply STOP to opt out."
+    messages = {
+        "remind": {"sms": "{store_name}: your checkout is saved: " + stop},
+        "remind.payment": {"sms": "{store_name}: " + long_line + stop},
+    }
+    pack = MessagePack.load(
+        {"name": "long-payment-words", "languages": {"en": {"messages": messages}}}
+    )
+    who = customer(locale="en", timezone="Europe/Warsaw")
+    policy = RecoveryPolicy(
+        store_name="Northwind", sequence=presets.get("sms-three-touch"), pack=pack
+    )
+    driver = EngineDriver(policy, consent=[grant(who, Channel.SMS)])
+    driver.feed(CheckoutAbandoned(checkout(who, friction=Friction.PAYMENT_FAILED), T0))
+    driver.run_until(T0 + timedelta(hours=3))
+    [first] = driver.touches()
+    assert "remind" == first.message.key
+    notes = [n.detail for n in driver.states["chk-1"].notes if isinstance(n, Info)]
+    assert any(n.startswith("touch 1 goes without the payment line: ") for n in notes)
