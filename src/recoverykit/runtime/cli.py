@@ -58,7 +58,7 @@ from .progress import Progress
 from .records import MESSAGE_KINDS, RecordKind
 from .runner import Runner
 from .scenario import Scenario, load_plan_input
-from .story import scorecard_lines, story_lines
+from .story import StoryBook, scorecard_lines
 from .templates_cli import add_templates_command
 
 __all__ = ["main"]
@@ -380,9 +380,9 @@ def _show(
     """Print a run's log as it streams past: stories and scorecard, or every line."""
     min_effect = scenario.policy.min_effect
     if args.format == "text" and not args.verbose:
-        stories = _StoryLines(scenario.stories)
-        report = Report.from_events(stories.keep(records), prices=prices, min_effect=min_effect)
-        _one_screen(out, scenario, stories.records, report)
+        book = StoryBook(scenario.stories)
+        report = Report.from_events(book.reading(records), prices=prices, min_effect=min_effect)
+        _one_screen(out, scenario, book, report)
         return EXIT_OK
     printer = _JsonLines(out, scenario) if args.format == "jsonl" else _Text(out, scenario)
     summary = _Summary()
@@ -405,21 +405,7 @@ def _show(
     return EXIT_OK
 
 
-class _StoryLines:
-    """The log lines of the scenario's own checkouts, kept as the whole log streams by."""
-
-    def __init__(self, stories: Iterable[str]) -> None:
-        self.wanted = frozenset(stories)
-        self.records: list[LogRecord] = []
-
-    def keep(self, records: Iterable[LogRecord]) -> Iterator[LogRecord]:
-        for record in records:
-            if record.checkout_id in self.wanted:
-                self.records.append(record)
-            yield record
-
-
-def _one_screen(out: TextIO, scenario: Scenario, records: list[LogRecord], report: Report) -> None:
+def _one_screen(out: TextIO, scenario: Scenario, book: StoryBook, report: Report) -> None:
     """The stories of the scenario's own checkouts, then the short scorecard."""
     title = scenario.description or f"{scenario.store_name}: a simulated run"
     out.write(f"{title}\n\n")
@@ -428,7 +414,7 @@ def _one_screen(out: TextIO, scenario: Scenario, records: list[LogRecord], repor
             "What happened to each customer (times are the customer's own; for a number that may"
             " be in several zones,\nthe zone whose night held a message back)\n"
         )
-        out.writelines(line + "\n" for line in story_lines(records, scenario))
+        out.writelines(line + "\n" for line in book.lines(scenario))
         out.write("\n")
     out.writelines(line + "\n" for line in scorecard_lines(report, scenario))
     out.write("Every message and decision: add --verbose.\n")

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from ..channels.console import ConsoleChannel
-from ..engine.events import MessageRead
+from ..engine.events import CheckoutAbandoned, MessageRead
 from ..protocols import ChannelAdapter, Store
 from ..values.model import Channel
 from .receipts import Receipt, SimulatedReceipts
@@ -81,7 +81,7 @@ def play(
             tx.save_customer(customer)
         for grant in scenario.consent:
             tx.append_consent(grant)
-    timeline = _Ahead(scenario.timeline())
+    timeline = _Ahead(_timeline(scenario))
     for _ in range(MAX_STEPS):
         upcoming = timeline.peek()
         receipt_at = receipts.next_at()
@@ -106,6 +106,26 @@ def play(
         runner.handle(_resolve(event, store))
         receipts.collect(clock.now())
         yield clock.now()
+
+
+def _timeline(scenario: Scenario) -> Iterator[ScenarioEvent]:
+    """``scenario.timeline()``, made as it is read: an abandonment is built when its turn comes.
+
+    The scenario's events are already in time order; the checkouts are ordered by
+    an index of positions, so no second copy of either is made.
+    """
+    checkouts = scenario.checkouts
+    order = sorted(range(len(checkouts)), key=lambda index: checkouts[index].abandoned_at)
+    left = ((checkouts[index].abandoned_at, 0, index) for index in order)
+    later = ((event.at, 1, index) for index, event in enumerate(scenario.events))
+    for at, kind, index in heapq.merge(left, later):
+        if not scenario.start <= at <= scenario.until:
+            continue
+        if kind == 0:
+            checkout = checkouts[index]
+            yield CheckoutAbandoned(checkout, checkout.abandoned_at)
+        else:
+            yield scenario.events[index]
 
 
 class _Ahead:

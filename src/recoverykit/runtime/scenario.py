@@ -10,8 +10,9 @@ the same ``ReplyReceived`` a webhook parser would give it.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, TypeAlias
@@ -55,6 +56,7 @@ from ..values.loading import (
 from ..values.loading import unknown_keys as _unknown_keys
 from ..values.model import Channel, Checkout, Customer, LineItem, load_checkout, load_customer
 from ..values.money import Money, load_money
+from .pieces import Streamed, Unstreamable, members
 from .receipts import SimulatedReceipts, load_receipts
 from .traffic import Traffic, load_traffic
 
@@ -199,10 +201,22 @@ class Scenario:
 
     @classmethod
     def load(cls, path: str | Path) -> Scenario:
-        """Read and load a scenario JSON file."""
+        """Read and load a scenario JSON file, its big arrays item by item.
+
+        Each customer, checkout and event is checked as it is read, and its raw form
+        let go, so a file of tens of megabytes never sits in memory whole. A file
+        that is not a plain JSON object (or not JSON at all) is read whole, which
+        reports its problem as ever.
+        """
         where = Path(path)
+        what = f"Invalid scenario {str(where)!r}"
+        with contextlib.suppress(Unstreamable, OSError):
+            document = _Document()
+            for key, value in members(where, _STREAMED):
+                document.feed(key, value)
+            return document.finish(what)
         data = read_json_file(where, "Invalid scenario")
-        return load_scenario(data, what=f"Invalid scenario {str(where)!r}")
+        return load_scenario(data, what=what)
 
 
 # -- loading ---------------------------------------------------------------------------------
@@ -213,32 +227,134 @@ def load_scenario(data: Any, *, what: str = "Invalid scenario") -> Scenario:
     if root is None:
         problems.raise_if_any(what)
         raise AssertionError  # pragma: no cover - raise_if_any raised
-    _unknown_keys(root, _TOP_KEYS, "$", problems)
-    store_name, locale = _load_store(root.get("store"), problems)
-    policy = _load_policy(root.get("policy", {}), store_name or "Shop", problems)
-    customers, consent = _load_customers(root.get("customers", []), locale, problems)
-    by_id = {customer.id: customer for customer in customers}
-    checkouts = _load_checkouts(root.get("checkouts", []), by_id, problems)
-    known_checkouts = {checkout.id: checkout for checkout in checkouts}
-    events = _load_events(root.get("events", []), by_id, known_checkouts, problems)
-    start = field(root, "start", "$", problems, to_datetime, default=None)
-    until = field(root, "until", "$", problems, to_datetime, default=None)
-    description = field(root, "description", "$", problems, to_str, default="")
-    receipts = (
-        None if "receipts" not in root else load_receipts(root["receipts"], "$.receipts", problems)
-    )
-    traffic = (
-        None if "traffic" not in root else load_traffic(root["traffic"], "$.traffic", problems)
-    )
-    if start is not None and until is not None and until <= start:
-        problems.add("$.until", f"must be after start ({start.isoformat()})")
-    problems.raise_if_any(what)
+    document = _Document()
+    for key, value in root.items():
+        document.feed(key, value)
+    return document.finish(what)
+
+
+#: The top-level arrays read item by item, in the order they depend on each other.
+_STREAMED: Final = ("customers", "checkouts", "events")
+#: Where each part's problems go in the report, whatever order the file has.
+_PARTS: Final = ("keys", "store", "policy", *_STREAMED, "rest")
+
+
+class _Document:
+    """A scenario being loaded member by member, each array item checked as it comes.
+
+    An array can be checked only once what it refers to is known: customers need
+    the store's locale (and come after the policy in the report), checkouts need
+    the customers, events need both. An array that arrives before those is kept
+    raw until they are loaded; in the usual order nothing is kept raw. Problems
+    are gathered per part and reported in one fixed order, so the report is the
+    same whatever order the file's keys are in.
+    """
+
+    def __init__(self) -> None:
+        failed: set[tuple[str, str]] = set()
+        self.parts = {name: Problems() for name in _PARTS}
+        for part in self.parts.values():
+            part.failed = failed  # a failed customer is not reported again by reference
+        #: Every member but the streamed arrays, raw, in file order.
+        self.raw: dict[str, Any] = {}
+        self.waiting: dict[str, Any] = {}
+        self.loaded: set[str] = set()
+        self.store_name: str | None = None
+        self.locale = "en"
+        self.policy: RecoveryPolicy | None = None
+        self.customers: list[Customer] = []
+        self.consent: list[ConsentEvent] = []
+        self.by_id: dict[str, Customer] = {}
+        self.checkouts: list[Checkout] = []
+        self.known_checkouts: dict[str, Checkout] = {}
+        self.events: list[ScenarioEvent] = []
+
+    def feed(self, key: str, value: Any) -> None:
+        """Take the member ``key`` (a `Streamed` array, or any value whole)."""
+        if key not in _STREAMED:
+            self.raw[key] = value
+            return
+        self.raw.setdefault(key, None)  # its place among the keys, for the unknown-key check
+        before = _STREAMED[: _STREAMED.index(key)]
+        if "store" in self.raw and "policy" in self.raw:
+            for earlier in before:  # an earlier array that waited can be loaded now
+                if earlier in self.waiting:
+                    self._load(earlier, self.waiting.pop(earlier))
+            if all(earlier in self.loaded for earlier in before):
+                self._load(key, value)
+                return
+        self.waiting[key] = list(value) if isinstance(value, Streamed) else value
+
+    def _head(self) -> None:
+        if "store" in self.loaded:
+            return
+        self.loaded.add("store")
+        self.store_name, self.locale = _load_store(self.raw.get("store"), self.parts["store"])
+        self.policy = _load_policy(
+            self.raw.get("policy", {}), self.store_name or "Shop", self.parts["policy"]
+        )
+
+    def _load(self, key: str, value: Any) -> None:
+        self._head()
+        self.loaded.add(key)
+        problems = self.parts[key]
+        if key == "customers":
+            self.customers, self.consent = _load_customers(value, self.locale, problems)
+            self.by_id = {customer.id: customer for customer in self.customers}
+        elif key == "checkouts":
+            self.checkouts = _load_checkouts(value, self.by_id, problems)
+            self.known_checkouts = {checkout.id: checkout for checkout in self.checkouts}
+        else:
+            self.events = _load_events(value, self.by_id, self.known_checkouts, problems)
+
+    def finish(self, what: str) -> Scenario:
+        """Check what is left, then build the scenario or raise every problem at once."""
+        root = self.raw
+        _unknown_keys(root, _TOP_KEYS, "$", self.parts["keys"])
+        self._head()
+        for key in _STREAMED:
+            if key not in self.loaded:
+                self._load(key, self.waiting.pop(key, root.get(key) or []))
+        problems = self.parts["rest"]
+        start = field(root, "start", "$", problems, to_datetime, default=None)
+        until = field(root, "until", "$", problems, to_datetime, default=None)
+        description = field(root, "description", "$", problems, to_str, default="")
+        receipts = (
+            None
+            if "receipts" not in root
+            else load_receipts(root["receipts"], "$.receipts", problems)
+        )
+        traffic = (
+            None if "traffic" not in root else load_traffic(root["traffic"], "$.traffic", problems)
+        )
+        if start is not None and until is not None and until <= start:
+            problems.add("$.until", f"must be after start ({start.isoformat()})")
+        found = Problems()
+        for name in _PARTS:
+            found.items += self.parts[name].items
+        found.raise_if_any(what)
+        return _assemble(self, start, until, description or "", receipts, traffic, what)
+
+
+def _assemble(  # noqa: PLR0917 - the one place a loaded document becomes a Scenario
+    document: _Document,
+    start: datetime | None,
+    until: datetime | None,
+    description: str,
+    receipts: SimulatedReceipts | None,
+    traffic: Traffic | None,
+    what: str,
+) -> Scenario:
+    policy = document.policy
     assert policy is not None
+    customers, consent = document.customers, document.consent
+    checkouts, events = document.checkouts, document.events
     stories = tuple(checkout.id for checkout in checkouts)
     moments = [checkout.abandoned_at for checkout in checkouts] + [event.at for event in events]
     first = min(moments) if moments else None
     begin = start or first
     if begin is None:
+        problems = Problems()
         problems.add("$", "a scenario needs a start, a checkout or an event")
         problems.raise_if_any(what)
         raise AssertionError  # pragma: no cover
@@ -254,14 +370,14 @@ def load_scenario(data: Any, *, what: str = "Invalid scenario") -> Scenario:
     ordered = sorted(enumerate(events), key=lambda pair: (pair[1].at, pair[0]))
     return Scenario(
         policy=policy,
-        store_locale=locale,
+        store_locale=document.locale,
         customers=tuple(customers),
         consent=tuple(consent),
         checkouts=tuple(checkouts),
         events=tuple(event for _, event in ordered),
         start=begin,
         until=end,
-        description=description or "",
+        description=description,
         receipts=receipts,
         traffic=traffic,
         stories=stories,
@@ -497,10 +613,17 @@ def _load_send_rates(raw: Any, path: str, problems: Problems) -> dict[Channel, f
     return rates
 
 
+def _items(raw: Any, path: str, problems: Problems) -> Iterable[Any]:
+    """An array's items: read on demand when streamed, else checked to be a list."""
+    if isinstance(raw, Streamed):
+        return raw
+    return expect_list(raw, path, problems) or []
+
+
 def _load_customers(
     raw: Any, locale: str, problems: Problems
 ) -> tuple[list[Customer], list[ConsentEvent]]:
-    listed = expect_list(raw, "$.customers", problems) or []
+    listed = _items(raw, "$.customers", problems)
     customers: list[Customer] = []
     consent: list[ConsentEvent] = []
     seen: set[str] = set()
@@ -538,7 +661,7 @@ def _load_customers(
 def _load_checkouts(
     raw: Any, customers: Mapping[str, Customer], problems: Problems
 ) -> list[Checkout]:
-    listed = expect_list(raw, "$.checkouts", problems) or []
+    listed = _items(raw, "$.checkouts", problems)
     checkouts: list[Checkout] = []
     seen: set[str] = set()
     for index, item in enumerate(listed):
@@ -573,7 +696,7 @@ def _load_events(
     checkouts: Mapping[str, Checkout],
     problems: Problems,
 ) -> list[ScenarioEvent]:
-    listed = expect_list(raw, "$.events", problems) or []
+    listed = _items(raw, "$.events", problems)
     events: list[ScenarioEvent] = []
     for index, item in enumerate(listed):
         here = f"$.events[{index}]"

@@ -11,7 +11,7 @@ everywhere (``Tue 10 Mar 19:31 Warsaw``). No line is wider than `WIDTH`.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final
@@ -25,7 +25,7 @@ from ..values.model import Customer
 from ..values.zones import get_zone
 from .scenario import Scenario
 
-__all__ = ["WIDTH", "scorecard_lines", "story_lines"]
+__all__ = ["WIDTH", "StoryBook", "scorecard_lines", "story_lines"]
 
 #: The widest line the summary prints.
 WIDTH: Final = 120
@@ -129,18 +129,49 @@ def _money(total: object) -> str:
     return f"{total.get('amount')} {total.get('currency')}"
 
 
+class StoryBook:
+    """The stories of the scenario's own checkouts, gathered as the log streams past.
+
+    Only what a story line needs is kept for each checkout, never the log lines
+    themselves, so a long run's log can be printed or counted and let go.
+    """
+
+    def __init__(self, stories: Iterable[str]) -> None:
+        self.stories = {checkout_id: _Story(checkout_id) for checkout_id in stories}
+
+    def add(self, record: LogRecord) -> None:
+        story = self.stories.get(record.checkout_id or "")
+        if story is not None:
+            story.add(record)
+
+    def reading(self, records: Iterable[LogRecord]) -> Iterator[LogRecord]:
+        """Pass ``records`` on unchanged, adding each to its story on the way."""
+        for record in records:
+            self.add(record)
+            yield record
+
+    def lines(self, scenario: Scenario) -> list[str]:
+        """One line per story, in the order the scenario gives them."""
+        return _lines(self, scenario)
+
+
 def story_lines(records: Iterable[LogRecord], scenario: Scenario) -> list[str]:
     """One line per checkout the scenario file describes, in the order it gives them."""
-    wanted = set(scenario.stories)
-    stories = {checkout_id: _Story(checkout_id) for checkout_id in scenario.stories}
+    book = StoryBook(scenario.stories)
     for record in records:
-        if record.checkout_id in wanted:
-            stories[record.checkout_id].add(record)
-    by_checkout = {checkout.id: checkout.customer for checkout in scenario.checkouts}
+        book.add(record)
+    return book.lines(scenario)
+
+
+def _lines(book: StoryBook, scenario: Scenario) -> list[str]:
+    wanted = book.stories
+    by_checkout = {
+        checkout.id: checkout.customer for checkout in scenario.checkouts if checkout.id in wanted
+    }
     lines: list[str] = []
     for checkout_id in scenario.stories:
         customer = by_checkout[checkout_id]
-        lines.append(_line(stories[checkout_id], customer, scenario))
+        lines.append(_line(wanted[checkout_id], customer, scenario))
     named = sorted({rule for rule in _RULE_WORDS if any(f" {rule} " in line for line in lines)})
     lines += [_fit(f"  {rule}: {_RULE_WORDS[rule]}") for rule in named]
     return lines
