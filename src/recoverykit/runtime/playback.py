@@ -35,6 +35,8 @@ __all__ = ["play", "run_scenario"]
 MAX_STEPS: Final = 100_000_000
 #: Most recoveries ``run_due`` takes in one batch.
 BATCH: Final = 500
+#: Customers (and consent events) stored per transaction before the run starts.
+SETUP_SLICE: Final = 1000
 
 
 def run_scenario(scenario: Scenario, store: Store, *, until: datetime | None = None) -> Runner:
@@ -76,11 +78,16 @@ def play(
         if isinstance(adapter, ConsoleChannel)
     }
     receipts = _Receipts(scenario.receipts, consoles, scenario.policy.read_signals)
-    with store.transaction() as tx:
-        for customer in scenario.customers:
-            tx.save_customer(customer)
-        for grant in scenario.consent:
-            tx.append_consent(grant)
+    # In slices: one transaction's undo list for every customer of a big file would
+    # cost more memory than the customers themselves.
+    for first in range(0, len(scenario.customers), SETUP_SLICE):
+        with store.transaction() as tx:
+            for customer in scenario.customers[first : first + SETUP_SLICE]:
+                tx.save_customer(customer)
+    for first in range(0, len(scenario.consent), SETUP_SLICE):
+        with store.transaction() as tx:
+            for grant in scenario.consent[first : first + SETUP_SLICE]:
+                tx.append_consent(grant)
     timeline = _Ahead(_timeline(scenario))
     for _ in range(MAX_STEPS):
         upcoming = timeline.peek()
