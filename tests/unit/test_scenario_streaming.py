@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from benchmarks.make_scenario import write_scenario
 
 from recoverykit.errors import DefinitionError
 from recoverykit.runtime import pieces
@@ -153,3 +154,32 @@ def test_copying_a_document_does_not_change_its_loading() -> None:
     before = copy.deepcopy(data)
     load_scenario(data)
     assert data == before
+
+
+def test_the_big_scenario_generator_writes_a_valid_repeatable_file(tmp_path: Path) -> None:
+    """benchmarks.make_scenario: every checkout in the file, loadable, the same each time."""
+    paths = [tmp_path / "a.json", tmp_path / "b.json"]
+    for path in paths:
+        with path.open("w", encoding="utf-8") as out:
+            write_scenario(out, 25, seed=3)
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+    scenario = Scenario.load(paths[0])
+    assert len(scenario.checkouts) == len(scenario.stories) == 25
+    assert scenario.receipts is not None
+    assert scenario.events
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 5, 8, 13])
+def test_a_number_cut_by_a_chunk_is_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    """A number at a chunk's end is taken only once the next character shows it ended."""
+    monkeypatch.setattr(pieces, "CHUNK", chunk)
+    document = {"n": 1234567890, "events": [9876543210, -1.25e-7, 42], "z": 31415926}
+    path = tmp_path / "n.json"
+    path.write_text(json.dumps(document), "utf-8")
+    got = {
+        key: list(value) if isinstance(value, pieces.Streamed) else value
+        for key, value in pieces.members(path, ("events",))
+    }
+    assert got == document

@@ -44,3 +44,23 @@ class TestPackedMemoryStore(StoreContract):
 
     def make_store(self, tmp_path: Path) -> Store:
         return MemoryStore(pack_finished=True)
+
+
+def test_log_lines_are_handed_on_only_when_their_transaction_commits() -> None:
+    """With log_to, a rolled-back transaction's lines never leave the store."""
+    from recoverykit.protocols import LogRecord
+
+    lines: list[LogRecord] = []
+    store = MemoryStore(log_to=lines.append)
+    try:
+        with store.transaction() as tx:
+            tx.log(LogRecord(T0, "info", None, None, {"what": "lost"}))
+            raise RuntimeError
+    except RuntimeError:
+        pass
+    assert lines == []
+    with store.transaction() as tx:
+        tx.log(LogRecord(T0, "info", None, None, {"what": "kept"}))
+        assert lines == []  # not before the commit
+    assert [line.data["what"] for line in lines] == ["kept"]
+    assert list(store.events()) == []

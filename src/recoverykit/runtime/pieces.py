@@ -26,6 +26,8 @@ __all__ = ["Streamed", "Unstreamable", "members"]
 #: Bytes read from the file at a time.
 CHUNK: Final = 1 << 20
 _WHITESPACE: Final = frozenset(" \t\n\r")
+#: What may follow a number that is complete.
+_AFTER_NUMBER: Final = frozenset(",]}") | _WHITESPACE
 _DECODER: Final = json.JSONDecoder()
 
 
@@ -121,8 +123,13 @@ class _Reader:
                 raise Unstreamable from None
             except RecursionError:
                 raise Unstreamable from None
-            # A number cut by the chunk's end decodes too: take it only with text after it.
-            if end >= len(self._text) and self._more():
+            # A number cut by the chunk's end ("42" of "425", "1.5" of "1.5e3") decodes
+            # too: take it only once the character after it shows that it ended.
+            if (
+                isinstance(value, int | float)
+                and (end >= len(self._text) or self._text[end] not in _AFTER_NUMBER)
+                and self._more()
+            ):
                 continue
             self._at = end
             return value
@@ -151,12 +158,8 @@ class _Reader:
                             pass
                 else:
                     yield key, self._value()
-                following = self._char()
-                self._at += 1
-                if following == "}":
+                if self._closed_by("}"):
                     break
-                if following != ",":
-                    raise Unstreamable
         if self._char() != "":
             raise Unstreamable  # text after the object
 
@@ -166,9 +169,15 @@ class _Reader:
             return
         while True:
             yield self._value()
-            following = self._char()
-            self._at += 1
-            if following == "]":
+            if self._closed_by("]"):
                 return
-            if following != ",":
-                raise Unstreamable
+
+    def _closed_by(self, closing: str) -> bool:
+        """Step past the comma after an item (``False``) or the ``closing`` bracket."""
+        following = self._char()
+        self._at += 1
+        if following == closing:
+            return True
+        if following != ",":
+            raise Unstreamable
+        return False
