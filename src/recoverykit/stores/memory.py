@@ -97,6 +97,10 @@ def _pack(text: bytes, zdict: bytes) -> bytes:
     return pack.compress(text) + pack.flush()
 
 
+#: Stale due entries tolerated beyond twice the recoveries before the heap is rebuilt.
+_HEAP_SLACK: Final = 1024
+
+
 def _due_key(row: _Row, key: str) -> tuple[int, int, str] | None:
     """The due heap's entry for ``row``: ``None`` when it is not due at all."""
     due = row.due
@@ -153,6 +157,16 @@ class _Tables:
         self.orders: dict[str, ShopOrder] = {}
         #: Channel circuits and recipient holds by (channel, recipient digest or "").
         self.holds: dict[tuple[Channel, str], ChannelHold] = {}
+
+    def compact_due(self) -> None:
+        """Drop the due heap's stale entries (each save pushes one; they go only when met)."""
+        recoveries = self.recoveries
+        self.due = [
+            entry
+            for entry in self.due
+            if (row := recoveries.get(entry[2])) is not None and _due_key(row, entry[2]) == entry
+        ]
+        heapq.heapify(self.due)
 
 
 class MemoryTransaction(TransactionGuard, TransactionDefaults):
@@ -215,6 +229,8 @@ class MemoryTransaction(TransactionGuard, TransactionDefaults):
         entry = _due_key(row, key)
         if entry is not None:
             heapq.heappush(tables.due, entry)
+        if len(tables.due) > 2 * len(recoveries) + _HEAP_SLACK:
+            tables.compact_due()
         if old is None:
             owned = tables.by_customer.get(customer_id, ())
             if key not in owned:
