@@ -33,6 +33,7 @@ from recoverykit import (
     WakeupDue,
     decide,
 )
+from recoverykit.engine.plan import CompiledPlan
 
 LEFT = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
 _WARSAW = ZoneInfo("Europe/Warsaw")
@@ -96,6 +97,11 @@ def main() -> None:
         5_000,
     )
     _beside_floor("decide: due touch that sends (1 zone)", sends, 10_000)
+    # What a caller pays who builds a new policy object per decision instead of reusing
+    # one: the plan for it is prepared again (engine/plan.py).
+    _beside_floor(
+        "prepare a policy's plan (new policy object)", lambda: CompiledPlan(policy), 5_000
+    )
     _beside_floor("decide: due touch that sends, a new cart each call", _many_carts(policy), 10_000)
     night = datetime(2026, 3, 3, 22, 30, tzinfo=UTC)  # 23:30 in Warsaw
     late = attrs.evolve(state, wakeup_at=night)

@@ -361,14 +361,37 @@ def _truth_fields(
         values["gift"] = policy.discounts.gift
 
 
-@functools.lru_cache(maxsize=256)
 def _guard_errors(rendered: Rendered, store_name: str, hold_until_known: bool) -> str | None:
     """The guard's errors for a rendered touch, as one line (``None`` when it may go).
 
     Memoized: a runner decides a touch again with fresh stock and then with a code,
-    and the text is often the same each time. ``Rendered`` is a frozen value holding
-    everything the guard reads, and the guard policy here is a constant.
+    and the text is often the same each time. The key holds everything the guard
+    reads (the segment count is a function of the text and channel; the locale is not
+    read), as plain strings whose hashes Python keeps, so a hit costs no hashing of
+    the rendered value's fields; the guard policy here is a constant.
     """
+    key = (
+        rendered.text,
+        rendered.key,
+        rendered.channel.value,
+        rendered.details,
+        store_name,
+        hold_until_known,
+    )
+    found = _GUARDED.get(key, _UNSEEN)
+    if found is _UNSEEN:
+        if len(_GUARDED) >= _GUARDED_LIMIT:
+            _GUARDED.clear()
+        found = _GUARDED[key] = _guard_line(rendered, store_name, hold_until_known)
+    return found  # type: ignore[return-value]
+
+
+_GUARDED: Final[dict[tuple[object, ...], str | None]] = {}
+_GUARDED_LIMIT: Final = 1024
+_UNSEEN: Final = object()
+
+
+def _guard_line(rendered: Rendered, store_name: str, hold_until_known: bool) -> str | None:
     problems = [
         violation
         for violation in guard(

@@ -9,7 +9,6 @@ module holds what happens along each edge.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, Final, assert_never
@@ -17,7 +16,7 @@ from typing import Any, Final, assert_never
 import attrs
 
 from ..errors import CurrencyMismatch, TransitionError
-from ..jurisdictions import ContactRules, rules_for
+from ..jurisdictions import ContactRules
 from ..policies.caps import ContactHistory, ContactRecord, SendKind
 from ..policies.consent import (
     ConsentAction,
@@ -34,7 +33,6 @@ from ..policies.discounts import (
     eligibility_refusal,
     guard_refusal,
 )
-from ..policies.hours import ContactHours
 from ..policies.replies import Intent
 from ..policies.resolve import resolve_zones
 from ..policies.schedule import earliest_send
@@ -80,6 +78,7 @@ from .events import (
     WakeupDue,
 )
 from .notes import DeferReason, Deferred, Ignored, IgnoreReason, Info, Note, Skipped
+from .plan import compiled
 from .policy import Context, RecoveryPolicy
 from .state import TRANSITIONS, RecoveryState, RecoveryStatus, SentTouch
 
@@ -186,6 +185,7 @@ class _Step:
         "discount_request",
         "notes",
         "now",
+        "plan",
         "policy",
     )
 
@@ -195,6 +195,7 @@ class _Step:
         self._state = state
         self._changes: dict[str, object] = {}
         self.policy = policy
+        self.plan = compiled(policy)
         self.context = context
         self.now = now
         self.commands: list[Command] = []
@@ -461,7 +462,7 @@ def _history(step: _Step) -> ContactHistory:
 
 def _plan_next(step: _Step) -> None:
     """Schedule the wake-up for ``state.next_touch`` (or the end of the grace period)."""
-    sequence = step.policy.sequence_for(step.get("variant"))
+    sequence = step.plan.sequence(step.get("variant"))
     next_touch: int = step.get("next_touch")
     if next_touch >= len(sequence.touches):
         sent: tuple[SentTouch, ...] = step.get("sent")
@@ -476,9 +477,9 @@ def _planned_at(step: _Step, index: int) -> datetime:
     delay after abandonment, whatever became of the touches before it."""
     checkout: Checkout | None = step.get("checkout")
     assert checkout is not None
-    sequence = step.policy.sequence_for(step.get("variant"))
-    scale = step.policy.timing.factor(checkout.total) if step.policy.timing else 1.0
-    return sequence.planned_at(index, checkout.abandoned_at, checkout.id, scale)
+    return step.plan.planned_at(
+        step.get("variant"), index, checkout.abandoned_at, checkout.id, checkout.total
+    )
 
 
 # -- wake-ups ------------------------------------------------------------------------------
@@ -506,7 +507,7 @@ def _wakeup(step: _Step, event: WakeupDue) -> None:
 
 def _next_touch(step: _Step, checkout: Checkout) -> None:
     policy = step.policy
-    sequence = policy.sequence_for(step.state.variant)
+    sequence = step.plan.sequence(step.state.variant)
     deadline = checkout.abandoned_at + LAST_TOUCH_MAX
     while True:
         state = step.state
@@ -920,36 +921,9 @@ def _delivered_history(state: RecoveryState, history: ContactHistory) -> Contact
     )
 
 
-@functools.lru_cache(maxsize=4096)
-def _cached_rules(  # noqa: PLR0917 - positional so lru_cache keys stay simple
-    phone: str | None,
-    zones: tuple[str, ...],
-    country: str | None,
-    hours: ContactHours,
-    caps: tuple[object, ...],
-    jurisdiction: str,
-) -> ContactRules:
-    from ..policies.caps import FrequencyCap  # noqa: PLC0415
-
-    cap_values = tuple(cap for cap in caps if isinstance(cap, FrequencyCap))
-    if jurisdiction == "off":
-        return ContactRules(hours=hours, caps=cap_values, applied=("policy",))
-    from ..values.phone import PhoneNumber  # noqa: PLC0415
-
-    number = None if phone is None else PhoneNumber.parse(phone)
-    return rules_for(number, zones, country, base=hours, caps=cap_values)
-
-
 def _rules(state: RecoveryState, checkout: Checkout, policy: RecoveryPolicy) -> ContactRules:
     customer = checkout.customer
-    return _cached_rules(
-        customer.phone,
-        state.zones,
-        customer.country,
-        policy.contact_hours,
-        policy.contact_caps,
-        policy.jurisdiction,
-    )
+    return compiled(policy).contact_rules(customer.phone, state.zones, customer.country)
 
 
 # -- the cart ------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from .fields import FIELDS, Reveals
 from .packs import format_hold_until
 from .sms import UCS2_MULTI, UCS2_SINGLE, sms_segments
 from .templates import Field, Rendered, Template, compile, render
-from .tone import emoji_run, exclamation_run, has_optout_word, loud_word
+from .tone import LETTERS_ONLY, emoji_run, exclamation_run, has_optout_word, loud_word
 
 __all__ = [
     "CODES",
@@ -424,25 +424,6 @@ _KEYWORDS: Final = frozenset({"STOP", "START", "HELP", "INFO", "AIDE", "ARRET", 
 _CAPITAL_RUNS: Final = regex.compile(r"\p{Lu}{2,}")
 
 
-class _LettersOnly(dict[int, int | None]):
-    """A ``str.translate`` table that keeps letters (``str.isalpha``) and drops the rest.
-
-    Filled one code point at a time on first sight: whether a character is a letter
-    never changes, so an entry is never wrong, only absent. Bounded all the same.
-    """
-
-    def __missing__(self, code: int) -> int | None:
-        if len(self) >= _LETTERS_LIMIT:
-            self.clear()
-        kept = code if chr(code).isalpha() else None
-        self[code] = kept
-        return kept
-
-
-_LETTERS_LIMIT: Final = 8192
-_LETTERS: Final = _LettersOnly()
-
-
 def _shouting(text: str) -> str | None:
     """Two capitalised words in a row ("BUY NOW", "LAST CHANCE"); keywords and acronyms pass."""
     runs = _CAPITAL_RUNS.findall(text)
@@ -450,7 +431,7 @@ def _shouting(text: str) -> str | None:
         return None
     previous: str | None = None
     for word in text.split():
-        letters = word.translate(_LETTERS)
+        letters = word.translate(LETTERS_ONLY)
         loud = len(letters) >= 2 and letters.isupper() and letters not in _KEYWORDS
         if loud and previous is not None:
             return f"{previous} {word}"

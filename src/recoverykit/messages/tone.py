@@ -16,7 +16,7 @@ import regex  # type: ignore[import-untyped]
 
 from ..policies.text import fold
 
-__all__ = ["emoji_run", "exclamation_run", "has_optout_word", "loud_word"]
+__all__ = ["LETTERS_ONLY", "emoji_run", "exclamation_run", "has_optout_word", "loud_word"]
 
 #: Two or more exclamation marks in a row read as shouting ("!!", "!!!", "!!1").
 EXCLAMATION_RUN: Final = 2
@@ -36,6 +36,26 @@ _EMOJI: Final = regex.compile(rf"(?:{_ONE_EMOJI}[ \t]*){{{EMOJI_RUN},}}")
 _FLAGS: Final = regex.compile(rf"(?:[\U0001F1E6-\U0001F1FF]{{2}}[ \t]*){{{EMOJI_RUN},}}")
 # A hyphen or slash inside a word joins it: "non-stop" is one word, not "non" and "stop".
 _JOINED: Final = regex.compile(r"(?<=\w)[-\u2010\u2011/](?=\w)")
+
+
+class _LettersOnly(dict[int, int | None]):
+    """A ``str.translate`` table that keeps letters (``str.isalpha``) and drops the rest.
+
+    Filled one code point at a time on first sight: whether a character is a letter
+    never changes, so an entry is never wrong, only absent. Bounded all the same.
+    """
+
+    def __missing__(self, code: int) -> int | None:
+        if len(self) >= _LETTERS_LIMIT:
+            self.clear()
+        kept = code if chr(code).isalpha() else None
+        self[code] = kept
+        return kept
+
+
+_LETTERS_LIMIT: Final = 8192
+#: ``word.translate(LETTERS_ONLY)`` is the word's letters, in order, and nothing else.
+LETTERS_ONLY: Final = _LettersOnly()
 
 
 def exclamation_run(text: str) -> str | None:
@@ -58,7 +78,7 @@ def loud_word(text: str, keywords: Iterable[str]) -> str | None:
     """
     allowed = frozenset(keywords)
     for word in text.split():
-        letters = "".join(c for c in word if c.isalpha())
+        letters = word.translate(LETTERS_ONLY)
         if len(letters) >= LOUD_WORD_LETTERS and letters.isupper() and letters not in allowed:
             return word
     return None

@@ -118,10 +118,31 @@ def first_name_problem(name: object) -> str | None:
 
 
 def usable_first_name(name: str | None) -> str | None:
-    """The first name as a message may say it (NFC, trimmed), ``None`` when unusable."""
-    if name is None or first_name_problem(name) is not None:
+    """The first name as a message may say it (NFC, trimmed), ``None`` when unusable.
+
+    Remembered per name (bounded): every message to a customer asks again, and the
+    answer is a function of the text alone.
+    """
+    if name is None:
         return None
-    return unicodedata.normalize("NFC", name).strip(" ")
+    found = _USABLE_NAMES.get(name, _UNSEEN)
+    if found is not _UNSEEN:
+        return found  # type: ignore[return-value]
+    usable = (
+        None
+        if first_name_problem(name) is not None
+        else unicodedata.normalize("NFC", name).strip(" ")
+    )
+    if len(_USABLE_NAMES) >= _NAMES_LIMIT:
+        _USABLE_NAMES.clear()  # start again rather than keep every name ever seen
+    _USABLE_NAMES[name] = usable
+    return usable
+
+
+#: Names seen by ``usable_first_name`` and its answer for each; cleared when full.
+_USABLE_NAMES: Final[dict[str, str | None]] = {}
+_NAMES_LIMIT: Final = 8192
+_UNSEEN: Final = object()
 
 
 def item_name_problem(name: str) -> str | None:
