@@ -162,7 +162,9 @@ def test_a_plan_belongs_to_one_policy_object() -> None:
     assert rules.applied == ("policy",)
 
 
-_NAMES = st.none() | st.text(max_size=30) | st.sampled_from([" Ola ", "OLA", "ola", "Zoë", "Zoe\u0308"])
+_NAMES = (
+    st.none() | st.text(max_size=30) | st.sampled_from([" Ola ", "OLA", "ola", "Zoë", "Zoe\u0308"])
+)
 
 
 @given(st.lists(_NAMES, max_size=8))
