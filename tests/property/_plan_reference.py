@@ -9,6 +9,9 @@ code: a different answer from the live code is a behaviour change.
 - ``loud_word_reference``: ``messages.tone.loud_word`` before it read letters by table.
 - ``guard_errors_reference``: ``compose._guard_errors``, memoized on the whole
   ``Rendered`` value.
+- ``check_channel_reference``: ``compose.check_channel`` before the refusals that hold
+  whatever the consent says were memoized per recipient (``compose._gate``); the consent
+  and program-limit steps it calls are the live ones, which that change left alone.
 """
 
 from __future__ import annotations
@@ -16,16 +19,24 @@ from __future__ import annotations
 import functools
 import hashlib
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
-from recoverykit.engine.compose import _GUARD
-from recoverykit.engine.policy import RecoveryPolicy
+from recoverykit.engine.compose import (
+    _GUARD,
+    Refusal,
+    _consent_refusal,
+    channel_programs,
+    program_limit,
+    reachable,
+)
+from recoverykit.engine.policy import Context, RecoveryPolicy
 from recoverykit.jurisdictions import ContactRules, rules_for
 from recoverykit.messages.lint import guard
 from recoverykit.messages.templates import Rendered
 from recoverykit.policies.hours import ContactHours
 from recoverykit.policies.sequence import FIRST_TOUCH_MIN, LAST_TOUCH_MAX, DelayWindow
+from recoverykit.values.model import Channel, Customer
 from recoverykit.values.money import Money
 from recoverykit.values.text import first_name_problem
 
@@ -115,3 +126,31 @@ def guard_errors_reference(
     if not problems:
         return None
     return ", ".join(f"{v.code} {v.message}" for v in problems)
+
+
+def check_channel_reference(
+    customer: Customer,
+    channel: Channel,
+    policy: RecoveryPolicy,
+    context: Context,
+    at: datetime,
+    *,
+    sends: Mapping[Channel, int] | None = None,
+    abandoned_at: datetime | None = None,
+) -> Refusal | None:
+    if customer.address_for(channel) is None:
+        return Refusal("no_consent", f"no {channel.value} address")
+    rules = channel_programs(customer, channel, policy)
+    if rules.blocked_by is not None:
+        return Refusal(
+            "program",
+            f"{rules.blocked_by}: {channel.value} cart templates are paused for this number",
+            rules.blocked_by,
+            move=True,
+        )
+    if not reachable(customer, channel, policy):
+        return Refusal("no_consent", f"{channel.value} cannot reach this number")
+    refusal = _consent_refusal(context.consent, customer, channel, at, policy, rules)
+    if refusal is not None:
+        return refusal
+    return program_limit(rules, channel, at, sends=sends, abandoned_at=abandoned_at)

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from recoverykit.engine import compose, machine
 from recoverykit.engine import plan as plan_module
 from recoverykit.engine.plan import compiled
-from recoverykit.engine.policy import RecoveryPolicy
+from recoverykit.engine.policy import Context, RecoveryPolicy
 from recoverykit.errors import InvalidPolicy, RecoveryKitError
 from recoverykit.jurisdictions import ContactRules
 from recoverykit.messages import lint, packs
@@ -34,10 +34,13 @@ from recoverykit.policies.consent import ConsentAction, ConsentEvent, Purpose
 from recoverykit.runtime.driver import EngineDriver
 from recoverykit.testing.strategies import (
     checkouts,
+    consent_events,
+    consent_ledgers,
     customers,
     event_streams,
     money,
     multi_zone_phone_numbers,
+    phone_numbers,
     policies,
     variants,
     zone_names,
@@ -47,6 +50,7 @@ from recoverykit.values.money import Money
 from recoverykit.values.text import usable_first_name
 
 from ._plan_reference import (
+    check_channel_reference,
     contact_rules_reference,
     guard_errors_reference,
     loud_word_reference,
@@ -230,6 +234,37 @@ def test_guard_memo_keys_on_the_store_name() -> None:
     assert "RK102" in found
 
 
+@given(
+    policy=policies(),
+    customer=customers(phones=multi_zone_phone_numbers()) | customers(phones=phone_numbers()),
+    data=st.data(),
+    sends=st.dictionaries(st.sampled_from(Channel), st.integers(0, 3), max_size=3),
+    hours=st.integers(0, 200),
+)
+def test_check_channel_refuses_as_before(
+    policy: RecoveryPolicy,
+    customer: Customer,
+    data: st.DataObject,
+    sends: dict[Channel, int],
+    hours: int,
+) -> None:
+    addresses = [customer.address_for(channel) for channel in Channel]
+    events = consent_events(
+        customer_ids=st.just(customer.id),
+        channels=st.sampled_from(Channel),
+        addresses=st.sampled_from([None, *(a for a in addresses if a is not None)]),
+    )
+    context = Context(consent=data.draw(consent_ledgers(events=events, max_size=8)))
+    at = T0 + timedelta(hours=hours)
+    for channel in Channel:
+        for _ in range(2):  # the second time from the memo
+            assert compose.check_channel(
+                customer, channel, policy, context, at, sends=sends, abandoned_at=T0
+            ) == check_channel_reference(
+                customer, channel, policy, context, at, sends=sends, abandoned_at=T0
+            )
+
+
 def _grants(stream: list[Any]) -> list[ConsentEvent]:
     people = {item.checkout.customer for item in stream if hasattr(item, "checkout")}
     return [
@@ -268,6 +303,8 @@ def test_whole_stories_decide_as_before(policy: RecoveryPolicy, stream: list[Any
     with (
         mock.patch.object(machine, "compiled", _ReferencePlan),
         mock.patch.object(compose, "_guard_errors", guard_errors_reference),
+        mock.patch.object(compose, "check_channel", check_channel_reference),
+        mock.patch.object(machine, "check_channel", check_channel_reference),
         mock.patch.object(packs, "usable_first_name", usable_first_name_reference),
         mock.patch.object(lint, "loud_word", loud_word_reference),
     ):

@@ -210,22 +210,60 @@ def check_channel(
     ``sends`` (recovery messages already sent per channel for this abandonment) and
     ``abandoned_at`` let the per-abandonment limits and deadlines count (CP-1).
     """
-    if customer.address_for(channel) is None:
-        return Refusal("no_consent", f"no {channel.value} address")
-    rules = channel_programs(customer, channel, policy)
+    rules, refusal = _gate(
+        channel,
+        customer.phone,
+        customer.country,
+        customer.address_for(channel) is None,
+        policy.programs_treat_as_us,
+        policy.disabled_rules,
+    )
+    if refusal is not None:
+        return refusal
+    assert rules is not None
+    refusal = _consent_refusal(context.consent, customer, channel, at, policy, rules)
+    if refusal is not None:
+        return refusal
+    return program_limit(rules, channel, at, sends=sends, abandoned_at=abandoned_at)
+
+
+@functools.lru_cache(maxsize=4096)
+def _gate(  # noqa: PLR0917 - positional so lru_cache keys stay simple
+    channel: Channel,
+    phone: str | None,
+    country: str | None,
+    no_address: bool,
+    treat_as_us: bool,
+    disabled: frozenset[str],
+) -> tuple[ProgramRules | None, Refusal | None]:
+    """What ``check_channel`` decides before it asks the ledger: the channel's program
+    rules for this recipient and a refusal that holds whatever the consent says (no
+    address, a platform block, a number the channel cannot reach). Memoized: these are
+    functions of the recipient's number, country and address alone, and of the policy's
+    program switches."""
+    if no_address:
+        return None, Refusal("no_consent", f"no {channel.value} address")
+    rules = _programs(channel, phone, country, treat_as_us, disabled)
     if rules.blocked_by is not None:
-        return Refusal(
+        return rules, Refusal(
             "program",
             f"{rules.blocked_by}: {channel.value} cart templates are paused for this number",
             rules.blocked_by,
             move=True,
         )
-    if not reachable(customer, channel, policy):
-        return Refusal("no_consent", f"{channel.value} cannot reach this number")
-    refusal = _consent_refusal(context.consent, customer, channel, at, policy, rules)
-    if refusal is not None:
-        return refusal
-    return program_limit(rules, channel, at, sends=sends, abandoned_at=abandoned_at)
+    number = None if phone is None else PhoneNumber.parse(phone)
+    if channel is Channel.SMS:
+        usable = number is not None and number.can_receive_sms
+    elif channel is Channel.WHATSAPP:
+        usable = (
+            number is not None
+            and _programs(channel, phone, None, treat_as_us, disabled).blocked_by is None
+        )
+    else:
+        usable = True
+    if not usable:
+        return rules, Refusal("no_consent", f"{channel.value} cannot reach this number")
+    return rules, None
 
 
 def program_limit(
