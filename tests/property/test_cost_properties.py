@@ -3,7 +3,9 @@
 The naive recount looks at the whole log as a list: for each message it finds
 whether its checkout was abandoned earlier in the log, the recipient's country
 with ``PhoneNumber.parse``, whether the customer wrote on WhatsApp in the 24 hours
-before, and the price straight from the JSON document. The report reads the log
+before, whether a WhatsApp template was reported delivered before the touch was
+sent again, and the price straight from the JSON document; each customer reply is
+priced at the channel's inbound price. The report reads the log
 once as a stream and prices integer counts at the end. Agreement over random logs
 (ties in time, window edges, shared calling codes, unpriced channels) is the check.
 """
@@ -50,6 +52,7 @@ PRICES: dict[str, Any] = {
         "email": {"default": {"amount": "0.001", "currency": "USD"}},
     },
 }  # fmt: skip
+PRICES["channels"]["sms"]["inbound"] = {"amount": "0.0083", "currency": "USD"}
 TABLE = PriceTable.from_dict(PRICES)
 
 
@@ -67,7 +70,9 @@ def logs(draw: st.DrawFn) -> list[LogRecord]:
         at += timedelta(hours=draw(st.sampled_from([0, 1, 5, 23, 24])))
         checkout = draw(st.sampled_from(CHECKOUTS))
         customer = _customer(checkout)
-        kind = draw(st.sampled_from(["abandon", "message", "message", "reply", "order"]))
+        kind = draw(
+            st.sampled_from(["abandon", "message", "message", "reply", "order", "delivered"])
+        )
         if kind == "abandon":
             data: dict[str, Any] = {
                 "type": "CheckoutAbandoned",
@@ -91,6 +96,13 @@ def logs(draw: st.DrawFn) -> list[LogRecord]:
                 "channel": draw(st.sampled_from(["whatsapp", "sms"])),
                 "intent": "question",
                 "text": "?",
+            }
+            log.append(LogRecord(at, "event", checkout, customer, data))
+        elif kind == "delivered":
+            data = {
+                "type": draw(st.sampled_from(["MessageDelivered", "MessageRead"])),
+                "touch": draw(st.integers(1, 3)),
+                "channel": draw(st.sampled_from(["whatsapp", "whatsapp", "sms"])),
             }
             log.append(LogRecord(at, "event", checkout, customer, data))
         else:
@@ -120,35 +132,62 @@ def _units(log: list[LogRecord], index: int) -> int:
         return data["segments"] or 1
     if data["channel"] != "whatsapp":
         return 1
-    if data["template"]:
-        return 1
-    if record.kind != "send":
+    if not _template(log, index):
         return 0
-    wrote = [
-        earlier
-        for earlier in log[:index]
-        if earlier.kind == "event"
+    # Meta bills a template once delivered: the first later news of this touch must be
+    # its delivery (or read) report, not another template sent for it.
+    for later_index in range(index + 1, len(log)):
+        later = log[later_index]
+        if later.checkout_id != record.checkout_id or later.data.get("touch") != data["touch"]:
+            continue
+        if later.kind == "event":
+            if later.data.get("channel") == "whatsapp" and later.data.get("type") in (
+                "MessageDelivered",
+                "MessageRead",
+            ):
+                return 1
+        elif later.data["channel"] == "whatsapp" and _template(log, later_index):
+            return 0
+    return 0
+
+
+def _template(log: list[LogRecord], index: int) -> bool:
+    """Whether the WhatsApp message at ``index`` went as a (billable) template."""
+    record = log[index]
+    if record.data["template"]:
+        return True
+    if record.kind != "send":
+        return False
+    return not any(
+        earlier.kind == "event"
         and earlier.data.get("type") == "ReplyReceived"
         and earlier.data.get("channel") == "whatsapp"
         and earlier.customer_id == record.customer_id
         and record.at < earlier.at + WINDOW
-    ]
-    return 0 if wrote else 1
+        for earlier in log[:index]
+    )
+
+
+def _abandoned_before(log: list[LogRecord], index: int) -> bool:
+    """Whether the checkout of ``log[index]`` was abandoned earlier in the log."""
+    return any(
+        earlier.kind == "event"
+        and earlier.data.get("type") == "CheckoutAbandoned"
+        and earlier.checkout_id == log[index].checkout_id
+        for earlier in log[:index]
+    )
 
 
 def _naive(log: list[LogRecord], counted: bool, group: int | None = None) -> dict[Any, Any]:
     """Spend per (channel or country or nothing) and currency, message by message."""
     spend: dict[Any, dict[str, Decimal]] = {}
     for index, record in enumerate(log):
+        if record.kind == "event" and record.data.get("type") == "ReplyReceived":
+            _inbound(log, index, counted, group, spend)
+            continue
         if record.kind not in ("send", "reply", "confirm"):
             continue
-        abandoned_before = any(
-            earlier.kind == "event"
-            and earlier.data.get("type") == "CheckoutAbandoned"
-            and earlier.checkout_id == record.checkout_id
-            for earlier in log[:index]
-        )
-        if abandoned_before != counted:
+        if _abandoned_before(log, index) != counted:
             continue
         channel = record.data["channel"]
         country = _country(record.data["to"])
@@ -160,6 +199,35 @@ def _naive(log: list[LogRecord], counted: bool, group: int | None = None) -> dic
         amounts = spend.setdefault(key, {})
         amounts[price[1]] = amounts.get(price[1], Decimal(0)) + price[0] * units
     return spend
+
+
+def _inbound(
+    log: list[LogRecord],
+    index: int,
+    counted: bool,
+    group: int | None,
+    spend: dict[Any, dict[str, Decimal]],
+) -> None:
+    """A reply priced at its channel's inbound price, under the customer's last country."""
+    record = log[index]
+    if _abandoned_before(log, index) != counted:
+        return
+    channel = record.data["channel"]
+    inbound = PRICES["channels"].get(channel, {}).get("inbound")
+    if inbound is None:
+        return
+    sent = [
+        earlier
+        for earlier in log[:index]
+        if earlier.kind in ("send", "reply", "confirm")
+        and earlier.customer_id == record.customer_id
+    ]
+    country = (_country(sent[-1].data["to"]) if sent else None) or "unknown"
+    key = None if group is None else (channel, country)[group]
+    amounts = spend.setdefault(key, {})
+    amounts[inbound["currency"]] = amounts.get(inbound["currency"], Decimal(0)) + Decimal(
+        inbound["amount"]
+    )
 
 
 @given(logs())

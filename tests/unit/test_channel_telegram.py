@@ -448,3 +448,34 @@ def test_tapped_button_gets_the_menu_answer(server: LoopbackServer) -> None:
     assert "Delivery" in answer["text"]
     assert "reply_markup" not in answer
     assert len(store.outbox(status=OutboxStatus.SENT)) == 3
+    # The tap itself is acknowledged, so the button stops spinning.
+    acknowledged = server.requests[3]
+    assert acknowledged.path == f"/bot{TOKEN}/answerCallbackQuery"
+    assert acknowledged.json() == {"callback_query_id": "cb-1"}
+
+
+# -- answering button taps -------------------------------------------------------------------
+def test_answer_callback_posts_answer_callback_query(
+    server: LoopbackServer, bot: TelegramBot
+) -> None:
+    """``answer_callback`` makes one POST to /bot<token>/answerCallbackQuery naming the
+    query, with no notice text (the answer comes as a message)."""
+    server.answer(Reply(200, {"ok": True, "result": True}))
+    bot.answer_callback("4382bfdwdsb323b2d9")
+    [request] = server.requests
+    assert (request.method, request.path) == ("POST", f"/bot{TOKEN}/answerCallbackQuery")
+    assert {"callback_query_id": "4382bfdwdsb323b2d9"} == request.json()
+
+
+def test_a_refused_callback_answer_raises_without_the_token(
+    server: LoopbackServer, bot: TelegramBot
+) -> None:
+    """A query too old to answer is refused as a ``ChannelError`` whose message never shows
+    the bot token; an empty id is refused before any request."""
+    server.answer(refused(400, "Bad Request: query is too old and response timeout expired"))
+    with pytest.raises(ChannelError) as caught:
+        bot.answer_callback("old-query")
+    assert TOKEN not in str(caught.value)
+    with pytest.raises(InvalidInputError, match="callback_id"):
+        bot.answer_callback(" ")
+    assert len(server.requests) == 1

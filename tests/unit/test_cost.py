@@ -87,6 +87,11 @@ def reply(checkout: str, at: datetime, channel: str = "whatsapp") -> LogRecord:
     return LogRecord(at, "event", checkout, f"cu-{checkout}", data)
 
 
+def delivered(checkout: str, at: datetime, touch: int, channel: str = "whatsapp") -> LogRecord:
+    data = {"type": "MessageDelivered", "touch": touch, "channel": channel}
+    return LogRecord(at, "event", checkout, f"cu-{checkout}", data)
+
+
 def order(checkout: str, at: datetime) -> LogRecord:
     data = {"type": "OrderPlaced", "order_id": f"o-{checkout}"}
     return LogRecord(at, "event", checkout, f"cu-{checkout}", data)
@@ -96,9 +101,9 @@ def worked_log() -> list[LogRecord]:
     """The worked example of the docs: a Polish text that recovers, a German chat that does not.
 
     - ``a`` (Poland): one SMS touch of 2 segments at 0.20 PLN, then an order: recovered.
-    - ``b`` (Germany): one 1-segment SMS at 0.05 EUR; a WhatsApp template at 0.06 EUR;
-      the customer writes back; the answer and the next touch go inside the service
-      window and are free.
+    - ``b`` (Germany): one 1-segment SMS at 0.05 EUR; a WhatsApp template at 0.06 EUR,
+      billed when Meta reports it delivered; the customer writes back; the answer and
+      the next touch go inside the service window and are free.
     - ``h``: held out, never messaged.
 
     Spend: 0.40 PLN and 0.11 EUR; one recovered order, credited to SMS in Poland.
@@ -113,6 +118,7 @@ def worked_log() -> list[LogRecord]:
         message(
             "b", T0 + 5 * HOUR, channel="whatsapp", to=DE_PHONE, touch=2, template="cart_remind"
         ),
+        delivered("b", T0 + 5 * HOUR, touch=2),
         reply("b", T0 + 6 * HOUR),
         message("b", T0 + 6 * HOUR, kind="reply", channel="whatsapp", to=DE_PHONE, touch=None),
         message("b", T0 + 20 * HOUR, channel="whatsapp", to=DE_PHONE, touch=3),
@@ -510,3 +516,85 @@ def test_too_few_checkouts_give_no_cost_per_incremental_order() -> None:
     assert report.cost is not None
     assert {} == report.cost.per_incremental
     assert report.cost.verdict.startswith("not available: not enough data yet")
+
+
+# -- billed on delivery; inbound where priced (issue 23, item 5) ----------------------------
+def test_a_whatsapp_template_is_billed_when_delivered_not_when_sent() -> None:
+    """Meta bills delivered templates: one with no delivery report is ``awaiting`` and out of
+    spend; its ``MessageDelivered`` bills it; a later ``MessageRead`` does not bill it again."""
+    sent = message("b", T0, channel="whatsapp", to=DE_PHONE, touch=1, template="cart_remind")
+    waiting = cost_of([abandoned("b"), sent])
+    assert (waiting.total.messages, waiting.total.units, waiting.total.awaiting) == (1, 0, 1)
+    assert dict(waiting.total.spend) == {}
+    assert waiting.total.complete
+    text = render(Report.from_events([abandoned("b"), sent], prices=table()), "text")
+    assert "1 WhatsApp templates have no delivery report" in text
+    read = LogRecord(T0 + 2 * HOUR, "event", "b", "cu-b",
+                     {"type": "MessageRead", "touch": 1, "channel": "whatsapp"})  # fmt: skip
+    billed = cost_of([abandoned("b"), sent, delivered("b", T0 + HOUR, touch=1), read])
+    assert (billed.total.units, billed.total.awaiting) == (1, 0)
+    assert dict(billed.total.spend) == {"EUR": Decimal("0.06")}
+    assert billed.to_dict()["awaiting"] == 0
+
+
+def test_a_read_report_alone_bills_the_template() -> None:
+    """A read message was delivered, even when the delivery report itself was missed."""
+    log = [
+        abandoned("b"),
+        message("b", T0, channel="whatsapp", to=DE_PHONE, touch=2, template="t"),
+        LogRecord(T0 + HOUR, "event", "b", "cu-b",
+                  {"type": "MessageRead", "touch": 2, "channel": "whatsapp"}),
+    ]  # fmt: skip
+    assert dict(cost_of(log).total.spend) == {"EUR": Decimal("0.06")}
+
+
+def test_a_resent_touch_bills_the_send_that_was_delivered_only() -> None:
+    """A template sent again for the same touch (the first never arrived) costs one message:
+    the first stays unbilled and counts as awaiting delivery for good."""
+    log = [
+        abandoned("b"),
+        message("b", T0, channel="whatsapp", to=DE_PHONE, touch=1, template="t"),
+        message("b", T0 + HOUR, channel="whatsapp", to=DE_PHONE, touch=1, template="t"),
+        delivered("b", T0 + 2 * HOUR, touch=1),
+    ]
+    total = cost_of(log).total
+    assert (total.messages, total.units, total.awaiting) == (2, 1, 1)
+    assert dict(total.spend) == {"EUR": Decimal("0.06")}
+
+
+def test_sms_and_free_form_whatsapp_do_not_wait_for_delivery() -> None:
+    """SMS is billed when sent whatever its reports say; free-form WhatsApp is free."""
+    log = [
+        abandoned("a"),
+        message("a", T0, segments=2),
+        reply("a", T0 + HOUR),
+        message("a", T0 + 2 * HOUR, channel="whatsapp", to=DE_PHONE, touch=2),
+    ]
+    total = cost_of(log).total
+    assert (total.units, total.free, total.awaiting) == (2, 1, 0)
+
+
+def test_inbound_messages_are_priced_only_where_the_table_says() -> None:
+    """A channel's ``inbound`` price bills each reply the log records; without one, replies
+    are free. The price loads, round-trips and is checked like the others."""
+    data = json.loads(json.dumps(PRICES))
+    data["channels"]["sms"]["inbound"] = {"amount": "0.01", "currency": "EUR"}
+    prices = table(data)
+    assert prices == PriceTable.from_dict(prices.to_dict())
+    assert Money("0.01", "EUR") == prices.inbound_price("sms")
+    assert prices.inbound_price("whatsapp") is None
+    log = [
+        abandoned("a"),
+        message("a", T0, to=DE_PHONE, segments=1),
+        reply("a", T0 + HOUR, channel="sms"),
+        reply("a", T0 + 2 * HOUR, channel="sms"),
+        reply("a", T0 + 3 * HOUR, channel="whatsapp"),
+    ]
+    priced = cost_of(log, prices)
+    assert priced.total.inbound == 3
+    assert dict(priced.total.spend) == {"EUR": Decimal("0.07")}  # 0.05 + 2 × 0.01
+    assert dict(priced.by_country["DE"].spend) == {"EUR": Decimal("0.07")}
+    assert dict(cost_of(log).total.spend) == {"EUR": Decimal("0.05")}
+    data["channels"]["sms"]["inbound"] = {"amount": "x", "currency": "EUR"}
+    with pytest.raises(DefinitionError, match=r"\$\.channels\.sms\.inbound"):
+        table(data)

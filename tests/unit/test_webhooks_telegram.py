@@ -98,7 +98,18 @@ def test_a_tapped_inline_button_reads_like_its_data_typed() -> None:
         },
     }
     (found,) = PARSER.parse(request(update), now=NOW)
-    assert InboundMessage(Channel.TELEGRAM, "777", "Shipping", "901", NOW, button="1") == found
+    assert (
+        InboundMessage(
+            Channel.TELEGRAM,
+            "777",
+            "Shipping",
+            "901",
+            NOW,
+            button="1",
+            callback_id="4382bfdwdsb323b2d9",
+        )
+        == found
+    )
 
 
 def test_blocking_the_bot_is_an_unsubscribe_request() -> None:

@@ -4,7 +4,9 @@ An adapter that gets an error while sending and a webhook parser that reads a
 failed status must agree on what a code means, so both read this one table.
 ``permanent`` says whether retrying the same message to the same address could
 ever work; ``revoked`` says the recipient opted out at the provider (the runner
-records a revocation); ``retry_after`` asks for a pause instead of a quick retry;
+records a revocation: of every purpose on the channel, or of marketing and recovery
+for the codes in ``policies.consent.MARKETING_STOP_CODES``, such as WhatsApp 131050);
+``retry_after`` asks for a pause instead of a quick retry;
 ``scope`` says whom the fault concerns: this one message, its recipient (every
 message to that address), or the whole channel (a revoked token, a blocked
 account, a throughput limit: every message on it would fail the same way).
@@ -191,6 +193,15 @@ WHATSAPP_ERRORS: Final = _table(
         "WhatsApp held back a marketing template to protect the recipient's inbox",
         "CP-7",
         retry_after=timedelta(hours=24),
+        scope=_RECIPIENT,
+    ),
+    ErrorMeaning(
+        "131050",
+        True,
+        "the recipient stopped marketing messages from this business; cart reminders "
+        "are marketing templates, so they stop too",
+        "CP-6",
+        revoked=True,
         scope=_RECIPIENT,
     ),
     ErrorMeaning(

@@ -283,6 +283,28 @@ class TelegramBot(HttpChannel):
             chat_id = body["chat_id"]
         return self._receipt(f"{chat_id}:{message_id}", message, answer)
 
+    def answer_callback(self, callback_id: str) -> None:
+        """Acknowledge a tapped inline button (``answerCallbackQuery``), with no notice.
+
+        Until a callback query is answered, Telegram keeps a progress indicator on the
+        button. ``Runner.receive`` calls this for every ``InboundMessage`` carrying a
+        ``callback_id``; a refusal raises ``ChannelError`` (the runner logs it and goes
+        on: the tap itself was already read).
+        """
+        if not isinstance(callback_id, str) or not callback_id.strip():
+            msg = f"callback_id must be the callback query's id (got {callback_id!r:.40})"
+            raise InvalidInputError(msg)
+        try:
+            answer = self._http.post_json(
+                "/answerCallbackQuery", {"callback_query_id": callback_id}
+            )
+        except ProviderRefused as refused:
+            raise self._clean(_refusal(refused)) from None
+        except ChannelError as failed:
+            raise self._clean(failed) from failed.__cause__
+        if not isinstance(answer, dict) or answer.get("ok") is not True:
+            raise self._clean(_refusal_in(answer, 200)) from None
+
     def _clean(self, error: ChannelError) -> ChannelError:
         """``error`` with the bot token cut out of its message (URLs carry it)."""
         text = str(error).replace(self._token, _REDACTED)

@@ -19,7 +19,7 @@ from ..messages.lint import GuardPolicy, guard
 from ..messages.packs import MessagePack, Segment, cart_tier, format_hold_until, message_context
 from ..messages.templates import Rendered, Template, render
 from ..messages.whatsapp_templates import template_for_send
-from ..policies.consent import ConsentLedger, Purpose
+from ..policies.consent import ConsentAction, ConsentEvent, ConsentLedger, Purpose
 from ..policies.discounts import IssuedDiscount, OfferKind
 from ..policies.sequence import Touch, TouchPurpose
 from ..policies.stock import evolve_checkout, low_stock, spoken_cart, unspeakable
@@ -150,17 +150,24 @@ def _consent_refusal(  # noqa: PLR0917 - a private helper, called in two places
     if rules.purpose is None and not rules.require_confirmed:
         if ledger.allows(customer.id, channel, Purpose.RECOVERY, at, address=address):
             return None
-        if ledger.withdrew(customer.id, channel, Purpose.RECOVERY, at, address=address):
-            # An explicit "no reminders" wins over any marketing grant (SEAMS 7).
+        withdrawn = ledger.withdrawal(customer.id, channel, Purpose.RECOVERY, at, address=address)
+        if policy.marketing_consent_ok:
+            marketing = ledger.status(customer.id, channel, Purpose.MARKETING, at, address=address)
+            # An explicit "no reminders" wins over every marketing grant, older or newer
+            # (SEAMS 7). A stop of marketing as a whole (WhatsApp's setting, 131050)
+            # withdrew reminders only as part of marketing: a newer marketing grant (the
+            # resume) lifts it with the rest.
+            if marketing.allowed and (
+                withdrawn is None
+                or _lifted_by(marketing.decided_by, withdrawn, ledger, customer, address)
+            ):
+                return None
+        if withdrawn is not None:
             return Refusal(
                 "no_consent",
-                f"recovery messages on {channel.value} were withdrawn; a marketing grant "
-                "does not cover them",
+                f"recovery messages on {channel.value} were withdrawn; no marketing grant "
+                "since covers them",
             )
-        if policy.marketing_consent_ok and ledger.allows(
-            customer.id, channel, Purpose.MARKETING, at, address=address
-        ):
-            return None
         return Refusal("no_consent", f"no {channel.value} consent")
     status = ledger.status(
         customer.id,
@@ -193,6 +200,31 @@ def _consent_refusal(  # noqa: PLR0917 - a private helper, called in two places
             rule,
         )
     return Refusal("no_consent", f"no {channel.value} consent")
+
+
+def _lifted_by(
+    grant: ConsentEvent | None,
+    withdrawn: ConsentEvent,
+    ledger: ConsentLedger,
+    customer: Customer,
+    address: str,
+) -> bool:
+    """Whether a marketing ``grant`` lifts the recovery revocation ``withdrawn``.
+
+    Only a newer grant, and only when the revocation was part of a stop of marketing:
+    marketing was revoked at the same instant from the same source.
+    """
+    if grant is None or withdrawn.channel is None or grant.at <= withdrawn.at:
+        return False
+    then = ledger.status(
+        customer.id, withdrawn.channel, Purpose.MARKETING, withdrawn.at, address=address
+    ).decided_by
+    return (
+        then is not None
+        and then.action is ConsentAction.REVOKED
+        and then.at == withdrawn.at
+        and then.source == withdrawn.source
+    )
 
 
 def check_channel(

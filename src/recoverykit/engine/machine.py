@@ -23,6 +23,7 @@ from ..policies.consent import (
     ConsentEvent,
     Purpose,
     grant_for,
+    provider_revocations,
     revocation_for,
 )
 from ..policies.discounts import (
@@ -38,6 +39,7 @@ from ..policies.resolve import resolve_zones
 from ..policies.schedule import earliest_send
 from ..policies.sequence import LAST_TOUCH_MAX, Condition, Touch
 from ..policies.stock import fresh_cart, items_total, spoken_cart, unspeakable
+from ..programs import SERVICE_WINDOW
 from ..values.model import Channel, Checkout
 from ..values.text import first_name_problem
 from ..values.time import require_aware
@@ -735,6 +737,10 @@ def _compose(  # noqa: PLR0917 - a private helper with one caller
 ) -> SendMessage:
     """Render the touch, with the offer when there is one and the pack can say it."""
     zones: tuple[str, ...] = step.get("zones")
+    context = step.context
+    if _window_closed(step, channel):
+        windows = {c: until for c, until in context.service_windows.items() if c is not channel}
+        context = attrs.evolve(context, service_windows=windows)
 
     def render(offered: _Offer | None, *, payment_words: bool = True) -> SendMessage:
         return compose_touch(
@@ -746,7 +752,7 @@ def _compose(  # noqa: PLR0917 - a private helper with one caller
             zone=zones[0] if zones else "UTC",
             policy=step.policy,
             variant=step.get("variant"),
-            context=step.context,
+            context=context,
             now=step.now,
             discount=None if offered is None else offered.issued,
             offer=None if offered is None else offered.kind,
@@ -770,6 +776,16 @@ def _compose(  # noqa: PLR0917 - a private helper with one caller
         words = _OFFER_WORDS[offer.kind]
         step.note(Info("discount", f"touch {number} goes without {words}: {exc.detail}"))
         return render(None)
+
+
+def _window_closed(step: _Step, channel: Channel) -> bool:
+    """The provider said ``channel``'s service window was closed, and the customer has not
+    written since (a stored window opened after that report is a new one)."""
+    closed: datetime | None = step.get("window_closed_at")
+    if closed is None:
+        return False
+    until = step.context.service_windows.get(channel)
+    return until is None or until - SERVICE_WINDOW <= closed
 
 
 def _past_program_deadline(
@@ -1160,17 +1176,16 @@ def _failed(step: _Step, event: MessageFailed) -> None:
     checkout = state.checkout
     assert checkout is not None
     if event.revoked:
-        step.emit(
-            RecordConsent(
-                ConsentEvent.provider_opt_out(
-                    state.customer_id,
-                    event.channel,
-                    event.at,
-                    code=event.code,
-                    address=_address(state, event.channel),
-                )
-            )
-        )
+        # A stop of marketing (WhatsApp 131050) withdraws marketing and recovery by
+        # name; any other revoking code, every purpose on the channel.
+        for change in provider_revocations(
+            state.customer_id,
+            event.channel,
+            event.at,
+            code=event.code,
+            address=_address(state, event.channel),
+        ):
+            step.emit(RecordConsent(change))
         step.finish(FinishReason.OPTED_OUT)
         return
     later_sent = any(other.touch > event.touch for other in state.sent)
@@ -1181,6 +1196,29 @@ def _failed(step: _Step, event: MessageFailed) -> None:
     treatment = channel_programs(checkout.customer, event.channel, step.policy).code(event.code)
     if treatment is not None and treatment[1].action == "wait":
         _platform_limit(step, event, checkout, treatment[0], treatment[1].wait or _DAY)
+        return
+    if (
+        treatment is not None
+        and treatment[1].action == "template"
+        and not _window_closed(step, event.channel)
+    ):
+        # Free text went outside the service window (131047): the number is good, only
+        # the form was wrong. The same touch goes again at once, as its template. Had
+        # the window been known closed already, the failed send was a template, and the
+        # code is taken as it stands (permanent for this channel).
+        step.note(
+            Info(
+                "program",
+                f"touch {event.touch} goes again as a template: {treatment[0]}: the "
+                f"{event.channel.value} service window was closed (code {event.code})",
+            )
+        )
+        step.update(
+            window_closed_at=event.at,
+            next_touch=index,
+            attempt=_next_attempt(state.sent, event.touch),
+        )
+        step.schedule(step.now)
         return
     if event.permanent:
         failed = state.failed_channels | {event.channel}

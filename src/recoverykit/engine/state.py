@@ -137,6 +137,10 @@ class RecoveryState:
     #: When the double opt-in request went out (touches that need its answer wait for it).
     optin_sent_at: datetime | None = None
     sent: tuple[SentTouch, ...] = ()
+    #: When the provider said the WhatsApp service window was closed (131047): until
+    #: the customer writes again, touches there go as templates whatever the stored
+    #: window says.
+    window_closed_at: datetime | None = None
     #: Sends per channel for this abandonment (program limits count these).
     replies_sent: int = 0
     clicked: bool = False
@@ -191,6 +195,8 @@ class RecoveryState:
             "finished_at": None if self.finished_at is None else self.finished_at.isoformat(),
             "seen": list(self.seen),
         }
+        if self.window_closed_at is not None:
+            data["window_closed_at"] = self.window_closed_at.isoformat()
         if notes:
             data["notes"] = [note.to_dict() for note in self.notes]
         data["updated_at"] = None if self.updated_at is None else self.updated_at.isoformat()
@@ -225,6 +231,7 @@ class RecoveryState:
             optin_due=when("optin_due"),
             optin_sent_at=when("optin_sent_at"),
             sent=tuple(SentTouch.from_dict(item) for item in data.get("sent", ())),
+            window_closed_at=when("window_closed_at"),
             replies_sent=int(data.get("replies_sent", 0)),
             clicked=bool(data.get("clicked", False)),
             finish_reason=None

@@ -6,11 +6,18 @@ the channel, because that is how providers bill:
 
 - **SMS**: per segment (a two-segment text costs twice), for every message the
   runner sends: touches, replies and opt-out confirmations alike.
-- **WhatsApp**: per template message. A free-form message (any reply, and a touch
-  sent while the customer's 24-hour service window is open) costs nothing.
+- **WhatsApp**: per *delivered* template message (Meta bills a template when it is
+  delivered, not when it is sent). A template touch is counted when it is sent and
+  billed when the log shows its ``MessageDelivered`` (or ``MessageRead``); one with no
+  such report is ``awaiting`` delivery and costs nothing yet. A free-form message (any
+  reply, and a touch sent while the customer's 24-hour service window is open) costs
+  nothing.
 - **Telegram, Viber, e-mail**: per message, replies included. A Telegram bot
   usually pays nothing per message (only paid broadcasts cost Telegram Stars):
   price it at zero, so the table says so rather than leaving a gap.
+- **Inbound messages** (the customer's own replies) cost something only where the
+  table gives the channel an ``inbound`` price (Twilio bills received texts; Meta
+  does not bill them): one unit per reply the log records.
 
 Counting happens inside the scorecard's single pass (`UsageCounter`): integer
 units per channel, country and period, never the records themselves; memory
@@ -219,6 +226,8 @@ class ChannelPrices:
 
     default: Money | None = attrs.field(default=None, validator=_check_default)
     countries: Mapping[str, Money] = attrs.field(factory=dict, converter=_countries, hash=False)
+    #: The price of one message the customer sends in (``None``: inbound is free).
+    inbound: Money | None = attrs.field(default=None, validator=_check_default)
 
     def for_country(self, country: str | None) -> Money | None:
         """The price for a message to ``country`` (``None``: not priced)."""
@@ -234,6 +243,8 @@ class ChannelPrices:
             data["default"] = self.default.to_dict()
         if self.countries:
             data["countries"] = {code: price.to_dict() for code, price in self.countries.items()}
+        if self.inbound is not None:
+            data["inbound"] = self.inbound.to_dict()
         return data
 
 
@@ -267,6 +278,9 @@ class PriceTable:
            "sms": {"per": "segment", "default": {"amount": "0.07", "currency": "EUR"},
                    "countries": {"PL": {"amount": "0.16", "currency": "PLN"}}},
            "whatsapp": {"per": "message", "default": {"amount": "0.05", "currency": "EUR"}}}}
+
+    ``"inbound": {"amount": "0.0079", "currency": "USD"}`` in a channel prices the
+    messages customers send in (one unit each); without it inbound is free.
     """
 
     channels: Mapping[Channel, ChannelPrices] = attrs.field(converter=_channels, hash=False)
@@ -280,6 +294,14 @@ class PriceTable:
         except ValueError:
             return None
         return None if prices is None else prices.for_country(country)
+
+    def inbound_price(self, channel: Channel | str) -> Money | None:
+        """The price of one inbound message on ``channel``; ``None`` when inbound is free."""
+        try:
+            prices = self.channels.get(Channel(channel))
+        except ValueError:
+            return None
+        return None if prices is None else prices.inbound
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
@@ -305,7 +327,7 @@ class PriceTable:
 
 
 _TABLE_KEYS: Final = frozenset({"note", "channels"})
-_CHANNEL_KEYS: Final = frozenset({"per", "default", "countries"})
+_CHANNEL_KEYS: Final = frozenset({"per", "default", "countries", "inbound"})
 
 
 def load_price_table(data: Any, path: str, problems: Problems) -> PriceTable | None:
@@ -374,11 +396,14 @@ def _load_channel(
             problems.add(here, f"{country} is listed twice (codes are case-insensitive)")
         if country is not None and price is not None:
             countries[country] = price
+    inbound = None
+    if mapping.get("inbound") is not None:
+        inbound = load_money(mapping["inbound"], f"{path}.inbound", problems)
     if mapping.get("default") is None and not listed:
         problems.add(path, "give a default price, prices per country, or both")
     if len(problems.items) > before:
         return None
-    return ChannelPrices(default=default, countries=countries)
+    return ChannelPrices(default=default, countries=countries, inbound=inbound)
 
 
 # -- counting in the scorecard's pass --------------------------------------------------------
@@ -402,28 +427,64 @@ class Usage:
     ``counts`` maps ``(channel, country, counted)`` to ``(messages, units, free)``;
     ``counted`` is true for messages to checkouts the scorecard counts (abandoned in
     the period read) and false for the rest (abandoned earlier, or not in the log).
+    ``awaiting`` counts, under the same keys, WhatsApp templates with no delivery
+    report (not billed, and not in ``units``); ``inbound`` the customers' own messages.
     """
 
     counts: Mapping[tuple[str, str, bool], tuple[int, int, int]]
+    awaiting: Mapping[tuple[str, str, bool], int] = attrs.field(factory=dict)
+    inbound: Mapping[tuple[str, str, bool], int] = attrs.field(factory=dict)
 
 
 class UsageCounter:
     """The cost side of the scorecard's one pass: integer counts, never the records.
 
     Memory grows with channels × countries, plus one entry per phone number seen
-    (its country) and per customer who wrote on WhatsApp (their service window).
+    (its country), per customer messaged (their country, for pricing replies), per
+    customer who wrote on WhatsApp (their service window), and per WhatsApp template
+    whose delivery report has not come yet.
     """
 
-    __slots__ = ("_countries", "_counts", "_windows")
+    __slots__ = (
+        "_awaiting",
+        "_countries",
+        "_counts",
+        "_inbound",
+        "_latest",
+        "_undelivered",
+        "_windows",
+    )
 
     def __init__(self) -> None:
         self._counts: dict[tuple[str, str, bool], list[int]] = {}
         self._countries: dict[str, str] = {}
         self._windows: dict[str, datetime] = {}
+        #: (checkout, touch) → the row a template sent for it waits to be billed in.
+        self._awaiting: dict[tuple[str, int], tuple[str, str, bool]] = {}
+        self._inbound: dict[tuple[str, str, bool], int] = {}
+        #: Templates replaced by a resend before any delivery report: never billed.
+        self._undelivered: dict[tuple[str, str, bool], int] = {}
+        #: customer → the country of the last message sent to them.
+        self._latest: dict[str, str] = {}
 
-    def inbound(self, customer_id: str | None, data: Mapping[str, Any], at: datetime) -> None:
-        """A customer's own WhatsApp message opens (or extends) their service window."""
-        if customer_id is None or data.get("channel") != _WHATSAPP:
+    def inbound(
+        self,
+        customer_id: str | None,
+        data: Mapping[str, Any],
+        at: datetime,
+        *,
+        counted: bool = False,
+    ) -> None:
+        """A customer's own message: counted for inbound prices; on WhatsApp it opens (or
+        extends) their service window. ``counted`` as for ``message``."""
+        raw = data.get("channel")
+        channel = raw if isinstance(raw, str) else _NO_CHANNEL
+        country = UNKNOWN_COUNTRY
+        if customer_id is not None:
+            country = self._latest.get(customer_id, UNKNOWN_COUNTRY)
+        key = (channel, country, counted)
+        self._inbound[key] = self._inbound.get(key, 0) + 1
+        if customer_id is None or channel != _WHATSAPP:
             return
         until = _instant(data, at) + SERVICE_WINDOW
         current = self._windows.get(customer_id)
@@ -438,26 +499,52 @@ class UsageCounter:
         data: Mapping[str, Any],
         *,
         counted: bool,
+        checkout_id: str | None = None,
     ) -> str:
-        """Count one outgoing message; returns the recipient's country (or ``unknown``)."""
+        """Count one outgoing message; returns the recipient's country (or ``unknown``).
+
+        A WhatsApp template touch (with its ``checkout_id``) waits for its delivery
+        report to be billed (``delivered``); without a checkout to match a report to,
+        it is billed when sent.
+        """
         raw = data.get("channel")
         channel = raw if isinstance(raw, str) else _NO_CHANNEL
         country = self._country(data)
-        if channel == _SMS:
-            segments = data.get("segments")
-            units = segments if isinstance(segments, int) and segments > 0 else 1
-        elif channel == _WHATSAPP:
-            units = int(self._charged_on_whatsapp(kind, at, customer_id, data))
-        else:
-            units = 1
         key = (channel, country, counted)
         row = self._counts.get(key)
         if row is None:
             row = self._counts[key] = [0, 0, 0]
         row[0] += 1
-        row[1] += units
-        row[2] += units == 0
+        if customer_id is not None:
+            self._latest[customer_id] = country
+        if channel == _SMS:
+            segments = data.get("segments")
+            row[1] += segments if isinstance(segments, int) and segments > 0 else 1
+        elif channel == _WHATSAPP:
+            touch = data.get("touch")
+            if not self._charged_on_whatsapp(kind, at, customer_id, data):
+                row[2] += 1
+            elif checkout_id is not None and isinstance(touch, int):
+                # A resend of the touch means the earlier send was never delivered: it
+                # stays unbilled, and a delivery report now names the resend.
+                replaced = self._awaiting.get((checkout_id, touch))
+                if replaced is not None:
+                    self._undelivered[replaced] = self._undelivered.get(replaced, 0) + 1
+                self._awaiting[(checkout_id, touch)] = key
+            else:
+                row[1] += 1
+        else:
+            row[1] += 1
         return country
+
+    def delivered(self, checkout_id: str | None, data: Mapping[str, Any]) -> None:
+        """A delivery (or read) report: the WhatsApp template it names is billed, once."""
+        touch = data.get("touch")
+        if checkout_id is None or not isinstance(touch, int) or data.get("channel") != _WHATSAPP:
+            return
+        key = self._awaiting.pop((checkout_id, touch), None)
+        if key is not None:
+            self._counts[key][1] += 1
 
     def _charged_on_whatsapp(
         self, kind: str, at: datetime, customer_id: str | None, data: Mapping[str, Any]
@@ -492,7 +579,14 @@ class UsageCounter:
         return found
 
     def usage(self) -> Usage:
-        return Usage({key: (row[0], row[1], row[2]) for key, row in self._counts.items()})
+        awaiting = dict(self._undelivered)
+        for key in self._awaiting.values():
+            awaiting[key] = awaiting.get(key, 0) + 1
+        return Usage(
+            {key: (row[0], row[1], row[2]) for key, row in self._counts.items()},
+            awaiting,
+            dict(self._inbound),
+        )
 
 
 # -- applying prices ---------------------------------------------------------------------------
@@ -508,11 +602,13 @@ def _amounts(amounts: Mapping[str, Decimal]) -> dict[str, str]:
 class CostLine:
     """Spend on one row (everything, a channel or a country) and the orders it is set against.
 
-    ``units`` are what the provider bills (SMS segments, WhatsApp templates,
-    other messages); ``free`` messages cost nothing (WhatsApp free-form);
-    ``unpriced`` messages cost something the table has no price for, so
-    ``spend`` leaves them out. ``recovered`` is the attributed orders credited to
-    this row's last touch.
+    ``units`` are what the provider bills (SMS segments, delivered WhatsApp
+    templates, other messages); ``free`` messages cost nothing (WhatsApp free-form);
+    ``awaiting`` WhatsApp templates have no delivery report, so they are not billed
+    (yet); ``unpriced`` messages cost something the table has no price for, so
+    ``spend`` leaves them out. ``inbound`` counts the customers' own messages, in
+    ``spend`` where the table prices them. ``recovered`` is the attributed orders
+    credited to this row's last touch.
     """
 
     messages: int = 0
@@ -521,6 +617,8 @@ class CostLine:
     unpriced: int = 0
     spend: Mapping[str, Decimal] = attrs.field(factory=dict, hash=False)
     recovered: int = 0
+    awaiting: int = 0
+    inbound: int = 0
 
     @property
     def complete(self) -> bool:
@@ -542,29 +640,52 @@ class CostLine:
             "free": self.free,
             "unpriced": self.unpriced,
             "complete": self.complete,
+            "awaiting": self.awaiting,
+            "inbound": self.inbound,
             "spend": _amounts(self.spend),
             "recovered": self.recovered,
             "per_recovered_order": None if per is None else _amounts(per),
         }
 
 
-def _line(
-    prices: PriceTable,
-    rows: Iterable[tuple[str, str, tuple[int, int, int]]],
-    recovered: int,
-) -> CostLine:
-    messages = units = free = unpriced = 0
+#: One row of usage as ``_line`` reads it: channel, country, the ``Usage.counts``
+#: triple, then awaiting templates and inbound messages.
+_Row = tuple[str, str, tuple[int, int, int], int, int]
+
+
+def _line(prices: PriceTable, rows: Iterable[_Row], recovered: int) -> CostLine:
+    messages = units = free = unpriced = awaiting = inbound = 0
     spend: dict[str, Decimal] = {}
-    for channel, country, (sent, billed, gratis) in rows:
+
+    def add(price: Money, count: int) -> None:
+        spend[price.currency] = spend.get(price.currency, Decimal(0)) + price.amount * count
+
+    for channel, country, (sent, billed, gratis), waiting, received in rows:
         messages += sent
         units += billed
         free += gratis
+        awaiting += waiting
+        inbound += received
         price = prices.price(channel, None if country == UNKNOWN_COUNTRY else country)
         if price is None:
-            unpriced += sent - gratis
+            unpriced += sent - gratis - waiting
         elif billed:
-            spend[price.currency] = spend.get(price.currency, Decimal(0)) + price.amount * billed
-    return CostLine(messages, units, free, unpriced, spend, recovered)
+            add(price, billed)
+        inbound_price = prices.inbound_price(channel) if received else None
+        if inbound_price is not None:
+            add(inbound_price, received)
+    return CostLine(messages, units, free, unpriced, spend, recovered, awaiting, inbound)
+
+
+def _rows(usage: Usage, counted: bool) -> list[_Row]:
+    """Every ``(channel, country)`` with sends or inbound messages, for one side of ``counted``."""
+    keys = [key for key in (*usage.counts, *usage.inbound) if key[2] is counted]
+    return [
+        (channel, country, usage.counts.get(key, (0, 0, 0)), usage.awaiting.get(key, 0),
+         usage.inbound.get(key, 0))
+        for key in dict.fromkeys(keys)
+        for channel, country, _ in (key,)
+    ]  # fmt: skip
 
 
 @attrs.frozen
@@ -609,10 +730,10 @@ class Cost:
         orders: dict[tuple[str, str], int] = {}
         for key in credited:
             orders[key] = orders.get(key, 0) + 1
-        counted = [(ch, co, n) for (ch, co, inside), n in usage.counts.items() if inside]
-        other = [(ch, co, n) for (ch, co, inside), n in usage.counts.items() if not inside]
-        channels = sorted({ch for ch, _, _ in counted} | {ch for ch, _ in orders})
-        countries = sorted({co for _, co, _ in counted} | {co for _, co in orders})
+        counted = _rows(usage, True)
+        other = _rows(usage, False)
+        channels = sorted({row[0] for row in counted} | {ch for ch, _ in orders})
+        countries = sorted({row[1] for row in counted} | {co for _, co in orders})
         total = _line(prices, counted, sum(orders.values()))
         per, verdict = _per_incremental(total, incremental_orders, confidence, unavailable)
         return cls(

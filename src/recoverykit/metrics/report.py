@@ -250,6 +250,13 @@ def _cost_text(cost: Cost) -> list[str]:
         lines.append(
             f"  note: {total.unpriced} messages have no price in the table; spend leaves them out"
         )
+    if total.awaiting:
+        lines.append(
+            f"  note: {total.awaiting} WhatsApp templates have no delivery report; Meta bills "
+            "only delivered ones, so spend leaves them out"
+        )
+    if total.inbound:
+        lines.append(f"  inbound: {total.inbound} messages from customers")
     per = total.per_recovered
     lines.append(
         f"  per recovered order ({total.recovered} attributed): "

@@ -285,8 +285,9 @@ class _Pass:
         outcome = None if record.checkout_id is None else self.outcomes.get(record.checkout_id)
         if self.usage is not None and kind in MESSAGE_KINDS:
             country = self.usage.message(
-                kind, record.at, record.customer_id, data, counted=outcome is not None
-            )
+                kind, record.at, record.customer_id, data, counted=outcome is not None,
+                checkout_id=record.checkout_id,
+            )  # fmt: skip
             if outcome is not None and kind == RecordKind.SEND and outcome.order_at is None:
                 outcome.last_country = country
         if outcome is None:
@@ -310,8 +311,12 @@ class _Pass:
         if kind == "OrderPlaced":
             self._order(record, data)
             return
-        if kind == "ReplyReceived" and self.usage is not None:
-            self.usage.inbound(record.customer_id, data, record.at)
+        if self.usage is not None:
+            if kind == "ReplyReceived":
+                counted = record.checkout_id is not None and record.checkout_id in self.outcomes
+                self.usage.inbound(record.customer_id, data, record.at, counted=counted)
+            elif kind in ("MessageDelivered", "MessageRead"):
+                self.usage.delivered(record.checkout_id, data)
         if kind == "ConsentChanged" and _complaint(data.get("consent")):
             self.complaints += 1
             return

@@ -52,8 +52,12 @@ __all__ = [
     "ConsentEvent",
     "ConsentLedger",
     "ConsentStatus",
+    "MARKETING_STOP_CODES",
     "Purpose",
     "grant_for",
+    "marketing_resume",
+    "marketing_stop",
+    "provider_revocations",
     "revocation_for",
 ]
 
@@ -442,6 +446,21 @@ class ConsentLedger:
         but it never overrules an explicit "no" to this one (SEAMS 7). ``address``
         narrows the question as in ``status``.
         """
+        return self.withdrawal(customer_id, channel, purpose, at, address=address) is not None
+
+    def withdrawal(
+        self,
+        customer_id: str,
+        channel: Channel,
+        purpose: Purpose,
+        at: datetime,
+        *,
+        address: str | None = None,
+    ) -> ConsentEvent | None:
+        """The revocation behind ``withdrew`` (``None`` when it is ``False``).
+
+        Its time tells a caller whether a grant of another purpose came after it.
+        """
         moment = _micros(require_aware(at, "at"))
         index = self._folded()
         limit = len(self.events)
@@ -449,7 +468,7 @@ class ConsentLedger:
         with index.lock:
             track = index.tracks.get((customer_id, Channel(channel), Purpose(purpose)))
             if track is None:
-                return False
+                return None
             if key is None:
                 streams = [track.entries]
             else:
@@ -463,7 +482,9 @@ class ConsentLedger:
                     if best is None or entry[:3] > best[:3]:
                         best = entry
                     break
-        return best is not None and best[3].action is ConsentAction.REVOKED
+        if best is None or best[3].action is not ConsentAction.REVOKED:
+            return None
+        return best[3]
 
     def opted_out(self, customer_id: str, channel: Channel, at: datetime) -> bool:
         """True when the latest decisive event on ``channel`` (any purpose) is a revocation.
@@ -511,6 +532,106 @@ class ConsentLedger:
         problems.raise_if_any("Invalid consent ledger")
         assert ledger is not None
         return ledger
+
+
+#: Provider error codes that report a stop of marketing on their channel, not a STOP of
+#: every message: WhatsApp 131050, the recipient turned off marketing messages from this
+#: business (rules.md CP-6, WA-9; Meta's error-code reference).
+MARKETING_STOP_CODES: Final = {Channel.WHATSAPP: frozenset({"131050"})}
+
+#: What a platform's "stop marketing" withdraws. Meta files cart reminders under
+#: MARKETING templates, so a person who stops marketing in WhatsApp's own settings has
+#: said no to recovery messages there too; service replies are not covered.
+_MARKETING_STOP_PURPOSES: Final = (Purpose.MARKETING, Purpose.RECOVERY)
+
+
+def marketing_stop(
+    customer_id: str,
+    channel: Channel,
+    at: datetime,
+    *,
+    source: str,
+    text: str,
+    address: str | None = None,
+) -> tuple[ConsentEvent, ...]:
+    """The revocations a platform's "stop marketing" stands for: marketing and recovery.
+
+    One event per purpose, each naming it, so ``withdrew`` sees an explicit "no" to
+    recovery messages on ``channel`` for ``address`` until a newer grant. ``text`` is
+    the evidence (the provider's own value), cut to ``MAX_EVIDENCE_CHARS``.
+    """
+    return tuple(
+        _platform_event(customer_id, channel, purpose, ConsentAction.REVOKED, at, source,
+                        text, address)
+        for purpose in _MARKETING_STOP_PURPOSES
+    )  # fmt: skip
+
+
+def marketing_resume(
+    customer_id: str,
+    channel: Channel,
+    at: datetime,
+    *,
+    source: str,
+    text: str,
+    address: str | None = None,
+) -> ConsentEvent:
+    """The grant a platform's "resume marketing" stands for: marketing on ``channel``.
+
+    Being newer than the stop, it lets recovery messages go again where the policy
+    accepts marketing grants for them (``marketing_consent_ok``, SEAMS 7).
+    """
+    return _platform_event(
+        customer_id, channel, Purpose.MARKETING, ConsentAction.GRANTED, at, source, text, address
+    )
+
+
+def _platform_event(  # noqa: PLR0917 - one private constructor for the two above
+    customer_id: str,
+    channel: Channel,
+    purpose: Purpose,
+    action: ConsentAction,
+    at: datetime,
+    source: str,
+    text: str,
+    address: str | None,
+) -> ConsentEvent:
+    return ConsentEvent(
+        customer_id=customer_id,
+        channel=channel,
+        purpose=purpose,
+        action=action,
+        at=at,
+        source=source,
+        text=text[:MAX_EVIDENCE_CHARS],
+        address=address or None,
+    )
+
+
+def provider_revocations(
+    customer_id: str,
+    channel: Channel,
+    at: datetime,
+    *,
+    code: str | None,
+    address: str | None,
+) -> tuple[ConsentEvent, ...]:
+    """The ledger events a provider's revoking error code stands for.
+
+    A code in ``MARKETING_STOP_CODES`` withdraws marketing and recovery on the channel
+    (source ``<channel>_<code>``); any other revoking code (a STOP at the provider, an
+    unsubscribed bot) withdraws every purpose on it (source ``provider``).
+    """
+    if code is not None and code in MARKETING_STOP_CODES.get(Channel(channel), ()):
+        return marketing_stop(
+            customer_id,
+            channel,
+            at,
+            source=f"{Channel(channel).value}_{code}",
+            text=f"provider error {code}: the recipient stopped marketing messages",
+            address=address,
+        )
+    return (ConsentEvent.provider_opt_out(customer_id, channel, at, code=code, address=address),)
 
 
 def revocation_for(

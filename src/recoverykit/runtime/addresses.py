@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import attrs
 
-from ..policies.consent import ConsentAction, ConsentEvent, ConsentLedger
+from ..policies.consent import ConsentAction, ConsentEvent, ConsentLedger, Purpose
 from ..protocols import Transaction
 from ..values.model import Channel, address_key
 
@@ -43,20 +43,29 @@ def record_consent(tx: Transaction, event: ConsentEvent) -> None:
 def address_revocations(
     ledger: ConsentLedger, customer_id: str, channel: Channel
 ) -> list[ConsentEvent]:
-    """The address's standing revocation on ``channel``, re-filed for ``customer_id``.
+    """The address's standing revocations on ``channel``, re-filed for ``customer_id``.
 
-    ``ledger`` is the address's own ledger. Only the latest event covering the
-    channel counts: a revocation stands until the address grants again.
+    ``ledger`` is the address's own ledger. For each purpose only the latest event
+    covering it counts: a revocation stands until the address grants that purpose
+    again. A STOP covers every purpose and is returned once; a stop of marketing
+    (WhatsApp's own setting) withdraws two purposes by name, and a later resume of
+    marketing lifts only that one.
     """
-    latest: ConsentEvent | None = None
-    for event in ledger.events:
-        if event.channel is not None and event.channel is not channel:
-            continue
-        if latest is None or event.at >= latest.at:
-            latest = event
-    if latest is None or latest.action is not ConsentAction.REVOKED:
-        return []
-    return [attrs.evolve(latest, customer_id=customer_id)]
+    standing: list[ConsentEvent] = []
+    for purpose in Purpose:
+        latest: ConsentEvent | None = None
+        for event in ledger.events:
+            if event.channel is not None and event.channel is not channel:
+                continue
+            if event.purpose is not None and event.purpose is not purpose:
+                continue
+            if latest is None or event.at >= latest.at:
+                latest = event
+        if latest is not None and latest.action is ConsentAction.REVOKED:
+            refiled = attrs.evolve(latest, customer_id=customer_id)
+            if refiled not in standing:
+                standing.append(refiled)
+    return standing
 
 
 def _addresses(tx: Transaction, event: ConsentEvent) -> Iterator[str]:

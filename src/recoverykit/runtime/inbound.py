@@ -8,6 +8,7 @@ a webhook retried by the provider is a duplicate. ``InboundFacts`` is the part o
 
 from __future__ import annotations
 
+import logging
 from abc import abstractmethod
 from datetime import datetime, timedelta
 from typing import Final
@@ -26,24 +27,45 @@ from ..engine.events import (
 from ..engine.machine import Decision
 from ..engine.policy import RecoveryPolicy
 from ..policies.caps import ContactRecord, SendKind
-from ..policies.consent import ConsentAction, ConsentEvent, Purpose, grant_for, revocation_for
+from ..policies.consent import (
+    ConsentAction,
+    ConsentEvent,
+    Purpose,
+    grant_for,
+    marketing_resume,
+    marketing_stop,
+    revocation_for,
+)
 from ..policies.replies import Intent, Reply, classify_reply
-from ..protocols import Clock, LogRecord, OutboxEntry, OutboxStatus, Store, Transaction
+from ..protocols import (
+    ChannelAdapter,
+    Clock,
+    LogRecord,
+    OutboxEntry,
+    OutboxStatus,
+    Store,
+    Transaction,
+)
 from ..values.model import Channel, Customer
 from ..webhooks.types import (
     ChatStarted,
     DeliveryStatus,
     Inbound,
     InboundMessage,
+    MarketingPreference,
     StatusUpdate,
     UnsubscribeRequest,
 )
 from .addresses import address_ledger_id, record_consent
 from .apply import Pending
+from .optouts import record_provider_opt_out
 from .records import RecordKind, outbox_record, send_data
 from .routing import STOPPING, answerable
 
 __all__ = ["InboundFacts"]
+
+#: The runtime layer's logger (docs/reference/logging.md): no personal data at INFO+.
+_log: Final = logging.getLogger("recoverykit.runtime")
 
 
 class InboundFacts:
@@ -54,9 +76,15 @@ class InboundFacts:
     clock: Clock
     history_window: timedelta
 
+    channels: dict[Channel, ChannelAdapter]
+
     @abstractmethod
     def handle(self, event: Event) -> list[Decision]:
         """Apply one engine event (``Runner.handle``)."""
+
+    @abstractmethod
+    def _handle(self, event: Event, *, answer: bool) -> list[Decision]:
+        """``handle``; with ``answer=False`` no reply goes out."""
 
     @abstractmethod
     def _deliver(self, entries: list[OutboxEntry]) -> int:
@@ -74,12 +102,16 @@ class InboundFacts:
           typed). A STOP with no recovery to answer it still revokes consent;
         * ``StatusUpdate`` → ``MessageDelivered``, ``MessageRead`` or ``MessageFailed``
           for the touch the outbox sent under that provider id; statuses of replies
-          and ``sent`` reports are only logged (``info``), a revoking failure of a
-          reply still revokes;
+          and ``sent`` reports are only logged (``info``); a revoking failure
+          reaches the ledger whatever became of its recovery (a reply's too);
         * ``ChatStarted`` → the chat id saved on the customer, and a ``recovery``
           grant on that channel (source ``<channel>_start_link``);
         * ``UnsubscribeRequest`` → a revocation of that channel, its source kept
-          as evidence.
+          as evidence;
+        * ``MarketingPreference`` → a stop revokes marketing and recovery on that
+          channel for that address (cart reminders are marketing templates there),
+          a resume grants marketing again; the provider's value is the evidence.
+          An address no customer uses is filed under the address's own ledger.
 
         An address, message or customer the store does not know changes nothing and
         is logged as ``ignored`` (``unknown``).
@@ -93,6 +125,8 @@ class InboundFacts:
                 return self._receive_chat(inbound)
             case UnsubscribeRequest():
                 return self._receive_unsubscribe(inbound)
+            case MarketingPreference():
+                return self._receive_preference(inbound)
             case _:
                 msg = (
                     "receive() takes what a webhook parser returns "
@@ -101,13 +135,38 @@ class InboundFacts:
                 raise TypeError(msg)
 
     def _receive_message(self, message: InboundMessage) -> list[Decision]:
+        try:
+            return self._read_message(message)
+        finally:
+            if message.callback_id:
+                self._answer_callback(message)
+
+    def _answer_callback(self, message: InboundMessage) -> None:
+        """Acknowledge a tapped button through its adapter, when the adapter can.
+
+        A refusal is logged and changes nothing else: the tap was read already, and a
+        spinner left on a button is cosmetic.
+        """
+        answer = getattr(self.channels.get(message.channel), "answer_callback", None)
+        if not callable(answer):
+            return
+        try:
+            answer(message.callback_id)
+        except Exception as exc:  # an adapter's failure stays its own
+            _log.warning(
+                "could not answer a %s button tap: %s", message.channel.value,
+                type(exc).__name__, extra={"channel": message.channel.value},
+            )  # fmt: skip
+
+    def _read_message(self, message: InboundMessage) -> list[Decision]:
         now = self.clock.now()
+        confirm = not message.answered_by_provider
         notice: SendMessage | None = None
         with self.store.transaction() as tx:
             customer_id = tx.customer_for(message.channel, message.address)
             if customer_id is None:
                 notice = self._unknown_address(tx, message, now)
-                if notice is None:
+                if notice is None or not confirm:
                     return []
         if customer_id is None:
             if notice is not None:
@@ -132,11 +191,11 @@ class InboundFacts:
                 # START must not be lost with it, so it goes in as a consent change;
                 # a STOP the runner confirms itself (FCC-4).
                 event = ConsentChanged(change, id=event.id)
-                if reply.intent in STOPPING:
+                if reply.intent in STOPPING and confirm:
                     notice = self._opt_out_notice(
                         tx, customer_id, message.channel, message.address, event.id
                     )
-        decisions = self.handle(event)
+        decisions = self._handle(event, answer=confirm)
         if notice is not None:
             self._send_notice(notice)
         return decisions
@@ -166,12 +225,19 @@ class InboundFacts:
         return self._opt_out_notice(tx, ledger_id, message.channel, message.address, ident)
 
     def _consent_alone(
-        self, tx: Transaction, event: ReplyReceived, now: datetime, pending: Pending
+        self,
+        tx: Transaction,
+        event: ReplyReceived,
+        now: datetime,
+        pending: Pending,
+        *,
+        confirm: bool = True,
     ) -> bool:
         """A STOP or START no recovery can route to: record it; confirm a STOP once (FCC-4).
 
         The change binds the address the customer uses on that channel, so a STOP
         also covers other customer records sharing it. ``False`` for other replies.
+        ``confirm=False`` records without confirming (the provider confirmed it).
         """
         customer = tx.customer(event.customer_id)
         address = None if customer is None else customer.address_for(event.channel)
@@ -181,7 +247,7 @@ class InboundFacts:
         record_consent(tx, change)
         tx.log(LogRecord(now, RecordKind.INFO, None, event.customer_id,
                          {"what": "consent", "detail": consent_detail(change)}))  # fmt: skip
-        if address is None or event.reply.intent not in STOPPING:
+        if address is None or event.reply.intent not in STOPPING or not confirm:
             return True
         notice = self._opt_out_notice(tx, event.customer_id, event.channel, address, event.id)
         if notice is None:
@@ -245,16 +311,22 @@ class InboundFacts:
                 log_unknown(tx, now, update, "no sent message has this provider id")
                 return []
             message = entry.message
-            event: Event | None
+            event: Event | None = None
             if message.touch is not None and update.status is not DeliveryStatus.SENT:
                 event = status_event(update, message, message.touch, status_id)
             else:
-                event = log_status(tx, now, update, entry, status_id)
+                log_status(tx, now, update, entry, status_id)
         if settled is not None:
             self.store.mark_outbox(
                 entry.key, settled, at=now, provider_id=update.provider_message_id
             )
-        return [] if event is None else self.handle(event)
+        decisions = [] if event is None else self.handle(event)
+        if update.revoked and update.status is DeliveryStatus.FAILED:
+            # The recipient's word stands even when no recovery took the failure.
+            decisions += record_provider_opt_out(
+                self.handle, self.store, message, code=update.code, at=update.at, ident=status_id
+            )
+        return decisions
 
     def _receive_chat(self, started: ChatStarted) -> list[Decision]:
         with self.store.transaction() as tx:
@@ -299,8 +371,56 @@ class InboundFacts:
         request_id = inbound_id("unsubscribe", request.channel, request.provider_id)
         return self.handle(ConsentChanged(revocation, id=request_id))
 
+    def _receive_preference(self, preference: MarketingPreference) -> list[Decision]:
+        """A stop or resume of marketing from the messenger's settings, into the ledger.
+
+        The events name the address, so ``record_consent`` also files them under the
+        address's own ledger: the last look before a send then applies a stop to every
+        customer record sharing the number (SEAMS 5).
+        """
+        with self.store.transaction() as tx:
+            customer_id = tx.customer_for(preference.channel, preference.address)
+            if customer_id is None:
+                ledger_id = address_ledger_id(preference.channel, preference.address)
+                for change in preference_changes(preference, ledger_id):
+                    record_consent(tx, change)
+                tx.log(LogRecord(self.clock.now(), RecordKind.INFO, None, None,
+                                 {"what": "consent", "detail": preference_detail(preference)
+                                  + " (an address no customer uses)"}))  # fmt: skip
+                return []
+        decisions: list[Decision] = []
+        for change in preference_changes(preference, customer_id):
+            purpose = "all" if change.purpose is None else change.purpose.value
+            ident = inbound_id("preference", preference.channel, preference.provider_id)
+            decisions += self.handle(
+                ConsentChanged(change, id=event_id(ident, purpose) if ident else "")
+            )
+        return decisions
+
 
 # -- helpers ------------------------------------------------------------------------------------
+def preference_changes(
+    preference: MarketingPreference, customer_id: str
+) -> tuple[ConsentEvent, ...]:
+    """The ledger events a stop or resume of marketing stands for."""
+    build = marketing_stop if preference.stopped else marketing_resume
+    made = build(
+        customer_id,
+        preference.channel,
+        preference.at,
+        source=preference.source,
+        text=preference.text or preference_detail(preference),
+        address=preference.address,
+    )
+    return made if isinstance(made, tuple) else (made,)
+
+
+def preference_detail(preference: MarketingPreference) -> str:
+    """How the log names a stop or resume of marketing."""
+    what = "stopped" if preference.stopped else "resumed"
+    return f"marketing {what} on {preference.channel.value} in the messenger's settings"
+
+
 #: Outbox states a delivery report may settle: handed over, outcome never recorded.
 _UNSETTLED: Final = frozenset({OutboxStatus.UNCERTAIN, OutboxStatus.PENDING})
 
@@ -388,12 +508,8 @@ def status_event(update: StatusUpdate, message: SendMessage, touch: int, ident: 
 
 def log_status(
     tx: Transaction, now: datetime, update: StatusUpdate, entry: OutboxEntry, status_id: str
-) -> ConsentChanged | None:
-    """Log a report the engine has no use for (a reply's, or ``sent``), once.
-
-    Returns the revocation to apply when a reply failed because the recipient opted
-    out at the provider: no touch carries that news to the engine.
-    """
+) -> None:
+    """Log a report the engine has no use for (a reply's, or ``sent``), once."""
     message = entry.message
     if not tx.mark_seen(status_id):
         tx.log(
@@ -402,7 +518,7 @@ def log_status(
                 {"reason": "duplicate", "event": "StatusUpdate", "detail": "event id seen before"},
             )
         )  # fmt: skip
-        return None
+        return
     what = "reply" if message.touch is None else f"touch {message.touch}"
     detail = f"{what} on {message.channel.value}: {update.status.value}"
     tx.log(
@@ -412,19 +528,6 @@ def log_status(
              "status": update.status.value, "code": update.code},
         )
     )  # fmt: skip
-    if not (update.revoked and update.status is DeliveryStatus.FAILED):
-        return None
-    revocation = ConsentEvent(
-        customer_id=message.customer_id,
-        channel=message.channel,
-        purpose=None,
-        action=ConsentAction.REVOKED,
-        at=update.at,
-        source="provider",
-        text=f"provider reported an opt-out (code {update.code})",
-        address=message.to,
-    )
-    return ConsentChanged(revocation, id=inbound_id("revoked", update.channel, status_id))
 
 
 def consent_change(

@@ -54,6 +54,7 @@ from ..values.model import Channel
 from .addresses import address_ledger_id, address_revocations
 from .apply import Pending
 from .circuits import Circuits
+from .optouts import record_provider_opt_out
 from .records import CONFIRM_KEY, RecordKind, outbox_record
 
 __all__ = ["Delivery"]
@@ -244,26 +245,32 @@ class Delivery(Circuits):
 
         A failed reply (an opt-out confirmation, a help answer) has no touch to
         retry: replies answer one inbound message and are never resent later. An
-        ``uncertain`` send is not a failure: the engine keeps it as sent.
+        ``uncertain`` send is not a failure: the engine keeps it as sent. A revoking
+        failure reaches the ledger whether or not a recovery took it (a reply's, or
+        one whose recovery is paused or over).
         """
         for entry, error in failures:
             message = entry.message
-            if message.touch is None:
-                continue
-            self.handle(
-                MessageFailed(
-                    checkout_id=message.checkout_id,
-                    touch=message.touch,
-                    channel=message.channel,
-                    at=self.clock.now(),
-                    permanent=error.permanent,
-                    code=error.code,
-                    revoked=error.revoked,
-                    attempt=message.attempt,
-                    scope=error.scope,
-                    retry_after=error.retry_after,
+            at = self.clock.now()
+            if message.touch is not None:
+                self.handle(
+                    MessageFailed(
+                        checkout_id=message.checkout_id,
+                        touch=message.touch,
+                        channel=message.channel,
+                        at=at,
+                        permanent=error.permanent,
+                        code=error.code,
+                        revoked=error.revoked,
+                        attempt=message.attempt,
+                        scope=error.scope,
+                        retry_after=error.retry_after,
+                    )
                 )
-            )
+            if error.revoked:
+                record_provider_opt_out(
+                    self.handle, self.store, message, code=error.code, at=at, ident=entry.key
+                )
 
     def _deliver_waiting(self) -> int:
         """Send what waited in the outbox (a channel that was down, a held recipient, the

@@ -159,6 +159,10 @@ class Runner(Delivery, InboundFacts):
         retried once on fresh state. A recovery whose data makes the engine raise
         is quarantined; the event still reaches the others.
         """
+        return self._handle(event, answer=True)
+
+    def _handle(self, event: Event, *, answer: bool) -> list[Decision]:
+        """``handle``; ``answer=False`` sends no reply (the provider answered already)."""
         pending = Pending()
         decisions: list[Decision] = []
         for attempt in (1, 2):
@@ -166,7 +170,7 @@ class Runner(Delivery, InboundFacts):
             pending = Pending()
             try:
                 with self.store.transaction() as tx:
-                    decisions = self._handle_in(tx, event, now, pending)
+                    decisions = self._handle_in(tx, event, now, pending, answer=answer)
                 break
             except ConflictError:
                 if attempt == 2:
@@ -175,7 +179,13 @@ class Runner(Delivery, InboundFacts):
         return decisions
 
     def _handle_in(
-        self, tx: Transaction, event: Event, now: datetime, pending: Pending
+        self,
+        tx: Transaction,
+        event: Event,
+        now: datetime,
+        pending: Pending,
+        *,
+        answer: bool = True,
     ) -> list[Decision]:
         kind = type(event).__name__
         checkout_id = getattr(event, "checkout_id", None)
@@ -199,7 +209,7 @@ class Runner(Delivery, InboundFacts):
         if (
             not targets
             and isinstance(event, ReplyReceived)
-            and self._consent_alone(tx, event, now, pending)
+            and self._consent_alone(tx, event, now, pending, confirm=answer)
         ):
             return []
         if not targets and not isinstance(event, ConsentChanged):
@@ -217,7 +227,7 @@ class Runner(Delivery, InboundFacts):
         for index, (routed, target) in enumerate(targets):
             try:
                 decisions.append(
-                    deciding.apply(tx, target, routed, now, pending, answer=index == 0)
+                    deciding.apply(tx, target, routed, now, pending, answer=answer and index == 0)
                 )
             except Quarantine:
                 continue  # parked and logged; the event still reaches the others

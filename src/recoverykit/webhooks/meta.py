@@ -17,7 +17,11 @@ status in all of them is returned, in order. What they become:
   ``system`` notices are not from the customer and are left out;
 * ``statuses[]`` → ``StatusUpdate``; a ``failed`` one carries its first error code,
   read through the shared table: 131047 (outside the 24-hour window, WA-2), 131049
-  (per-user marketing limit: transient, wait, CP-7), 131026 (undeliverable, PW-3).
+  (per-user marketing limit: transient, wait, CP-7), 131050 (the person stopped
+  marketing messages: revoking, CP-6), 131026 (undeliverable, PW-3);
+* a ``user_preferences`` change of category ``marketing_messages`` →
+  ``MarketingPreference`` (``stop`` or ``resume``, with Meta's own words as the
+  evidence): a stop made in WhatsApp's settings, where no message is ever written.
 
 Changes of other fields (template reviews, account updates) and payloads for
 other products are not about recoveries and give no result.
@@ -58,6 +62,7 @@ from .types import (
     Inbound,
     InboundMessage,
     MalformedWebhook,
+    MarketingPreference,
     SignatureMismatch,
     StatusUpdate,
     WebhookRequest,
@@ -74,6 +79,8 @@ _WA_ID: Final = re.compile(r"\d{4,20}")
 _STATUSES: Final = {status.value: status for status in DeliveryStatus}
 _MEDIA: Final = frozenset({"image", "video", "document"})
 _REPLIES: Final = frozenset({"button_reply", "list_reply"})
+#: ``user_preferences`` values and whether each one stops marketing.
+_PREFERENCES: Final = {"stop": True, "resume": False}
 
 
 def _check_secret(_inst: object, attribute: attrs.Attribute[str], value: str) -> None:
@@ -164,11 +171,44 @@ def _read(document: Any, now: datetime) -> list[Inbound]:
         need(obj(entry, path), "changes", path, array)
         for here, item in items(entry, "changes", path):
             change = obj(item, here)
-            if change.get("field") != "messages":
-                continue
-            value = need(change, "value", here, obj)
-            found += _messages(value, f"{here}.value", now)
-            found += _statuses(value, f"{here}.value", now)
+            field = change.get("field")
+            if field == "messages":
+                value = need(change, "value", here, obj)
+                found += _messages(value, f"{here}.value", now)
+                found += _statuses(value, f"{here}.value", now)
+            elif field == "user_preferences":
+                value = need(change, "value", here, obj)
+                found += _preferences(value, f"{here}.value", now)
+    return found
+
+
+def _preferences(value: Mapping[str, Any], path: str, now: datetime) -> list[Inbound]:
+    """Marketing stops and resumes; other categories and values are not about consent."""
+    found: list[Inbound] = []
+    for here, item in items(value, "user_preferences", path):
+        preference = obj(item, here)
+        if preference.get("category") != "marketing_messages":
+            continue
+        raw = need(preference, "value", here, text)
+        stopped = _PREFERENCES.get(raw)
+        if stopped is None:
+            continue  # a value this release does not know: changes nothing
+        address = need(preference, "wa_id", here, _wa_address)
+        at = need(preference, "timestamp", here, partial(instant, now=now))
+        detail = optional_text(preference, "detail", here) or ""
+        evidence = f"user_preferences marketing_messages={raw}"
+        found.append(
+            MarketingPreference(
+                channel=Channel.WHATSAPP,
+                address=address,
+                stopped=stopped,
+                # Meta gives these no id: who, what and Meta's own stamp make one.
+                provider_id=f"{address}:{raw}:{preference.get('timestamp')}",
+                at=at,
+                text=f"{evidence} ({detail})" if detail else evidence,
+                source="whatsapp_user_preferences",
+            )
+        )
     return found
 
 

@@ -16,7 +16,8 @@ What a verified update becomes:
   ``/start <payload>`` with a genuine, unexpired payload → ``ChatStarted`` instead
   (a bad or expired payload is just a message: nothing is bound);
 * ``callback_query`` (an inline button tapped) → ``InboundMessage`` with ``button``
-  set to its data, so a tapped "1" reads like a typed "1";
+  set to its data, so a tapped "1" reads like a typed "1", and ``callback_id`` set
+  to the query's id (``Runner.receive`` answers it, so the button stops spinning);
 * ``my_chat_member`` turning ``kicked`` (the person blocked the bot) →
   ``UnsubscribeRequest(source="blocked")``;
 * anything else (edits, group chats, channel posts) → nothing.
@@ -249,7 +250,12 @@ def _callback(query: Mapping[str, Any], update_id: str, now: datetime) -> list[I
     if chat is None:
         return []
     label = _button_label(message, data) if isinstance(message, Mapping) else None
-    return [InboundMessage(Channel.TELEGRAM, chat, label or data, update_id, now, button=data)]
+    answer = need(query, "id", "$.callback_query", identifier)
+    return [
+        InboundMessage(
+            Channel.TELEGRAM, chat, label or data, update_id, now, button=data, callback_id=answer
+        )
+    ]
 
 
 def _button_label(message: Mapping[str, Any], data: str) -> str | None:

@@ -12,7 +12,9 @@ What a verified request becomes:
 
 * an inbound message (it has ``Body``) → ``InboundMessage`` on SMS, or on WhatsApp
   when the sender is ``whatsapp:+…``; a quick-reply tap's ``ButtonPayload`` is the
-  ``button``;
+  ``button``; an ``OptOutType`` of ``STOP``, ``START`` or ``HELP`` (sent when the
+  Messaging Service has Advanced Opt-Out on) marks it ``answered_by_provider``:
+  Twilio has confirmed it already;
 * a status callback (``MessageStatus``) → ``StatusUpdate``: ``sent``, ``delivered``,
   ``read``, and ``failed``/``undelivered`` with the ``ErrorCode`` read through the
   shared error table (21610 is the recipient's STOP: ``revoked``). Interim statuses
@@ -51,6 +53,9 @@ __all__ = ["TwilioWebhooks"]
 _SIGNATURE: Final = "X-Twilio-Signature"
 _BODY_HASH: Final = "bodySHA256"
 _WHATSAPP_PREFIX: Final = "whatsapp:"
+#: ``OptOutType`` values: Twilio's Advanced Opt-Out matched a keyword and sent its own
+#: confirmation (it sends the field only then).
+_ANSWERED: Final = frozenset({"STOP", "START", "HELP"})
 #: Form fields read at most; Twilio sends a few dozen.
 _MAX_FIELDS: Final = 500
 _STATUSES: Final = {
@@ -232,6 +237,7 @@ def _inbound(fields: Mapping[str, str], sid: str, now: datetime) -> InboundMessa
         provider_id=sid,
         at=now,
         button=payload,
+        answered_by_provider=fields.get("OptOutType", "").strip().upper() in _ANSWERED,
     )
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "Inbound",
     "InboundMessage",
     "MalformedWebhook",
+    "MarketingPreference",
     "SignatureMismatch",
     "StatusUpdate",
     "UnsubscribeRequest",
@@ -107,6 +108,13 @@ class InboundMessage:
     provider_id: str
     at: datetime = attrs.field(validator=_aware)
     button: str | None = None
+    #: The id of the tap to acknowledge (a Telegram ``callback_query``): the runner
+    #: answers it through the channel's adapter, so the button stops spinning.
+    callback_id: str | None = None
+    #: The provider already answered this message itself (Twilio's Advanced Opt-Out
+    #: confirms STOP, START and HELP and says so in ``OptOutType``): the runner records
+    #: what it means but sends no answer of its own, so nobody is confirmed twice.
+    answered_by_provider: bool = False
 
 
 class DeliveryStatus(enum.StrEnum):
@@ -175,4 +183,26 @@ class UnsubscribeRequest:
     source: str = "webhook"
 
 
-Inbound: TypeAlias = InboundMessage | StatusUpdate | ChatStarted | UnsubscribeRequest
+@attrs.frozen
+class MarketingPreference:
+    """The recipient stopped or resumed marketing messages in the messenger's own settings.
+
+    WhatsApp reports it in the ``user_preferences`` webhook. A stop withdraws marketing
+    on ``channel`` for ``address`` and, since cart reminders go out as marketing
+    templates, recovery messages too; a resume grants marketing again. ``text`` is the
+    provider's own value (kept as evidence), ``source`` how it arrived.
+    """
+
+    channel: Channel
+    address: str
+    #: ``True`` for a stop, ``False`` for a resume.
+    stopped: bool
+    provider_id: str
+    at: datetime = attrs.field(validator=_aware)
+    text: str = ""
+    source: str = "webhook"
+
+
+Inbound: TypeAlias = (
+    InboundMessage | StatusUpdate | ChatStarted | UnsubscribeRequest | MarketingPreference
+)
