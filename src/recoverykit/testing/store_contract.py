@@ -220,6 +220,7 @@ def every_field_samples() -> dict[str, Any]:
         optin_due=T0 + HOUR,
         optin_sent_at=T0 + 2 * HOUR,
         sent=(sent,),
+        window_closed_at=T0 + HOUR,
         replies_sent=1,
         clicked=True,
         finish_reason=FinishReason.SEQUENCE_DONE,
