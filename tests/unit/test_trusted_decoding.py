@@ -247,7 +247,8 @@ def test_the_fast_path_does_not_swallow_a_checked_error_type() -> None:
 
 def test_every_optional_field_survives_the_fast_path() -> None:
     """Fields the strategies leave at their defaults (stock facts, category, friction,
-    a hold, a discount code on a sent touch) come back from a stamped row as they were."""
+    a hold, a discount code on a sent touch, a closed WhatsApp window) come back from a
+    stamped row as they were."""
     base = _state()
     assert base.checkout is not None
     item = LineItem(
@@ -264,7 +265,11 @@ def test_every_optional_field_survives_the_fast_path() -> None:
     sent = SentTouch(1, Channel.SMS, T0, "k-1", attempt=1, delivered=True, read=True,
                      failed=True, discount_code="SAVE5")  # fmt: skip
     state = attrs.evolve(
-        base, checkout=checkout, sent=(sent,), failed_channels=frozenset({Channel.EMAIL})
+        base,
+        checkout=checkout,
+        sent=(sent,),
+        failed_channels=frozenset({Channel.EMAIL}),
+        window_closed_at=T0 + timedelta(minutes=30),
     )
     data = json.loads(state_to_json(state))
     _same(trusted_state(data), state)

@@ -271,6 +271,8 @@ def trusted_state(data: Mapping[str, Any]) -> RecoveryState:
         optin_due=_maybe_instant(data["optin_due"]),
         optin_sent_at=_maybe_instant(data["optin_sent_at"]),
         sent=tuple(_sent(item) for item in data["sent"]),
+        # Written only when set (``RecoveryState.to_dict``): absent means none.
+        window_closed_at=_maybe_instant(data.get("window_closed_at")),
         replies_sent=data["replies_sent"],
         clicked=data["clicked"],
         finish_reason=None if finish is None else _finish(finish),
