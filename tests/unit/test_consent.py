@@ -119,6 +119,37 @@ def test_opt_out_all_revokes_every_channel() -> None:
         assert not ledger.allows("cus-1", channel, Purpose.RECOVERY, T0 + timedelta(hours=1))
 
 
+def test_opt_out_all_by_text_binds_every_address_of_the_customer() -> None:
+    """An "unsubscribe all" that arrived by SMS also stops their Viber id and e-mail.
+
+    The revocation names the number it came from; asking about another channel names
+    that channel's own address, which the revocation must cover all the same.
+    """
+    stop = revocation_for(
+        classify_reply("unsubscribe all"),
+        "cus-1",
+        Channel.SMS,
+        T0 + timedelta(minutes=5),
+        address=PHONE,
+    )
+    assert stop is not None
+    assert stop.address == PHONE
+    grants = (
+        event(),
+        event(channel=Channel.VIBER, address="viber-uid-1"),
+        event(channel=Channel.EMAIL, address="ann@example.com"),
+    )
+    ledger = ConsentLedger((*grants, stop))
+    later = T0 + timedelta(hours=1)
+    for channel, address in (
+        (Channel.SMS, PHONE),
+        (Channel.VIBER, "viber-uid-1"),
+        (Channel.EMAIL, "ann@example.com"),
+    ):
+        status = ledger.status("cus-1", channel, Purpose.RECOVERY, later, address=address)
+        assert (status.allowed, status.reason) == (False, "revoked"), channel
+
+
 def test_stale_grant_cannot_regrant() -> None:
     """A grant dated before the latest revocation does not re-grant, whatever the append order."""
     stop = event(ConsentAction.REVOKED, minutes=10, purpose=None, address=None)

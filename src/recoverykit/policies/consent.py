@@ -271,7 +271,14 @@ class _Index:
         bisect.insort(self.customers.setdefault(event.customer_id, []), entry)
         channels = tuple(Channel) if event.channel is None else (event.channel,)
         purposes = tuple(Purpose) if event.purpose is None else (event.purpose,)
-        address = None if event.address is None else address_key(event.channel, event.address)
+        # A revocation of every channel names the address it came from, but it speaks for
+        # the customer everywhere: an "unsubscribe all" by SMS binds their Viber id and
+        # e-mail too, so it is filed for any address, not only the one it arrived on.
+        address = (
+            None
+            if event.address is None or event.channel is None
+            else address_key(event.channel, event.address)
+        )
         for channel in channels:
             for purpose in purposes:
                 key = (event.customer_id, channel, purpose)
