@@ -33,7 +33,8 @@ def model(events: tuple[ConsentEvent, ...], question: Question) -> tuple[bool, b
         and e.at <= at
         and e.channel in {channel, None}
         and e.purpose in {purpose, None}
-        and (address is None or e.address is None or e.address == address)
+        # A revocation of every channel covers every address the customer has.
+        and (address is None or e.address is None or e.channel is None or e.address == address)
     ]
     revoked = [e.at for e in relevant if e.action is ConsentAction.REVOKED]
     cutoff = max(revoked) if revoked else None
