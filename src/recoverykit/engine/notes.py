@@ -48,7 +48,6 @@ class DeferReason(enum.StrEnum):
     CONTACT_HOURS = "contact_hours"
     CAP = "cap"
     PROGRAM = "program"
-    PAYMENT = "payment"
     PLATFORM_LIMIT = "platform_limit"
     RETRY = "retry"
 
@@ -65,7 +64,6 @@ class SkipReason(_OpenStrEnum):
 
     #: The carrier or platform program forbids it (limit, deadline, consent kind).
     PROGRAM = "program"
-    PAYMENT = "payment"
     #: No channel with consent (or the touch's own channel) can reach the customer.
     NO_CONSENT = "no_consent"
     #: Past the 7-day limit after abandonment.
