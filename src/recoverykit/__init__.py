@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         Finish,
         FinishReason,
         HandOff,
+        HandOffReason,
         MessageKind,
         RecordConsent,
         ScheduleWakeup,
@@ -255,6 +256,7 @@ if TYPE_CHECKING:
     from .policies.stock import (
         StockSource as StockSource,
     )
+    from .policies.vocabulary import Vocabulary
     from .protocols import SystemClock
     from .runtime.runner import Runner
     from .runtime.scenario import (
@@ -275,6 +277,7 @@ _EXPORTS: Final = {
         "Finish",
         "FinishReason",
         "HandOff",
+        "HandOffReason",
         "MessageKind",
         "RecordConsent",
         "ScheduleWakeup",
@@ -312,6 +315,7 @@ _EXPORTS: Final = {
     "policies.consent": ("ConsentAction", "ConsentEvent", "ConsentLedger", "Purpose"),
     "policies.hours": ("ContactHours",),
     "policies.sequence": ("RecoverySequence", "Touch"),
+    "policies.vocabulary": ("Vocabulary",),
     "protocols": ("SystemClock",),
     "runtime.runner": ("Runner",),
     "stores.memory": ("MemoryStore",),
@@ -398,6 +402,7 @@ __all__ = [
     "FrequencyCap",
     "Friction",
     "HandOff",
+    "HandOffReason",
     "InvalidInputError",
     "LineItem",
     "LinkClicked",
@@ -428,6 +433,7 @@ __all__ = [
     "StoreError",
     "SystemClock",
     "Touch",
+    "Vocabulary",
     "WakeupDue",
     "__version__",
     "decide",

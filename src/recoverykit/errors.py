@@ -10,7 +10,8 @@ The tree, so a caller can catch as broadly or narrowly as it needs::
     │   ├── InvalidMoney                      negative, NaN or unknown currency
     │   ├── CurrencyMismatch                  arithmetic across two currencies
     │   ├── InvalidLocale                     babel does not know the locale
-    │   └── InvalidPolicy                     a policy value no store could really run
+    │   ├── InvalidPolicy                     a policy value no store could really run
+    │   └── InvalidVocabulary                 a store's reply word no reader can use
     ├── DefinitionError(ValueError)           a document (sequence, scenario, pack) with
     │                                         one or more problems, each with its JSON path
     ├── TemplateError(ValueError)             a template that cannot be compiled or rendered
@@ -53,6 +54,7 @@ __all__ = [
     "InvalidMoney",
     "InvalidPhoneNumber",
     "InvalidPolicy",
+    "InvalidVocabulary",
     "LinkError",
     "LinkExpired",
     "LinkInvalid",
@@ -152,6 +154,17 @@ class InvalidPolicy(InvalidInputError):
     >>> raise InvalidPolicy("TimingScale.low_factor must be a finite number above 0 (got -1)")
     Traceback (most recent call last):
     recoverykit.errors.InvalidPolicy: TimingScale.low_factor must be a finite number above 0 ...
+    """
+
+
+class InvalidVocabulary(InvalidInputError):
+    """A store's reply word no reader can use: an intent no words can give (a menu
+    digit, "unknown", a misspelt name), a phrase with nothing to match, a malformed
+    locale. The message names the entry and the fix.
+
+    >>> raise InvalidVocabulary("Vocabulary.of['pl']: unknown intent 'questoin' (choose ...)")
+    Traceback (most recent call last):
+    recoverykit.errors.InvalidVocabulary: Vocabulary.of['pl']: unknown intent 'questoin' ...
     """
 
 

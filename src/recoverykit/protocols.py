@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, cast, runtime_checkable
 
 import attrs
 
-from .engine.commands import SendMessage
+from .engine.commands import HandOff, SendMessage
 from .engine.state import RecoveryState
 from .policies.caps import ContactHistory, ContactRecord
 from .policies.consent import ConsentEvent, ConsentLedger
+from .policies.vocabulary import ReplyClassifier
 from .values.model import Channel, Customer
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ __all__ = [
     "OutboxStatus",
     "Receipt",
     "RecordKind",
+    "ReplyClassifier",
     "Store",
     "SystemClock",
     "Transaction",
@@ -94,9 +96,17 @@ class SystemClock:
 
 @runtime_checkable
 class HandOffSink(Protocol):
-    """**Protocol:** receives conversations a person should take over."""
+    """**Protocol:** receives conversations a person should take over.
 
-    def hand_off(self, checkout_id: str, customer_id: str, channel: Channel, text: str) -> None: ...
+    The ``HandOff`` carries everything needed to answer without another lookup: the
+    customer's text and its classified intent, the reason, the cart and the newest
+    lines of the conversation. It is called after the decision is committed (the
+    ``handoff`` log line is already written); an exception here is logged and does
+    not undo anything. When the person is done, hand the recovery back with
+    ``Runner.handle(RecoveryResumed(checkout_id, at=...))``.
+    """
+
+    def hand_off(self, handoff: HandOff) -> None: ...
 
 
 # -- stored records ---------------------------------------------------------------------

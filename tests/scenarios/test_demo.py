@@ -176,10 +176,11 @@ def test_verbose_demo_ends_with_the_scorecard_and_prices_it(stories: Path) -> No
     By hand from the demo's story and ``examples/demo/prices.json``: Russian texts
     10 segments at 0.30 EUR (3.00), Polish texts 7 segments at 0.04 EUR (0.28), the
     French text 2 segments at 0.07 EUR (0.14), British texts 6 segments at 0.04 GBP
-    (0.24), the US text 2 segments at 0.01 USD; Anna's two WhatsApp templates at 0.10
-    EUR (her reply's answer and the touch inside her service window are free),
-    Aigerim's three at 0.04 EUR, and five e-mails at 0.001 EUR. 26 messages, 37 billed
-    units, 2 free. The carts left at payment get the first touch about the card and
+    (0.24), the US text 2 segments at 0.01 USD; Anna's three WhatsApp templates at 0.10
+    EUR (her menu answer's help is free; the answer paused her recovery for a person, so
+    touch 2 went after the 24 h hand-off timeout, when her service window had closed),
+    Aigerim's three at 0.04 EUR, and five e-mails at 0.001 EUR. 26 messages, 38 billed
+    units, 1 free. The carts left at payment get the first touch about the card and
     3-D Secure, two segments by text.
     """
     prices = EXAMPLES / "prices.json"
@@ -187,8 +188,8 @@ def test_verbose_demo_ends_with_the_scorecard_and_prices_it(stories: Path) -> No
     assert "\nRecovery scorecard\n" in text
     assert "\nCost\n  prices: ILLUSTRATIVE" in text
     assert (
-        "spend: 3.7450 EUR, 0.2400 GBP, 0.0200 USD on 26 messages "
-        "(37 billed units, 2 free, 0 unpriced)"
+        "spend: 3.8450 EUR, 0.2400 GBP, 0.0200 USD on 26 messages "
+        "(38 billed units, 1 free, 0 unpriced)"
     ) in text
     assert "per incremental order: not available: not enough data yet" in text
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import importlib
 import sys
 import textwrap
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from recoverykit.engine.events import CheckoutAbandoned
+from recoverykit.engine.events import CheckoutAbandoned, ReplyReceived
+from recoverykit.engine.state import RecoveryStatus
+from recoverykit.policies.replies import classify_reply
 from recoverykit.protocols import OutboxStatus
 from recoverykit.runtime.cli import main
 from recoverykit.runtime.runner import Runner
@@ -66,6 +69,14 @@ def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             tx.append_consent(grant(who))
         setup.handle(CheckoutAbandoned(checkout(1, who), T0))
     return db
+
+
+def statuses(db: Path) -> list[RecoveryStatus]:
+    store = SQLiteStore(db)
+    try:
+        return [state.status for state in store.states()]
+    finally:
+        store.close()
 
 
 def sent_keys(db: Path) -> list[str]:
@@ -173,3 +184,22 @@ def test_one_failing_close_does_not_keep_the_rest_open() -> None:
     with pytest.raises(OSError, match="pool already gone"):
         runner.close()
     assert (1, 1, 1) == (broken.closed, fine.closed, store.closed)
+
+
+def test_resume_hands_a_paused_recovery_back_through_the_shops_runner(
+    shop: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``recoverykit resume`` applies ``RecoveryResumed`` with the store's own runner: a
+    paused recovery plans its next touch again; anything else is refused (status 2)."""
+    who = customer()
+    with Runner(POLICY, SQLiteStore(shop), {}, FakeClock(T0 + timedelta(hours=2))) as setup:
+        question = classify_reply("Does it come in green?", locale="en")
+        setup.handle(ReplyReceived(who.id, Channel.SMS, question, T0 + timedelta(hours=2)))
+    assert [RecoveryStatus.PAUSED] == statuses(shop)
+    assert 0 == main(["resume", "co-1", "--db", str(shop), "--runner", "tick_shop:runner"])
+    assert "resumed co-1: next wake-up" in capsys.readouterr().out
+    assert [RecoveryStatus.ACTIVE] == statuses(shop)
+    assert 2 == main(["resume", "co-1", "--db", str(shop), "--runner", "tick_shop:runner"])
+    assert "co-1 is active, not paused: nothing to resume" in capsys.readouterr().err
+    assert 2 == main(["resume", "co-9", "--db", str(shop), "--runner", "tick_shop:runner"])
+    assert "no recovery for checkout 'co-9'" in capsys.readouterr().err

@@ -225,9 +225,10 @@ def test_double_opt_in_request_waits_for_the_cap_and_the_hours() -> None:
 
 def test_paused_recovery_does_not_wake_for_a_waiting_double_opt_in_request() -> None:
     """A person has the conversation: the request that waited for the morning does not go,
-    and the recovery sleeps until its retention ends instead of waking at every tick."""
+    and (with no hand-off timeout) the recovery sleeps until its retention ends instead of
+    waking at every tick."""
     who = customer(phone="+12125551234", email=None, locale="en")
-    policy = attrs.evolve(POLICY, request_double_optin=True)
+    policy = attrs.evolve(POLICY, request_double_optin=True, handoff_timeout=None)
     driver = EngineDriver(policy, consent=[grant(who, Channel.SMS)])
     driver.feed(CheckoutAbandoned(checkout(who, currency="USD"), T0))  # 05:00 in New York
     assert driver.states["chk-1"].optin_due is not None
@@ -269,9 +270,9 @@ def test_help_hands_off_and_pauses_until_resumed() -> None:
     assert any(isinstance(c, HandOff) for c in decision.commands)
     assert ["help_reply"] == [c.key for c in decision.commands if isinstance(c, SendMessage)]
     assert RecoveryStatus.PAUSED == driver.states[cid].status
-    driver.run_until(T0 + timedelta(days=2))
+    driver.run_until(T0 + timedelta(hours=20))  # the 24 h hand-off timeout has not passed
     assert 1 == len(driver.touches(cid))
-    driver.feed(RecoveryResumed(cid, T0 + timedelta(days=2)))
+    driver.feed(RecoveryResumed(cid, T0 + timedelta(hours=20)))
     driver.run_until(T0 + timedelta(days=6))
     assert 3 == len(driver.touches(cid))
 
@@ -370,8 +371,9 @@ def test_holdout_is_tracked_but_never_messaged() -> None:
 
 
 def test_retention_expiry_drops_personal_data() -> None:
-    """After retention the recovery finishes as expired and forgets the checkout's details."""
-    policy = attrs.evolve(POLICY, retention=timedelta(days=5))
+    """After retention the recovery finishes as expired and forgets the checkout's details
+    and the conversation."""
+    policy = attrs.evolve(POLICY, retention=timedelta(days=5), handoff_timeout=None)
     driver, cid = started(policy)
     driver.feed(
         ReplyReceived(
@@ -385,6 +387,7 @@ def test_retention_expiry_drops_personal_data() -> None:
     state = driver.states[cid]
     assert FinishReason.EXPIRED == state.finish_reason
     assert state.checkout is None
+    assert () == state.conversation
 
 
 def test_delivery_receipts_update_and_duplicates_are_ignored() -> None:

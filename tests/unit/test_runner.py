@@ -11,9 +11,11 @@ import attrs
 import pytest
 
 from recoverykit.channels.errors import OutcomeUnknown
-from recoverykit.engine.commands import MessageKind, SendMessage
+from recoverykit.engine.commands import HandOff, HandOffReason, MessageKind, SendMessage
+from recoverykit.engine.conversation import Direction
 from recoverykit.engine.events import CheckoutAbandoned, OrderPlaced, ReplyReceived
 from recoverykit.engine.policy import RecoveryPolicy
+from recoverykit.engine.state import RecoveryStatus
 from recoverykit.errors import ChannelError, NaiveDatetimeError
 from recoverykit.policies.consent import ConsentAction, ConsentEvent, Purpose
 from recoverykit.policies.replies import classify_reply
@@ -185,12 +187,13 @@ def test_reply_opens_the_service_window(store: Store) -> None:
 
 
 def test_question_is_handed_to_the_sink(store: Store) -> None:
-    """A question pauses the recovery and reaches the hand-off sink after commit."""
-    handed: list[tuple[str, str]] = []
+    """A question pauses the recovery and reaches the hand-off sink after commit, with
+    all a person needs: the reason, the cart, the address and the conversation."""
+    handed: list[HandOff] = []
 
     class Sink:
-        def hand_off(self, checkout_id: str, customer_id: str, channel: Channel, text: str) -> None:
-            handed.append((checkout_id, text))
+        def hand_off(self, handoff: HandOff) -> None:
+            handed.append(handoff)
 
     runner, clock, _ = setup(store, handoffs=Sink())
     who = customer()
@@ -198,8 +201,65 @@ def test_question_is_handed_to_the_sink(store: Store) -> None:
     tick_until_idle(runner, clock, T0 + timedelta(hours=2))
     clock.set(T0 + timedelta(hours=2))
     runner.handle(reply("Does it ship to Leeds?", who, clock.now()))
-    assert handed == [("co-1", "Does it ship to Leeds?")]
-    assert [r.kind for r in store.events() if r.kind == "handoff"] == ["handoff"]
+    assert [("co-1", "Does it ship to Leeds?")] == [(h.checkout_id, h.text) for h in handed]
+    handoff = handed[0]
+    assert HandOffReason.QUESTION == handoff.reason
+    assert handoff.paused
+    assert who.phone == handoff.to
+    assert handoff.checkout is not None
+    assert handoff.link == handoff.checkout.link
+    assert [Direction.OUT, Direction.IN] == [line.direction for line in handoff.conversation]
+    assert "Does it ship to Leeds?" == handoff.conversation[-1].text
+    assert [r.data["reason"] for r in store.events() if r.kind == "handoff"] == ["question"]
+
+
+def test_one_plain_word_stop_is_one_hand_off_however_many_recoveries_it_ends(
+    store: Store,
+) -> None:
+    """An opt-out in plain words ends every open recovery of the customer but reaches a
+    person once; a recovery a person already had tells them too (a follow-up)."""
+    handed: list[HandOff] = []
+
+    class Sink:
+        def hand_off(self, handoff: HandOff) -> None:
+            handed.append(handoff)
+
+    runner, clock, _ = setup(store, handoffs=Sink())
+    who = customer()
+    start(store, runner, 1, 2, 3, who=who)
+    tick_until_idle(runner, clock, T0 + timedelta(hours=2))
+    clock.set(T0 + timedelta(hours=2))
+    runner.handle(
+        ReplyReceived(who.id, Channel.SMS, classify_reply("Does it ship?"), clock.now(),
+                      checkout_id="co-3")
+    )  # fmt: skip
+    handed.clear()
+    runner.handle(reply("please stop texting me", who, clock.now() + timedelta(minutes=5)))
+    assert ["opted_out"] * 3 == [state.finish_reason for state in store.states()]
+    reasons = sorted((h.checkout_id, h.reason.value) for h in handed)
+    assert 2 == len(reasons)
+    assert ("co-3", "follow_up") in reasons
+    assert 1 == sum(1 for _, reason in reasons if reason == "needs_review")
+
+
+def test_a_failing_sink_harms_nothing_else(store: Store) -> None:
+    """A sink that raises is logged; the decision stands and the next events are handled."""
+
+    class Broken:
+        def hand_off(self, handoff: HandOff) -> None:
+            raise RuntimeError("helpdesk down")
+
+    runner, clock, _ = setup(store, handoffs=Broken())
+    who = customer()
+    start(store, runner, 1, who=who)
+    tick_until_idle(runner, clock, T0 + timedelta(hours=2))
+    clock.set(T0 + timedelta(hours=2))
+    runner.handle(reply("Does it ship to Leeds?", who, clock.now()))
+    with store.transaction() as tx:
+        found = tx.load("co-1")
+    assert found is not None
+    assert RecoveryStatus.PAUSED == found.state.status
+    assert ["handoff"] == [r.kind for r in store.events() if r.kind == "handoff"]
 
 
 def test_event_for_an_unknown_checkout_is_logged_not_raised(store: Store) -> None:

@@ -23,7 +23,10 @@ from recoverykit.engine.commands import MessageKind
 from recoverykit.engine.events import CheckoutAbandoned
 from recoverykit.engine.machine import Decision
 from recoverykit.engine.policy import RecoveryPolicy
+from recoverykit.engine.state import RecoveryStatus
 from recoverykit.policies.consent import ConsentAction, ConsentEvent, Purpose
+from recoverykit.policies.replies import Reply
+from recoverykit.policies.vocabulary import Vocabulary
 from recoverykit.protocols import LogRecord, RecordKind, Store
 from recoverykit.runtime.addresses import address_ledger_id
 from recoverykit.runtime.runner import Runner
@@ -534,3 +537,42 @@ def test_a_chat_bound_by_a_start_link_survives_the_next_abandonment(store: Store
     assert found is not None
     assert found.state.checkout is not None
     assert "777" == found.state.checkout.customer.telegram_chat_id
+
+
+# -- the store's own words -------------------------------------------------------------------
+def test_the_runners_vocabulary_and_classifier_read_inbound_texts(store: Store) -> None:
+    """``Runner(vocabulary=...)`` teaches the reader the store's words (a question that
+    pauses and reaches a person); ``classifier`` is asked first."""
+    shop = Shop(store)
+    shop.runner.vocabulary = Vocabulary.of({"en": {"question": ["click and collect"]}})
+    asked: list[str] = []
+
+    def ours(text: str, *, locale: str | None, channel: Channel) -> Reply | None:
+        asked.append(text)
+        return None
+
+    shop.runner.classifier = ours
+    shop.abandon_and_send_first_touch()
+    assert shop.endpoint(TWILIO.parse, sms_from(PHONE, "Click and collect in Leeds")) == 200
+    assert ["Click and collect in Leeds"] == asked
+    assert [("question", "question")] == [
+        (r.data["intent"], r.data["reason"]) for r in shop.log("handoff")
+    ]
+    assert [RecoveryStatus.PAUSED] == [state.status for state in store.states()]
+
+
+def test_a_failing_classifier_never_loses_a_reply(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A classifier that raises is logged and the built-in reading decides: the STOP
+    still opts out."""
+    shop = Shop(store)
+
+    def broken(text: str, *, locale: str | None, channel: Channel) -> Reply | None:
+        raise RuntimeError("model server down")
+
+    shop.runner.classifier = broken
+    shop.abandon_and_send_first_touch()
+    assert shop.endpoint(TWILIO.parse, sms_from(PHONE, "please stop texting me")) == 200
+    assert ["opted_out"] == [state.finish_reason for state in store.states()]
+    assert "reply classifier failed" in caplog.text

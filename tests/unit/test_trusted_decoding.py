@@ -19,6 +19,7 @@ import attrs
 import pytest
 from hypothesis import given
 
+from recoverykit.engine.conversation import ConversationLine, Direction
 from recoverykit.engine.state import RecoveryState, SentTouch
 from recoverykit.errors import DefinitionError, RecoveryKitError
 from recoverykit.policies.consent import ConsentAction, ConsentEvent, Purpose
@@ -247,8 +248,8 @@ def test_the_fast_path_does_not_swallow_a_checked_error_type() -> None:
 
 def test_every_optional_field_survives_the_fast_path() -> None:
     """Fields the strategies leave at their defaults (stock facts, category, friction,
-    a hold, a discount code on a sent touch, a closed WhatsApp window) come back from a
-    stamped row as they were."""
+    a hold, a discount code on a sent touch, a closed WhatsApp window, a pause and the
+    conversation) come back from a stamped row as they were."""
     base = _state()
     assert base.checkout is not None
     item = LineItem(
@@ -264,13 +265,15 @@ def test_every_optional_field_survives_the_fast_path() -> None:
     )
     sent = SentTouch(1, Channel.SMS, T0, "k-1", attempt=1, delivered=True, read=True,
                      failed=True, discount_code="SAVE5")  # fmt: skip
-    state = attrs.evolve(
-        base,
-        checkout=checkout,
-        sent=(sent,),
-        failed_channels=frozenset({Channel.EMAIL}),
-        window_closed_at=T0 + timedelta(minutes=30),
+    lines = (
+        ConversationLine(T0, Channel.SMS, Direction.OUT, "Lamp shop: saved", "remind", 1),
+        ConversationLine(T0 + timedelta(hours=1), Channel.SMS, Direction.IN, "00-950"),
     )
+    state = attrs.evolve(
+        base, checkout=checkout, sent=(sent,), failed_channels=frozenset({Channel.EMAIL}),
+        window_closed_at=T0 + timedelta(minutes=30), paused_at=T0 + timedelta(hours=1),
+        conversation=lines,
+    )  # fmt: skip
     data = json.loads(state_to_json(state))
     _same(trusted_state(data), state)
     _same(trusted_state(data), RecoveryState.from_dict(data))

@@ -49,6 +49,7 @@ from .commands import (
     Finish,
     FinishReason,
     HandOff,
+    HandOffReason,
     MessageKind,
     RecordConsent,
     ScheduleWakeup,
@@ -64,6 +65,7 @@ from .compose import (
     compose_touch,
     payment_trouble,
 )
+from .conversation import ConversationLine, Direction, remember
 from .events import (
     CartEmptied,
     CartUpdated,
@@ -249,7 +251,9 @@ class _Step:
             "optin_due": None,
         }
         if reason is FinishReason.EXPIRED:
-            changes["checkout"] = None  # personal data goes when its retention ends
+            # Personal data goes when its retention ends: the cart and the words.
+            changes["checkout"] = None
+            changes["conversation"] = ()
         self.update(**changes)
         self.emit(Finish(self.get("checkout_id"), reason))
 
@@ -289,9 +293,7 @@ def _apply(step: _Step, event: Event) -> None:
         case ConsentChanged():
             _consent_changed(step, event)
         case RecoveryResumed():
-            step.update(status=_S.ACTIVE)
-            step.note(Info("resumed", "a person handed the recovery back"))
-            _plan_next(step)
+            _resume(step, "a person handed the recovery back")
         case _:  # pragma: no cover - exhaustiveness is checked by mypy
             assert_never(event)
 
@@ -427,6 +429,7 @@ def _ask_double_optin(step: _Step, checkout: Checkout) -> bool:
         reply, kind=MessageKind.REQUEST, idempotency_key=f"{checkout.id}:double_optin"
     )
     step.update(optin_due=None, optin_sent_at=step.now)
+    _said(step, message)
     step.emit(message)
     step.note(Info("double_optin", "asked the customer to confirm cart-reminder texts (CP-2)"))
     return True
@@ -494,8 +497,19 @@ def _wakeup(step: _Step, event: WakeupDue) -> None:
     if checkout is None or step.now >= checkout.abandoned_at + step.policy.retention:
         step.finish(FinishReason.EXPIRED)
         return
-    if state.status is not _S.ACTIVE:
-        # Paused or held out: the only scheduled wake-up is the retention limit.
+    if state.status is _S.PAUSED:
+        paused_at = state.paused_at or step.now
+        timeout = step.policy.handoff_timeout
+        if timeout is None or step.now < paused_at + timeout:
+            step.schedule(_pause_until(step, checkout, paused_at))
+            return
+        hours = (step.now - paused_at) / _HOUR
+        _resume(step, f"resumed after {hours:g} h without an answer from the store")
+        state = step.state
+        if state.wakeup_at is not None and step.now < state.wakeup_at:
+            return
+    elif state.status is not _S.ACTIVE:
+        # Held out: the only scheduled wake-up is the retention limit.
         step.schedule(checkout.abandoned_at + step.policy.retention)
         return
     if state.optin_due is not None and step.now >= state.optin_due:
@@ -919,6 +933,7 @@ def _record_send(step: _Step, message: SendMessage, number: int, channel: Channe
         discount_code=message.discount_code,
     )
     step.update(sent=(*step.state.sent, sent))
+    _said(step, message)
     step.emit(message)
 
 
@@ -969,12 +984,37 @@ def _cart_updated(step: _Step, event: CartUpdated) -> None:
 
 
 # -- replies -------------------------------------------------------------------------------
+#: The hand-off reason of a reply that pauses an active recovery, by its intent.
+_HANDOFF_REASONS: Final = {
+    Intent.HELP: HandOffReason.HELP,
+    Intent.QUESTION: HandOffReason.QUESTION,
+    Intent.OBJECTION: HandOffReason.OBJECTION,
+    Intent.MENU_CHOICE: HandOffReason.MENU,
+    Intent.UNKNOWN: HandOffReason.UNKNOWN,
+}
+
+
 def _reply(step: _Step, event: ReplyReceived) -> None:
+    """When in doubt, a person reads it.
+
+    Only a clear answer keeps the plan: a refusal ends it, a "yes" brings the link
+    again. Anything else (a question, HELP, a menu digit, words nobody taught the
+    classifier, a reply that may mean stop) pauses the recovery and hands the
+    conversation to a person, after the canned help where there is one. While paused,
+    every reply reaches that person; an opt-out still finishes.
+    """
     state = step.state
     reply = event.reply
     intent = reply.intent
+    if state.open:
+        _heard(step, event)
     if intent in (Intent.OPT_OUT, Intent.OPT_OUT_ALL):
+        was = state.status
         _opt_out(step, event)
+        if was is _S.PAUSED:
+            _hand_off(step, event, HandOffReason.FOLLOW_UP)
+        elif reply.needs_review and was is not _S.FINISHED:
+            _hand_off(step, event, HandOffReason.NEEDS_REVIEW)
         return
     if intent is Intent.OPT_IN:
         # Like a STOP, a START changes the ledger whatever the recovery's status: the
@@ -986,42 +1026,72 @@ def _reply(step: _Step, event: ReplyReceived) -> None:
         return
     if state.status is _S.HOLDOUT:
         if intent in (Intent.HELP, Intent.QUESTION, Intent.OBJECTION) or reply.needs_review:
-            _hand_off(step, event, intent.value, pause=False)
+            reason = HandOffReason.NEEDS_REVIEW if reply.needs_review else _HANDOFF_REASONS[intent]
+            _hand_off(step, event, reason)
         else:
             step.note(Info("reply", f"{intent.value} from a holdout customer"))
         return
+    if state.status is _S.PAUSED:
+        _paused_reply(step, event)
+        return
     if reply.needs_review:
-        _hand_off(step, event, "possible opt-out: a person should read it", pause=True)
+        _hand_off(step, event, HandOffReason.NEEDS_REVIEW, pause=True)
         return
     match intent:
         case Intent.HELP:
             _answer(step, event, "help_reply")
-            _hand_off(step, event, "help", pause=True)
-        case Intent.QUESTION | Intent.OBJECTION:
-            _hand_off(step, event, intent.value, pause=True)
+            _hand_off(step, event, HandOffReason.HELP, pause=True)
+        case Intent.QUESTION | Intent.OBJECTION | Intent.UNKNOWN:
+            _hand_off(step, event, _HANDOFF_REASONS[intent], pause=True)
         case Intent.MENU_CHOICE:
             key = MENU.get(reply.choice or 0)
-            if key is None or state.status is _S.PAUSED:
-                _hand_off(step, event, f"menu choice {reply.choice}", pause=False)
-            else:
+            if key is not None:
                 _answer(step, event, key)
+            _hand_off(step, event, HandOffReason.MENU, pause=True)
         case Intent.POSITIVE:
-            if state.checkout is not None and (
-                event.channel is Channel.SMS
-                and _double_optin_pending(step, state.checkout, event.at)
-            ):
-                _confirm_double_optin(step, event)
-            else:
+            if not _confirms_double_optin(step, event):
                 _answer(step, event, "link_again")
         case Intent.ALREADY_PURCHASED | Intent.NOT_INTERESTED:
             _answer(step, event, "thanks")
             step.finish(FinishReason.REFUSED)
-        case Intent.UNKNOWN:
-            step.note(Info("reply", f"not understood, plan unchanged: {reply.text[:80]!r}"))
         case Intent.OPT_OUT | Intent.OPT_OUT_ALL | Intent.OPT_IN:  # pragma: no cover - above
             pass
         case _:  # pragma: no cover
             assert_never(intent)
+
+
+def _paused_reply(step: _Step, event: ReplyReceived) -> None:
+    """A person has the conversation: whatever the customer writes goes to them.
+
+    A "yes" still confirms a pending double opt-in (that is consent, not talk), HELP
+    still gets the help text (carriers require an answer to it every time) and a
+    refusal still ends the recovery with its thanks; nothing else is answered
+    automatically. The hand-off timeout counts again from this reply.
+    """
+    intent = event.reply.intent
+    if intent is Intent.HELP:
+        _answer(step, event, "help_reply")
+    elif intent is Intent.POSITIVE:
+        _confirms_double_optin(step, event)
+    elif intent in (Intent.ALREADY_PURCHASED, Intent.NOT_INTERESTED):
+        _answer(step, event, "thanks")
+        step.finish(FinishReason.REFUSED)
+    _hand_off(step, event, HandOffReason.FOLLOW_UP)
+    if step.get("status") is _S.PAUSED:
+        _pause(step)
+
+
+def _confirms_double_optin(step: _Step, event: ReplyReceived) -> bool:
+    """Confirm a pending double opt-in with this "yes", if one is pending (CP-2)."""
+    checkout = step.state.checkout
+    if (
+        checkout is None
+        or event.channel is not Channel.SMS
+        or not _double_optin_pending(step, checkout, event.at)
+    ):
+        return False
+    _confirm_double_optin(step, event)
+    return True
 
 
 def _recovery_consent(
@@ -1109,19 +1179,87 @@ def _answer(step: _Step, event: ReplyReceived, key: str) -> None:
         step.note(Info("reply", f"no {key} sent: {exc.detail}"))
         return
     step.update(replies_sent=state.replies_sent + 1)
+    _said(step, message)
     step.emit(message)
 
 
-def _hand_off(step: _Step, event: ReplyReceived, reason: str, *, pause: bool) -> None:
+def _said(step: _Step, message: SendMessage) -> None:
+    """Keep the text of a message going out in the conversation (for hand-offs)."""
+    line = ConversationLine(
+        step.now, message.channel, Direction.OUT, message.text, message.key, message.touch
+    )
+    step.update(conversation=remember(step.get("conversation"), line))
+
+
+def _heard(step: _Step, event: ReplyReceived) -> None:
+    """Keep the customer's reply in the conversation (for hand-offs)."""
+    line = ConversationLine(event.at, event.channel, Direction.IN, event.reply.text)
+    step.update(conversation=remember(step.get("conversation"), line))
+
+
+def _hand_off(
+    step: _Step, event: ReplyReceived, reason: HandOffReason, *, pause: bool = False
+) -> None:
+    """Give the conversation to a person, with all they need; with ``pause``, an active
+    recovery stops touching until the store resumes it or the timeout passes."""
+    if pause and step.get("status") is _S.ACTIVE:
+        _pause(step)
     state = step.state
     step.emit(
-        HandOff(state.checkout_id, state.customer_id, event.channel, event.reply.text, reason)
+        HandOff(
+            state.checkout_id,
+            state.customer_id,
+            event.channel,
+            event.reply.text,
+            reason,
+            at=event.at,
+            intent=event.reply.intent,
+            to=_address(state, event.channel),
+            checkout=state.checkout,
+            conversation=state.conversation,
+            paused=state.status is _S.PAUSED,
+        )
     )
-    if pause and state.status is _S.ACTIVE:
-        step.update(status=_S.PAUSED)
-        checkout = state.checkout
-        assert checkout is not None
-        step.schedule(checkout.abandoned_at + step.policy.retention)
+
+
+def _pause(step: _Step) -> None:
+    """Pause (or keep paused) from now: wake at the hand-off timeout, or the retention end."""
+    checkout: Checkout | None = step.get("checkout")
+    assert checkout is not None
+    step.update(status=_S.PAUSED, paused_at=step.now)
+    step.schedule(_pause_until(step, checkout, step.now))
+
+
+def _pause_until(step: _Step, checkout: Checkout, paused_at: datetime) -> datetime:
+    """When a recovery paused at ``paused_at`` wakes: its timeout, or its retention end."""
+    until = checkout.abandoned_at + step.policy.retention
+    timeout = step.policy.handoff_timeout
+    return until if timeout is None else min(until, paused_at + timeout)
+
+
+def _resume(step: _Step, detail: str) -> None:
+    """Back to the plan, one gap after the pause.
+
+    The next touch keeps the spacing it has from the touch before it (or from the
+    abandonment, for the first), counted from now: a customer who just talked to a
+    person, or whose question went unanswered for a day, does not get the next
+    reminder the same minute. Its own planned time still holds when that is later.
+    """
+    step.update(status=_S.ACTIVE, paused_at=None)
+    sequence = step.policy.sequence_for(step.get("variant"))
+    index: int = step.get("next_touch")
+    if index >= len(sequence.touches):
+        step.note(Info("resumed", detail))
+        _plan_next(step)
+        return
+    checkout: Checkout | None = step.get("checkout")
+    assert checkout is not None
+    planned = _planned_at(step, index)
+    before = _planned_at(step, index - 1) if index else checkout.abandoned_at
+    at = max(planned, step.now + max(planned - before, timedelta(0)))
+    zone = step.get("zones")[0] if step.get("zones") else None
+    step.note(Info("resumed", f"{detail}; touch {index + 1} planned for {_local(at, zone)}"))
+    step.schedule(at)
 
 
 # -- delivery ------------------------------------------------------------------------------
@@ -1256,6 +1394,7 @@ def _failed(step: _Step, event: MessageFailed) -> None:
 
 
 _DAY: Final = timedelta(hours=24)
+_HOUR: Final = timedelta(hours=1)
 
 
 def _next_attempt(sent: tuple[SentTouch, ...], touch: int) -> int:

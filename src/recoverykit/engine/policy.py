@@ -260,6 +260,10 @@ class RecoveryPolicy:
     retention: timedelta = timedelta(days=30)
     #: How long replies are still handled after the last touch before finishing.
     grace: timedelta = timedelta(hours=24)
+    #: A recovery handed to a person resumes by itself after this long without
+    #: ``RecoveryResumed`` (counted from the customer's latest reply); ``None``: it
+    #: waits for the store until its retention ends.
+    handoff_timeout: timedelta | None = timedelta(hours=24)
     #: Transient failures are retried after these delays, then the touch is skipped.
     retry_backoff: tuple[timedelta, ...] = (
         timedelta(minutes=5),
@@ -375,6 +379,8 @@ def _check_policy(policy: RecoveryPolicy) -> None:
             raise InvalidPolicy(msg)
     checks.positive_duration(owner, "retention", policy.retention)
     checks.positive_duration(owner, "grace", policy.grace, zero_ok=True)
+    if policy.handoff_timeout is not None:
+        checks.positive_duration(owner, "handoff_timeout", policy.handoff_timeout)
     for index, delay in enumerate(policy.retry_backoff):
         checks.positive_duration(owner, f"retry_backoff[{index}]", delay)
     _check_rates(owner, policy.send_rates)

@@ -16,6 +16,7 @@ import attrs
 
 from ..values.model import Channel, Checkout
 from .commands import FinishReason
+from .conversation import ConversationLine
 from .events import (
     CartEmptied,
     CartUpdated,
@@ -51,7 +52,8 @@ class RecoveryStatus(enum.StrEnum):
     NEW = "new"
     #: Waiting for the next touch's wake-up.
     ACTIVE = "active"
-    #: A person took over after a question; no touches until ``RecoveryResumed``.
+    #: A person took over after a reply; no touches until ``RecoveryResumed`` or the
+    #: policy's ``handoff_timeout``.
     PAUSED = "paused"
     #: In the holdout group: tracked to the end, never messaged.
     HOLDOUT = "holdout"
@@ -143,6 +145,11 @@ class RecoveryState:
     window_closed_at: datetime | None = None
     #: Sends per channel for this abandonment (program limits count these).
     replies_sent: int = 0
+    #: When a person took the conversation over (``PAUSED``); the policy's
+    #: ``handoff_timeout`` counts from here, or from the customer's latest reply since.
+    paused_at: datetime | None = None
+    #: The newest messages both ways (``engine.conversation``), for hand-offs.
+    conversation: tuple[ConversationLine, ...] = ()
     clicked: bool = False
     finish_reason: FinishReason | None = None
     finished_at: datetime | None = None
@@ -190,6 +197,8 @@ class RecoveryState:
             "optin_sent_at": None if self.optin_sent_at is None else self.optin_sent_at.isoformat(),
             "sent": [sent.to_dict() for sent in self.sent],
             "replies_sent": self.replies_sent,
+            "paused_at": None if self.paused_at is None else self.paused_at.isoformat(),
+            "conversation": [line.to_dict() for line in self.conversation],
             "clicked": self.clicked,
             "finish_reason": None if self.finish_reason is None else self.finish_reason.value,
             "finished_at": None if self.finished_at is None else self.finished_at.isoformat(),
@@ -233,6 +242,10 @@ class RecoveryState:
             sent=tuple(SentTouch.from_dict(item) for item in data.get("sent", ())),
             window_closed_at=when("window_closed_at"),
             replies_sent=int(data.get("replies_sent", 0)),
+            paused_at=when("paused_at"),
+            conversation=tuple(
+                ConversationLine.from_dict(line) for line in data.get("conversation", ())
+            ),
             clicked=bool(data.get("clicked", False)),
             finish_reason=None
             if data.get("finish_reason") is None
@@ -266,7 +279,8 @@ TRANSITIONS: Final[dict[tuple[RecoveryStatus, type[Any]], frozenset[RecoveryStat
     (_S.ACTIVE, ConsentChanged): frozenset({_S.ACTIVE, _S.FINISHED}),
     # A person has the conversation.
     (_S.PAUSED, RecoveryResumed): frozenset({_S.ACTIVE, _S.FINISHED}),
-    (_S.PAUSED, WakeupDue): frozenset({_S.PAUSED, _S.FINISHED}),
+    # The hand-off timeout resumes a recovery nobody handed back.
+    (_S.PAUSED, WakeupDue): frozenset({_S.PAUSED, _S.ACTIVE, _S.FINISHED}),
     (_S.PAUSED, OrderPlaced): _ANY_END,
     (_S.PAUSED, CartEmptied): frozenset({_S.PAUSED, _S.FINISHED}),
     (_S.PAUSED, CartUpdated): frozenset({_S.PAUSED, _S.FINISHED}),

@@ -65,6 +65,7 @@ if TYPE_CHECKING:
         low_stock,
         spoken_cart,
     )
+    from .vocabulary import ReplyClassifier, Vocabulary, VocabularyIssue
 
 #: Submodule -> the names this package exports from it.
 _EXPORTS: Final = {
@@ -101,6 +102,7 @@ _EXPORTS: Final = {
     "keywords": ("Intent", "KEYWORDS", "Keyword", "KeywordKind", "KeywordStatus"),
     "replies": ("MAX_REPLY_CHARS", "MatchMode", "Reply", "classify_reply", "normalize_reply"),
     "resolve": ("ZoneResolution", "ZoneSource", "resolve_zones"),
+    "vocabulary": ("ReplyClassifier", "Vocabulary", "VocabularyIssue"),
     "schedule": ("ContactRules", "Moved", "SendTime", "earliest_send"),
     "sequence": (
         "Condition",
@@ -169,6 +171,7 @@ __all__ = [
     "Purpose",
     "RecoverySequence",
     "Reply",
+    "ReplyClassifier",
     "SendKind",
     "SendTime",
     "StaticCode",
@@ -177,6 +180,8 @@ __all__ = [
     "StockSource",
     "Touch",
     "TouchPurpose",
+    "Vocabulary",
+    "VocabularyIssue",
     "ZoneResolution",
     "ZoneSource",
     "caps_earliest",

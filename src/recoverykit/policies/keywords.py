@@ -80,6 +80,9 @@ FCC_1: Final = "FCC-1 'any reasonable means': natural-language request, needs re
 OWN: Final = "recoverykit heuristic: common wording in replies to cart reminders"
 CP_6: Final = "CP-6: WhatsApp marketing opt-out quick reply 'Stop promotions' (rules.md §9)"
 CP_6_LOCAL: Final = "CP-6: our rendering of the 'Stop promotions' button in this language"
+RU_1: Final = "RU-1: 38-FZ art. 18, a request in any form stops the messages (rules.md §2.3)"
+PLAIN_STOP: Final = "DOMAIN.md Consent: opt-outs by any reasonable means, plain words included"
+PAYMENT: Final = "DOMAIN.md: a card, 3-D Secure or bank-app failure is friction a person helps with"
 
 
 def _entries(
@@ -147,8 +150,17 @@ _EN: Final = (
         "not interested", "no thanks", "no thank you", "changed my mind", "dont want it",
         "do not want it", "dont need it",
     ), locale="en", kind="phrase"),
+    *_entries(_O, "heuristic", PLAIN_STOP, (
+        "dont text me again", "do not text me again", "never text me", "never message me",
+        "stop bothering me", "dont bother me", "do not bother me", "no more reminders",
+    ), locale="en", kind="phrase", review=True),
     *_entries(_N, "heuristic", FCC_1, ("leave me alone", "go away", "wrong number"),
               locale="en", kind="phrase", review=True),
+    *_entries(_Q, "heuristic", PAYMENT, (
+        "card declined", "card was declined", "card got declined", "card was rejected",
+        "payment failed", "payment declined", "payment didnt go through",
+        "payment did not go through", "cant pay", "cannot pay", "3d secure",
+    ), locale="en", kind="phrase"),
     *_entries(_OBJ, "heuristic", OWN, (
         "too expensive", "so expensive", "still thinking", "thinking about it", "let me think",
         "maybe later", "not now", "shipping is too", "too much",
@@ -179,8 +191,17 @@ _RU: Final = (
         "не интересует", "не интересно", "не нужно", "не надо", "нет спасибо", "передумал",
         "передумала",
     ), locale="ru", kind="phrase"),
-    *_entries(_N, "heuristic", FCC_1, ("оставьте меня в покое",), locale="ru", kind="phrase",
-              review=True),
+    *_entries(_O, "heuristic", RU_1, (
+        "больше не беспокойте", "не беспокойте", "отвяжитесь", "хватит писать",
+        "хватит присылать", "прекратите писать", "не надо мне писать",
+    ), locale="ru", kind="phrase", review=True),
+    *_entries(_N, "heuristic", FCC_1, ("оставьте меня в покое", "отстаньте"), locale="ru",
+              kind="phrase", review=True),
+    *_entries(_Q, "heuristic", PAYMENT, (
+        "карта не проходит", "карту не принимает", "карта отклонена", "карту отклонили",
+        "оплата не проходит", "не проходит оплата", "платёж отклонён", "платеж не прошел",
+        "не могу оплатить", "ошибка оплаты",
+    ), locale="ru", kind="phrase"),
     *_entries(_OBJ, "heuristic", OWN, (
         "дорого", "слишком дорого", "подумаю", "ещё думаю", "пока думаю", "позже",
     ), locale="ru", kind="phrase"),
@@ -232,6 +253,16 @@ _PL: Final = (
         "wypisz mnie", "nie piszcie", "nie piszcie do mnie", "przestańcie pisać",
         "nie wysyłajcie", "usuńcie mój numer",
     ), locale="pl", kind="phrase", review=True),
+    *_entries(_O, "heuristic", PLAIN_STOP, (
+        "nie piszcie więcej", "nie chcę wiadomości", "nie chcę sms", "nie chcę smsów",
+        "proszę nie pisać", "nie zawracajcie mi głowy", "przestańcie wysyłać",
+    ), locale="pl", kind="phrase", review=True),
+    *_entries(_N, "heuristic", FCC_1, ("dajcie mi spokój", "zostawcie mnie w spokoju"),
+              locale="pl", kind="phrase", review=True),
+    *_entries(_Q, "heuristic", PAYMENT, (
+        "karta odrzucona", "karta została odrzucona", "odrzuciło kartę", "odrzuca kartę",
+        "płatność nie przeszła", "płatność odrzucona", "nie mogę zapłacić", "błąd płatności",
+    ), locale="pl", kind="phrase"),
     *_entries(_H, "heuristic", OWN, ("pomoc",), locale="pl"),
     *_entries(_P, "heuristic", OWN, (
         "już kupiłem", "już kupiłam", "już zamówiłem", "już zamówiłam",
@@ -256,6 +287,17 @@ _FR: Final = (
         "me désabonner", "désabonnez moi", "ne plus recevoir", "arrêtez de m'écrire",
         "arrêtez les messages", "supprimez mon numéro",
     ), locale="fr", kind="phrase", review=True),
+    *_entries(_O, "heuristic", PLAIN_STOP, (
+        "ne m'écrivez plus", "ne m'envoyez plus", "ne me contactez plus",
+        "arrêtez de m'envoyer", "je ne veux plus recevoir", "ne me dérangez plus",
+    ), locale="fr", kind="phrase", review=True),
+    *_entries(_N, "heuristic", FCC_1, ("laissez moi tranquille", "fichez moi la paix"),
+              locale="fr", kind="phrase", review=True),
+    *_entries(_Q, "heuristic", PAYMENT, (
+        "carte refusée", "carte a été refusée", "carte est refusée", "paiement refusé",
+        "paiement a échoué", "le paiement ne passe pas", "je n'arrive pas à payer",
+        "impossible de payer",
+    ), locale="fr", kind="phrase"),
     *_entries(_H, "sourced", AWS_FR, ("aide",), locale="fr"),
     *_entries(_P, "heuristic", OWN, (
         "déjà acheté", "déjà commandé", "j'ai acheté", "j'ai commandé", "acheté ailleurs",

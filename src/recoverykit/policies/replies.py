@@ -32,13 +32,16 @@ import functools
 from collections.abc import Callable
 from operator import itemgetter
 from types import MemberDescriptorType
-from typing import Final, Literal, TypeVar
+from typing import TYPE_CHECKING, Final, Literal, TypeVar
 
 import attrs
 
 from ..values.model import Channel
 from .keywords import KEYWORDS, Intent, Keyword
 from .text import _ASCII_DELETED, _ASCII_TABLE, _WORDS, fold_words
+
+if TYPE_CHECKING:
+    from .vocabulary import ReplyClassifier, Vocabulary
 
 __all__ = ["MAX_REPLY_CHARS", "Intent", "MatchMode", "Reply", "classify_reply", "normalize_reply"]
 
@@ -167,11 +170,11 @@ def _glued(tokens: list[str]) -> list[str]:
     return variants
 
 
-def _build() -> tuple[Index, Index, Index]:
+def _build(entries: tuple[Keyword, ...]) -> tuple[Index, Index, Index]:
     whole: dict[str, list[Keyword]] = {}
     anywhere: dict[str, list[Keyword]] = {}
     lead: dict[str, list[Keyword]] = {}
-    for entry in KEYWORDS:
+    for entry in entries:
         tokens = _tokens(entry.phrase)
         key = " ".join(tokens)
         if entry.kind == "keyword":
@@ -188,17 +191,6 @@ def _build() -> tuple[Index, Index, Index]:
         return {key: tuple(entries) for key, entries in index.items()}
 
     return freeze(whole), freeze(anywhere), freeze(lead)
-
-
-_WHOLE, _ANYWHERE, _LEAD = _build()
-
-
-#: Only these words start an entry found anywhere in a reply.
-_HEAD_WORDS: Final = frozenset(key.split(" ", 1)[0] for key in _ANYWHERE)
-#: Every beginning of a whole-reply key: a reply whose first word is not one of them
-#: cannot be a key, with its spaces or without.
-_WHOLE_PREFIXES: Final = frozenset(key[:end] for key in _WHOLE for end in range(1, len(key) + 1))
-_LONGEST_WHOLE: Final = max(map(len, _WHOLE))
 
 
 # -- ranked views ------------------------------------------------------------------------
@@ -290,7 +282,7 @@ class _View:
     lead_long: _Tree[_Offer]
 
     @classmethod
-    def build(cls, language: str | None) -> _View:
+    def build(cls, language: str | None, tables: _Tables) -> _View:
         def offers(index: Index, *, short: bool = True) -> dict[str, _Offer]:
             ranked = {key: _offer(entries, language, short=short) for key, entries in index.items()}
             return {key: offer for key, offer in ranked.items() if offer is not None}
@@ -301,41 +293,78 @@ class _View:
                 _offer(tuple(e for e in entries if e.kind != "keyword"), language, short=True),
                 any(e.kind == "keyword" for e in entries),
             )
-            for key, entries in _ANYWHERE.items()
+            for key, entries in tables.anywhere.items()
         }
         return cls(
-            offers(_WHOLE),
+            offers(tables.whole),
             _tree(anywhere),
-            _tree(offers(_LEAD)),
-            _tree(offers(_LEAD, short=False)),
+            _tree(offers(tables.lead)),
+            _tree(offers(tables.lead, short=False)),
         )
 
 
-#: The languages the tables name; any other reads them the same way as ``""`` does.
-_TABLE_LOCALES: Final = frozenset(entry.locale for entry in KEYWORDS)
-_VIEWS: Final[dict[str | None, _View]] = {}
-#: ``locale`` argument → view, so that a locale string is parsed once.
-_VIEW_OF_LOCALE: Final[dict[object, _View]] = {}
 _LOCALE_MEMO_LIMIT: Final = 1024
 
 
-def _view(locale: str | None) -> _View:
-    try:
-        view = _VIEW_OF_LOCALE.get(locale)
-    except TypeError:  # an unhashable locale; _language() says what is wrong with it
-        view, hashable = None, False
-    else:
-        if view is not None:
-            return view
-        hashable = True
-    language = _language(locale)
-    key = language if language is None or language in _TABLE_LOCALES else ""
-    view = _VIEWS.get(key)
-    if view is None:
-        view = _VIEWS[key] = _View.build(key)
-    if hashable and len(_VIEW_OF_LOCALE) < _LOCALE_MEMO_LIMIT:
-        _VIEW_OF_LOCALE[locale] = view
-    return view
+class _Tables:
+    """One set of entries indexed for reading: the built-in tables, or those plus a
+    store's vocabulary. Views per language are built on first use and kept."""
+
+    __slots__ = (
+        "anywhere",
+        "head_words",
+        "lead",
+        "locales",
+        "longest_whole",
+        "view_of_locale",
+        "views",
+        "whole",
+        "whole_prefixes",
+    )
+
+    def __init__(self, entries: tuple[Keyword, ...]) -> None:
+        self.whole, self.anywhere, self.lead = _build(entries)
+        #: Only these words start an entry found anywhere in a reply.
+        self.head_words = frozenset(key.split(" ", 1)[0] for key in self.anywhere)
+        #: Every beginning of a whole-reply key: a reply whose first word is not one of
+        #: them cannot be a key, with its spaces or without.
+        self.whole_prefixes = frozenset(
+            key[:end] for key in self.whole for end in range(1, len(key) + 1)
+        )
+        self.longest_whole = max(map(len, self.whole))
+        #: The languages the tables name; any other reads them the same way as ``""``.
+        self.locales = frozenset(entry.locale for entry in entries)
+        self.views: dict[str | None, _View] = {}
+        #: ``locale`` argument → view, so that a locale string is parsed once.
+        self.view_of_locale: dict[object, _View] = {}
+
+    def view(self, locale: str | None) -> _View:
+        memo = self.view_of_locale
+        try:
+            view = memo.get(locale)
+        except TypeError:  # an unhashable locale; _language() says what is wrong with it
+            view, hashable = None, False
+        else:
+            if view is not None:
+                return view
+            hashable = True
+        language = _language(locale)
+        key = language if language is None or language in self.locales else ""
+        view = self.views.get(key)
+        if view is None:
+            view = self.views[key] = _View.build(key, self)
+        if hashable and len(memo) < _LOCALE_MEMO_LIMIT:
+            memo[locale] = view
+        return view
+
+
+_BUILT_IN: Final = _Tables(KEYWORDS)
+
+
+@functools.lru_cache(maxsize=64)
+def _tables_with(vocabulary: Vocabulary) -> _Tables:
+    """The built-in entries and a store's own, indexed together (kept per vocabulary)."""
+    return _Tables((*KEYWORDS, *vocabulary.entries))
 
 
 # -- classification ----------------------------------------------------------------------
@@ -365,12 +394,16 @@ def classify_reply(
     channel: Channel = Channel.SMS,
     mode: MatchMode | None = None,
     region: str | None = None,
+    vocabulary: Vocabulary | None = None,
+    classifier: ReplyClassifier | None = None,
 ) -> Reply:
     """Classify one inbound reply; never raises on any string.
 
     ``locale`` prefers that language's tables (opt-out words of every language always
     count); ``mode`` defaults to ``contains`` when ``region`` is ``"US"`` and ``exact``
-    otherwise. On e-mail, quoted lines (``> ...``) are ignored.
+    otherwise. On e-mail, quoted lines (``> ...``) are ignored. ``vocabulary`` adds a
+    store's own words to the tables. ``classifier`` is asked first and decides unless
+    it returns ``None``, or the tables read an unambiguous opt-out (which always stands).
 
     >>> classify_reply("Opt  out!!").intent
     <Intent.OPT_OUT: 'opt_out'>
@@ -380,20 +413,32 @@ def classify_reply(
     if not isinstance(text, str):
         msg = f"reply text must be a string (got {type(text).__name__} {text!r:.60})"
         raise TypeError(msg)
+    tables = _BUILT_IN if vocabulary is None else _tables_with(vocabulary)
     if len(text) <= _MEMO_CHARS:
         try:
-            return _classify_memo(text, locale, channel, mode, region)
+            reply = _classify_memo(text, locale, channel, mode, region, tables)
         except TypeError:  # an unhashable argument: classify without the memo
-            pass
-    return _classify(text, locale, channel, mode, region)
+            reply = _classify(text, locale, channel, mode, region, tables)
+    else:
+        reply = _classify(text, locale, channel, mode, region, tables)
+    if classifier is None or (reply.intent in _STOPPING and not reply.needs_review):
+        return reply
+    theirs = classifier(text, locale=locale, channel=channel)
+    if theirs is None:
+        return reply
+    if not isinstance(theirs, Reply):
+        msg = f"a ReplyClassifier must return a Reply or None (got {theirs!r:.80})"
+        raise TypeError(msg)
+    return theirs
 
 
-def _classify(
+def _classify(  # noqa: PLR0917 - positional, so the memo's key stays cheap
     text: str,
     locale: str | None,
     channel: Channel,
     mode: MatchMode | None,
     region: str | None,
+    tables: _Tables = _BUILT_IN,
 ) -> Reply:
     """Fold the reply, then read it whole, anywhere, and by its lead, in that order.
 
@@ -412,18 +457,19 @@ def _classify(
     if not tokens:
         return _new_reply(text, Intent.UNKNOWN, None, False, None, None)
     try:
-        view = _VIEW_OF_LOCALE[locale]
+        view = tables.view_of_locale[locale]
     except (KeyError, TypeError):
-        view = _view(locale)
+        view = tables.view(locale)
     count = len(tokens)
     offers: list[_Offer] = []
     contained_stop = False
 
     first = tokens[0]
     # A whole key starts with the first word, and is no shorter than the reply glued.
-    if first in _WHOLE_PREFIXES and count <= _LONGEST_WHOLE:
+    longest = tables.longest_whole
+    if first in tables.whole_prefixes and count <= longest:
         glued = "".join(tokens)
-        if len(glued) <= _LONGEST_WHOLE:
+        if len(glued) <= longest:
             whole = view.whole
             offer = whole.get(" ".join(tokens))
             if offer is not None:
@@ -433,7 +479,7 @@ def _classify(
                 if offer is not None:
                     offers.append(offer)
 
-    if not _HEAD_WORDS.isdisjoint(tokens):
+    if not tables.head_words.isdisjoint(tokens):
         anywhere = view.anywhere
         for start, token in enumerate(tokens):
             node = anywhere.get(token)

@@ -18,6 +18,7 @@ import attrs
 from ..engine.commands import (
     Finish,
     HandOff,
+    HandOffReason,
     MessageKind,
     RecordConsent,
     ScheduleWakeup,
@@ -36,7 +37,7 @@ from ..policies.stock import StockSource
 from ..protocols import BatchTransaction, Claimed, LogRecord, OutboxEntry, Transaction
 from ..values.model import Channel
 from .addresses import record_consent
-from .records import RecordKind, note_record, send_data, send_kind
+from .records import RecordKind, handoff_data, note_record, send_data, send_kind
 from .routing import Target
 
 __all__ = ["Deciding", "Pending", "Quarantined"]
@@ -221,10 +222,13 @@ def _apply_commands(
             case RecordConsent():
                 writes.append_consent(command.event)
             case HandOff():
+                if not answer and command.reason is not HandOffReason.FOLLOW_UP:
+                    # One inbound message, one hand-off: the first recovery it reached
+                    # gives it, unless a person already has another's conversation.
+                    continue
                 writes.log(
                     LogRecord(now, RecordKind.HANDOFF, checkout_id, customer_id,
-                              {"channel": command.channel.value, "text": command.text,
-                               "reason": command.reason})
+                              handoff_data(command))
                 )  # fmt: skip
                 pending.handoffs.append(command)
             case Finish():

@@ -1,4 +1,5 @@
-"""The ``recoverykit`` command line: simulate, plan, lint, explain, report, tick, templates.
+"""The ``recoverykit`` command line: simulate, plan, lint, explain, report, tick, templates,
+resume.
 
 Every command reads files (or the store ``--db`` names), never anything else. No
 failure ever shows a traceback: each is one clear message on stderr and an exit
@@ -15,7 +16,8 @@ status a script can act on:
 ``report`` and ``explain`` open the store read-only; ``simulate --db`` creates a new
 store, and adds to an existing one only with ``--append``; ``tick`` runs one round of
 production work (reconcile, detect, run_due) on an existing store through the
-runner your own factory builds (``--runner module:function``).
+runner your own factory builds (``--runner module:function``), and ``resume`` hands a
+recovery paused for a person back to its plan through that runner.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from typing import Any, Final, TextIO
 
 from .._version import __version__
 from ..engine.commands import MessageKind, SendMessage
-from ..engine.events import CheckoutAbandoned
+from ..engine.events import CheckoutAbandoned, RecoveryResumed
 from ..engine.machine import explain
 from ..engine.notes import Deferred, Info, Skipped
 from ..engine.policy import RecoveryPolicy
@@ -250,6 +252,20 @@ def _parser() -> argparse.ArgumentParser:
     tick.add_argument("--no-reconcile", action="store_true", help="skip settling interrupted sends")
     tick.set_defaults(run=_tick)
     add_templates_command(commands)
+
+    resume = commands.add_parser(
+        "resume", help="hand a recovery paused for a person back to its plan"
+    )
+    resume.add_argument("checkout_id")
+    resume.add_argument("--db", required=True, help="SQLite file or postgresql:// URL of the store")
+    resume.add_argument(
+        "--runner",
+        default=os.environ.get(_RUNNER_ENV),
+        metavar="MODULE:FUNCTION",
+        help=f"a function that takes the opened store and returns your Runner; default: "
+        f"${_RUNNER_ENV}",
+    )
+    resume.set_defaults(run=_resume)
     return parser
 
 
@@ -759,19 +775,7 @@ def _tick(args: argparse.Namespace, out: TextIO) -> int:
     if isinstance(args.limit, bool) or args.limit < 1:
         msg = f"--limit must be a positive number of recoveries (got {args.limit}); try 500"
         raise UsageError(msg)
-    factory = _runner_factory(args.runner)
-    _existing_file(args.db)
-    store = _open_store(args.db)
-    try:
-        runner = factory(store)
-    except BaseException:
-        store.close()
-        raise
-    if not isinstance(runner, Runner):
-        store.close()
-        msg = f"--runner {args.runner!r} returned {type(runner).__name__}, not a Runner"
-        raise UsageError(msg)
-    with runner:
+    with _opened_runner(args, "tick") as runner:
         uncertain = [] if args.no_reconcile else runner.reconcile()
         started = runner.detect(limit=args.limit)
         sent = runner.run_due(limit=args.limit)
@@ -784,12 +788,57 @@ def _tick(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _runner_factory(spec: str | None) -> Any:
+def _resume(args: argparse.Namespace, out: TextIO) -> int:
+    """Apply ``RecoveryResumed`` through the store's own runner (its policy plans the rest)."""
+    with _opened_runner(args, "resume") as runner:
+        decisions = runner.handle(RecoveryResumed(args.checkout_id, runner.clock.now()))
+        with runner.store.transaction() as tx:
+            found = tx.load(args.checkout_id)
+    if found is None:
+        msg = f"no recovery for checkout {args.checkout_id!r} in {_shown(args.db)}"
+        raise UsageError(msg)
+    state = found.state
+    resumed = decisions and any(
+        isinstance(note, Info) and note.what == "resumed" for note in decisions[0].notes
+    )
+    if not resumed:
+        msg = f"{args.checkout_id} is {state.status.value}, not paused: nothing to resume"
+        raise UsageError(msg)
+    due = (
+        "nothing left to send"
+        if state.wakeup_at is None
+        else f"next wake-up {_utc(state.wakeup_at)}"
+    )
+    out.write(f"resumed {args.checkout_id}: {due}\n")
+    return EXIT_OK
+
+
+@contextlib.contextmanager
+def _opened_runner(args: argparse.Namespace, command: str) -> Iterator[Runner]:
+    """The store at ``--db`` and the runner ``--runner`` makes of it, closed afterwards."""
+    factory = _runner_factory(args.runner, command)
+    _existing_file(args.db)
+    store = _open_store(args.db)
+    try:
+        runner = factory(store)
+    except BaseException:
+        store.close()
+        raise
+    if not isinstance(runner, Runner):
+        store.close()
+        msg = f"--runner {args.runner!r} returned {type(runner).__name__}, not a Runner"
+        raise UsageError(msg)
+    with runner:
+        yield runner
+
+
+def _runner_factory(spec: str | None, command: str = "tick") -> Any:
     """The function ``--runner module:function`` names (imported, not yet called)."""
     if not spec:
         msg = (
-            f"tick needs your runner: pass --runner module:function (or set ${_RUNNER_ENV}), "
-            "a function that takes the store and returns a Runner with your policy and adapters"
+            f"{command} needs your runner: pass --runner module:function (or set "
+            f"${_RUNNER_ENV}), a function that takes the store and returns a Runner with your "
+            "policy and adapters"
         )
         raise UsageError(msg)
     module_name, colon, name = spec.partition(":")

@@ -13,6 +13,8 @@ from abc import abstractmethod
 from datetime import datetime, timedelta
 from typing import Final
 
+import attrs
+
 from ..engine.commands import SendMessage
 from ..engine.compose import Unsendable, compose_notice
 from ..engine.events import (
@@ -37,6 +39,7 @@ from ..policies.consent import (
     revocation_for,
 )
 from ..policies.replies import Intent, Reply, classify_reply
+from ..policies.vocabulary import ReplyClassifier, Vocabulary
 from ..protocols import (
     ChannelAdapter,
     Clock,
@@ -62,7 +65,7 @@ from .optouts import record_provider_opt_out
 from .records import RecordKind, outbox_record, send_data
 from .routing import STOPPING, answerable
 
-__all__ = ["InboundFacts"]
+__all__ = ["InboundFacts", "Reader"]
 
 #: The runtime layer's logger (docs/reference/logging.md): no personal data at INFO+.
 _log: Final = logging.getLogger("recoverykit.runtime")
@@ -75,6 +78,8 @@ class InboundFacts:
     store: Store
     clock: Clock
     history_window: timedelta
+    vocabulary: Vocabulary | None
+    classifier: ReplyClassifier | None
 
     channels: dict[Channel, ChannelAdapter]
 
@@ -134,6 +139,9 @@ class InboundFacts:
                 )
                 raise TypeError(msg)
 
+    def _reader(self) -> Reader:
+        return Reader(self.vocabulary, self.classifier)
+
     def _receive_message(self, message: InboundMessage) -> list[Decision]:
         try:
             return self._read_message(message)
@@ -173,7 +181,7 @@ class InboundFacts:
                 self._send_notice(notice)
             return []
         with self.store.transaction() as tx:
-            reply = classify_inbound(message, tx.customer(customer_id))
+            reply = classify_inbound(message, tx.customer(customer_id), self._reader())
             event: Event = ReplyReceived(
                 customer_id,
                 message.channel,
@@ -210,7 +218,7 @@ class InboundFacts:
         the caller sends. Anything else is logged as ``unknown``.
         """
         ledger_id = address_ledger_id(message.channel, message.address)
-        reply = classify_inbound(message, None)
+        reply = classify_inbound(message, None, self._reader())
         change = consent_change(reply, ledger_id, message.channel, message.at, message.address)
         if change is None:
             log_unknown(tx, now, message, "no customer uses this address")
@@ -467,24 +475,47 @@ def log_unknown(tx: Transaction, now: datetime, inbound: Inbound, detail: str) -
     )  # fmt: skip
 
 
-def classify_inbound(message: InboundMessage, customer: Customer | None) -> Reply:
+@attrs.frozen
+class Reader:
+    """How a runner reads replies: the store's vocabulary and its own classifier."""
+
+    vocabulary: Vocabulary | None = None
+    classifier: ReplyClassifier | None = None
+
+    def read(self, text: str, *, locale: str | None, channel: Channel, region: str | None) -> Reply:
+        """The reply ``text`` means; a classifier that raises is logged and skipped, so
+        one bug in the store's code never loses a customer's STOP."""
+        vocabulary = self.vocabulary
+        classifier = self.classifier
+        if classifier is not None:
+            try:
+                return classify_reply(text, locale=locale, channel=channel, region=region,
+                                      vocabulary=vocabulary, classifier=classifier)  # fmt: skip
+            except Exception:
+                _log.exception("reply classifier failed; the built-in reading decides")
+        return classify_reply(text, locale=locale, channel=channel, region=region,
+                              vocabulary=vocabulary)  # fmt: skip
+
+
+def classify_inbound(
+    message: InboundMessage, customer: Customer | None, reader: Reader | None = None
+) -> Reply:
     """The reply an inbound message means, read in the customer's language and region.
 
     A tapped button's payload ("1", "STOP_PROMOS") decides when it means anything;
     otherwise the text (the button's label, or what was typed) does.
     """
+    reader = reader or Reader()
     locale = None if customer is None else customer.locale
     region = None
     if customer is not None:
         phone = customer.phone_number
         region = phone.region if phone is not None else customer.country
     if message.button:
-        tapped = classify_reply(
-            message.button, locale=locale, channel=message.channel, region=region
-        )
+        tapped = reader.read(message.button, locale=locale, channel=message.channel, region=region)
         if tapped.intent is not Intent.UNKNOWN or not message.text:
             return tapped
-    return classify_reply(message.text, locale=locale, channel=message.channel, region=region)
+    return reader.read(message.text, locale=locale, channel=message.channel, region=region)
 
 
 def status_event(update: StatusUpdate, message: SendMessage, touch: int, ident: str) -> Event:

@@ -89,9 +89,18 @@ class Delivery(Circuits):
         return self._deliver(pending.entries)
 
     def _hand_off(self, handoff: HandOff) -> None:
-        if self.handoffs is not None:
-            self.handoffs.hand_off(
-                handoff.checkout_id, handoff.customer_id, handoff.channel, handoff.text
+        """Give the sink its hand-off; a failing sink is logged and harms nothing else
+        (the ``handoff`` log line was committed with the decision)."""
+        if self.handoffs is None:
+            return
+        try:
+            self.handoffs.hand_off(handoff)
+        except Exception:
+            _log.exception(
+                "hand-off sink failed for checkout %s (%s); the log keeps the hand-off",
+                handoff.checkout_id,
+                handoff.reason.value,
+                extra={"checkout_id": handoff.checkout_id, "reason": handoff.reason.value},
             )
 
     def _deliver(self, entries: list[OutboxEntry]) -> int:

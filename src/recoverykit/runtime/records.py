@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Final
 
-from ..engine.commands import MessageKind, SendMessage
+from ..engine.commands import HandOff, MessageKind, SendMessage
 from ..engine.events import (
     CheckoutAbandoned,
     ConsentChanged,
@@ -86,6 +86,18 @@ def send_data(message: SendMessage, zone: str | None) -> dict[str, Any]:
         "template_parameters": template_parameters(message.whatsapp_payload),
         "zone": zone,
         "discount_code": message.discount_code,
+    }
+
+
+def handoff_data(handoff: HandOff) -> dict[str, Any]:
+    """A ``handoff`` log line: what the customer wrote, why a person has it, and whether
+    the recovery waits for them (the cart and the conversation stay in the state)."""
+    return {
+        "channel": handoff.channel.value,
+        "text": handoff.text,
+        "reason": handoff.reason.value,
+        "intent": None if handoff.intent is None else handoff.intent.value,
+        "paused": handoff.paused,
     }
 
 

@@ -30,6 +30,7 @@ from ..engine.policy import RecoveryPolicy
 from ..errors import ConflictError
 from ..policies.discounts import DiscountIssuer
 from ..policies.stock import StockSource
+from ..policies.vocabulary import ReplyClassifier, Vocabulary
 from ..protocols import (
     ChannelAdapter,
     ChannelHealthSink,
@@ -61,7 +62,11 @@ class Runner(Delivery, InboundFacts):
     a channel without an adapter fails permanently (the engine then tries the
     next channel or finishes as undeliverable). ``worker`` names this process in
     claims, so several workers can share one store; ``lease`` is how long a claim
-    holds before another worker may take the recovery over.
+    holds before another worker may take the recovery over. ``vocabulary`` adds
+    the store's own reply words and ``classifier`` reads inbound texts before the
+    built-in tables (``recoverykit.Vocabulary``, ``ReplyClassifier``); a hand-off
+    goes to ``handoffs`` and the store hands the recovery back with
+    ``handle(RecoveryResumed(checkout_id, at))``.
 
     ``health`` is told when a channel goes down for every message (a revoked token,
     a locked sender account) and when it comes back; the runner holds such a channel
@@ -88,6 +93,8 @@ class Runner(Delivery, InboundFacts):
         discounts: DiscountIssuer | None = None,
         detector: DetectorPolicy | None = None,
         health: ChannelHealthSink | None = None,
+        vocabulary: Vocabulary | None = None,
+        classifier: ReplyClassifier | None = None,
     ) -> None:
         self.policy = policy
         self.store = store
@@ -103,6 +110,10 @@ class Runner(Delivery, InboundFacts):
         self.discounts = discounts
         #: When quiet checkout activity counts as abandoned (``observe`` and ``detect``).
         self.detector = detector if detector is not None else DetectorPolicy()
+        #: The store's own reply words, read with the built-in ones (``receive``).
+        self.vocabulary = vocabulary
+        #: Asked before the built-in reading of every inbound text (``receive``).
+        self.classifier = classifier
         self._closed = False
 
     # -- lifetime ------------------------------------------------------------------------------

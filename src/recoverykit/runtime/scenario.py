@@ -30,6 +30,7 @@ from ..engine.events import (
     MessageFailed,
     MessageRead,
     OrderPlaced,
+    RecoveryResumed,
     ReplyReceived,
 )
 from ..engine.policy import DEFAULT_CHANNEL_ORDER, DEFAULT_READ_SIGNALS, RecoveryPolicy
@@ -40,6 +41,7 @@ from ..policies.discounts import load_discount_policy
 from ..policies.hours import ContactHours
 from ..policies.replies import classify_reply
 from ..policies.sequence import RecoverySequence, load_sequence, parse_duration
+from ..policies.vocabulary import Vocabulary
 from ..presets import DEFAULT as DEFAULT_SEQUENCE
 from ..presets import get as get_preset
 from ..values.loading import (
@@ -78,6 +80,7 @@ _TOP_KEYS: Final = frozenset(
         "description",
         "traffic",
         "receipts",
+        "vocabulary",
     }
 )
 _STORE_KEYS: Final = frozenset({"name", "locale"})
@@ -97,6 +100,7 @@ _POLICY_KEYS: Final = frozenset(
         "stock_lines",
         "stock_fresh_for_minutes",
         "send_rates",
+        "handoff_timeout_hours",
     }
 )
 _CAP_KEYS: Final = frozenset({"limit", "per", "channels", "applies_to", "rule_id"})
@@ -107,6 +111,7 @@ _EVENT_KEYS: Final = {
     "cart_updated": frozenset({"checkout", "items", "total", "id"}),
     "delivery": frozenset({"checkout", "touch", "status", "permanent", "channel", "code", "id"}),
     "click": frozenset({"checkout", "touch", "id"}),
+    "resumed": frozenset({"checkout", "id"}),
     "consent": frozenset(
         {"customer", "channel", "purpose", "action", "source", "text", "version", "address"}
     ),
@@ -268,9 +273,19 @@ class _Document:
         self.checkouts: list[Checkout] = []
         self.known_checkouts: dict[str, Checkout] = {}
         self.events: list[ScenarioEvent] = []
+        self.vocabulary: Vocabulary | None = None
 
     def feed(self, key: str, value: Any) -> None:
         """Take the member ``key`` (a `Streamed` array, or any value whole)."""
+        if key == "vocabulary":
+            self.raw[key] = value
+            if "events" in self.loaded:
+                self.parts["rest"].add(
+                    "$.vocabulary", "must come before events: replies are read with it"
+                )
+            else:
+                self.vocabulary = _load_vocabulary(value, self.parts["rest"])
+            return
         if key not in _STREAMED:
             self.raw[key] = value
             return
@@ -305,7 +320,9 @@ class _Document:
             self.checkouts = _load_checkouts(value, self.by_id, problems)
             self.known_checkouts = {checkout.id: checkout for checkout in self.checkouts}
         else:
-            self.events = _load_events(value, self.by_id, self.known_checkouts, problems)
+            self.events = _load_events(
+                value, self.by_id, self.known_checkouts, problems, self.vocabulary
+            )
 
     def finish(self, what: str) -> Scenario:
         """Check what is left, then build the scenario or raise every problem at once."""
@@ -426,6 +443,9 @@ def _load_policy(raw: Any, store_name: str, problems: Problems) -> RecoveryPolic
         mapping, "stock_fresh_for_minutes", path, problems, _positive_int, default=60
     )
     send_rates = _load_send_rates(mapping.get("send_rates"), f"{path}.send_rates", problems)
+    handoff_hours = field(
+        mapping, "handoff_timeout_hours", path, problems, _positive_int, default=24
+    )
     if len(problems.items) > before:
         return None
     try:
@@ -445,6 +465,9 @@ def _load_policy(raw: Any, store_name: str, problems: Problems) -> RecoveryPolic
             stock_lines=bool(stock_lines),
             stock_fresh_for=timedelta(minutes=fresh_minutes or 60),
             send_rates=send_rates,
+            handoff_timeout=None
+            if mapping.get("handoff_timeout_hours", 24) is None
+            else timedelta(hours=handoff_hours or 24),
         )
     except (RecoveryKitError, ValueError, TypeError) as exc:
         problems.add(path, str(exc))
@@ -690,11 +713,24 @@ def _stamped(items: tuple[LineItem, ...], at: datetime) -> tuple[LineItem, ...]:
     )
 
 
+def _load_vocabulary(raw: Any, problems: Problems) -> Vocabulary | None:
+    """The store's own reply words (``Vocabulary.from_dict``), read by every reply."""
+    if raw is None:
+        return None
+    try:
+        return Vocabulary.from_dict(raw, path="$.vocabulary")
+    except DefinitionError as exc:
+        for problem in exc.problems:
+            problems.add(problem.path, problem.message)
+        return None
+
+
 def _load_events(
     raw: Any,
     customers: Mapping[str, Customer],
     checkouts: Mapping[str, Checkout],
     problems: Problems,
+    vocabulary: Vocabulary | None = None,
 ) -> list[ScenarioEvent]:
     listed = _items(raw, "$.events", problems)
     events: list[ScenarioEvent] = []
@@ -715,7 +751,7 @@ def _load_events(
         rest = {key: value for key, value in mapping.items() if key not in ("type", "at")}
         _unknown_keys(rest, allowed, here, problems)
         before = len(problems.items)
-        event = _load_event(kind, rest, at, here, customers, checkouts, problems)
+        event = _load_event(kind, rest, at, here, customers, checkouts, problems, vocabulary)
         if event is not None and at is not None and len(problems.items) == before:
             events.append(event)
     return events
@@ -729,6 +765,7 @@ def _load_event(  # noqa: PLR0917 - one private loader, called once
     customers: Mapping[str, Customer],
     checkouts: Mapping[str, Checkout],
     problems: Problems,
+    vocabulary: Vocabulary | None,
 ) -> ScenarioEvent | None:
     extra: dict[str, Any] = {}
     if "id" in data:
@@ -758,6 +795,7 @@ def _load_event(  # noqa: PLR0917 - one private loader, called once
             locale=customer.locale,
             channel=channel,
             region=None if phone is None else phone.region,
+            vocabulary=vocabulary,
         )
         return ReplyReceived(customer.id, channel, reply, at, checkout_id=checkout_id, **extra)
     checkout = _checkout_ref(data, path, checkouts, problems)
@@ -781,6 +819,8 @@ def _load_event(  # noqa: PLR0917 - one private loader, called once
     if kind == "click":
         touch = field(data, "touch", path, problems, to_int, default=None)
         return LinkClicked(checkout.id, at, touch=touch, **extra)
+    if kind == "resumed":
+        return RecoveryResumed(checkout.id, at, **extra)
     # delivery
     touch = field(data, "touch", path, problems, to_int)
     status = field(data, "status", path, problems, _delivery_status, default="delivered")

@@ -262,7 +262,8 @@ def _replies(story: _Story, zone: str | None) -> list[str]:
             found.append(f"replied “{text}” at {_hm(at, zone)}: confirmed, then silence")
         elif intent == "menu_choice":
             topic = _MENU_WORDS.get(text, f"option {text}")
-            found.append(f"asked about {topic} at {_hm(at, zone)}, answered at once")
+            person = " and passed to a person" if story.handoffs else ""
+            found.append(f"asked about {topic} at {_hm(at, zone)}, answered at once{person}")
         elif story.handoffs:
             found.append(f"asked a question at {_hm(at, zone)}: passed to a person")
     return found

@@ -27,6 +27,7 @@ from typing import Any, Final, TypeVar, cast
 import attrs
 
 from ..engine.commands import FinishReason
+from ..engine.conversation import ConversationLine, Direction
 from ..engine.notes import (
     DeferReason,
     Deferred,
@@ -68,6 +69,7 @@ STAMP_KEY: Final = "stamp"
 _REBUILT: Final[tuple[type[Any], ...]] = (
     RecoveryState,
     SentTouch,
+    ConversationLine,
     Checkout,
     Customer,
     LineItem,
@@ -113,6 +115,7 @@ def _builder(cls: type[T]) -> Callable[..., T]:
 
 _STATE: Final = _builder(RecoveryState)
 _SENT: Final = _builder(SentTouch)
+_LINE: Final = _builder(ConversationLine)
 _CHECKOUT: Final = _builder(Checkout)
 _CUSTOMER: Final = _builder(Customer)
 _ITEM: Final = _builder(LineItem)
@@ -153,6 +156,7 @@ _ignore: Final = _member(IgnoreReason)
 _topic: Final = _member(InfoTopic)
 _purpose: Final = _member(Purpose)
 _action: Final = _member(ConsentAction)
+_direction: Final = _member(Direction)
 
 
 def _money(data: Mapping[str, Any]) -> Money:
@@ -224,6 +228,18 @@ def _sent(data: Mapping[str, Any]) -> SentTouch:
     )
 
 
+def _line(data: Mapping[str, Any]) -> ConversationLine:
+    get = data.get
+    return _LINE(
+        at=_instant(data["at"]),
+        channel=_channel(data["channel"]),
+        direction=_direction(data["direction"]),
+        text=data["text"],
+        key=get("key"),
+        touch=get("touch"),
+    )
+
+
 def _note(data: Mapping[str, Any]) -> Note:
     kind = data["type"]
     if kind == "deferred":
@@ -274,6 +290,8 @@ def trusted_state(data: Mapping[str, Any]) -> RecoveryState:
         # Written only when set (``RecoveryState.to_dict``): absent means none.
         window_closed_at=_maybe_instant(data.get("window_closed_at")),
         replies_sent=data["replies_sent"],
+        paused_at=_maybe_instant(data.get("paused_at")),
+        conversation=tuple(_line(item) for item in data.get("conversation", ())),
         clicked=data["clicked"],
         finish_reason=None if finish is None else _finish(finish),
         finished_at=_maybe_instant(data["finished_at"]),

@@ -151,6 +151,7 @@ def assert_every_field_set(value: Any) -> None:
 def every_field_samples() -> dict[str, Any]:
     """One value of each type a store keeps, every field set (``assert_every_field_set``)."""
     from ..engine.commands import FinishReason  # noqa: PLC0415
+    from ..engine.conversation import ConversationLine, Direction  # noqa: PLC0415
     from ..engine.notes import DeferReason, Deferred  # noqa: PLC0415 - only this sample
     from ..engine.state import SentTouch  # noqa: PLC0415
     from ..messages.sms import sms_segments  # noqa: PLC0415
@@ -222,6 +223,10 @@ def every_field_samples() -> dict[str, Any]:
         sent=(sent,),
         window_closed_at=T0 + HOUR,
         replies_sent=1,
+        paused_at=T0 + 2 * HOUR,
+        conversation=(
+            ConversationLine(T0 + HOUR, Channel.SMS, Direction.OUT, "Shop: saved", "remind", 1),
+        ),
         clicked=True,
         finish_reason=FinishReason.SEQUENCE_DONE,
         finished_at=T0 + 3 * HOUR,
