@@ -47,9 +47,10 @@ def simulate(
     **changes: Any,
 ) -> list[dict[str, Any]]:
     scenario = copy.deepcopy(ANNA)
-    scenario["events"] = events
+    del scenario["events"]
     for key, value in changes.items():
         scenario[key] = value
+    scenario["events"] = events  # last: a vocabulary must come before the replies it reads
     path = tmp_path / "scenario.json"
     path.write_text(json.dumps(scenario, ensure_ascii=False), "utf-8")
     assert 0 == main(["simulate", str(path), "--format", "jsonl"])
@@ -213,3 +214,16 @@ def test_the_stores_vocabulary_reads_its_own_words(
     events = [row for row in of(rows, "event") if row.get("intent")]
     assert ["question"] == [row["intent"] for row in events]
     assert ["question"] == [row["reason"] for row in of(rows, "handoff")]
+
+
+def test_a_vocabulary_after_the_events_is_a_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Replies are read as the scenario streams in, so the vocabulary must come first."""
+    scenario = copy.deepcopy(ANNA)
+    scenario["events"] = [reply("2026-03-10T10:00:00Z", "paczkomat")]
+    scenario["vocabulary"] = {"entries": []}
+    path = tmp_path / "late.json"
+    path.write_text(json.dumps(scenario, ensure_ascii=False), "utf-8")
+    assert 2 == main(["simulate", str(path)])
+    assert "$.vocabulary: must come before events" in capsys.readouterr().err
