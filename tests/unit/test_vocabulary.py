@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from recoverykit.errors import DefinitionError, InvalidVocabulary
 from recoverykit.policies.keywords import KEYWORDS, Intent, Keyword
 from recoverykit.policies.replies import Reply, classify_reply
 from recoverykit.policies.vocabulary import Vocabulary
+from recoverykit.runtime.cli import main
 from recoverykit.values.model import Channel
 
 WORDS = Vocabulary.of({"pl": {"question": ["paczkomat"], "opt_out": ["nie chcę sms"]}})
@@ -168,3 +172,26 @@ def test_plain_words_in_every_pack_language(
 def test_every_built_in_entry_names_its_source() -> None:
     """The tables are data with their source: no entry without one."""
     assert all(entry.source.strip() for entry in KEYWORDS)
+
+
+def test_recoverykit_lint_reads_a_vocabulary_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``recoverykit lint`` lints a vocabulary like a pack: findings with their codes, exit 1
+    on an error, exit 2 (every problem with its path) when an entry cannot be loaded."""
+    good = {"entries": [{"locale": "pl", "intent": "question", "phrase": "paczkomat"},
+                        {"locale": "en", "intent": "positive", "phrase": "stop"}]}  # fmt: skip
+    path = tmp_path / "words.json"
+    path.write_text(json.dumps(good), "utf-8")
+    assert 0 == main(["lint", str(path)])
+    out = capsys.readouterr().out
+    assert "entries[1]: warning VOC001" in out
+    assert "0 error(s), 1 warning(s)" in out
+    twice = {"entries": [*good["entries"], {"locale": "pl", "intent": "objection",
+                                             "phrase": "Paczkomat"}]}  # fmt: skip
+    path.write_text(json.dumps(twice), "utf-8")
+    assert 1 == main(["lint", str(path)])
+    assert "entries[2]: error VOC002" in capsys.readouterr().out
+    path.write_text(json.dumps({"entries": [{"locale": "pl", "intent": "?", "phrase": "x"}]}))
+    assert 2 == main(["lint", str(path)])
+    assert "$.entries[0]: unknown intent '?'" in capsys.readouterr().err

@@ -663,7 +663,22 @@ def _lint(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_OK
     if isinstance(data, dict) and ("checkouts" in data or "checkout" in data):
         return _lint_setup(path, data, out)
+    if isinstance(data, dict) and "entries" in data:
+        return _lint_vocabulary(path, data, out)
     return _lint_pack(MessagePack.load(path), str(path), out)
+
+
+def _lint_vocabulary(path: Path, data: Any, out: TextIO) -> int:
+    """A store vocabulary (``{"entries": [...]}``): loaded (exit 2 with every problem),
+    then linted like a pack; exit 1 when a finding is an error."""
+    from ..policies.vocabulary import Vocabulary  # noqa: PLC0415
+
+    findings = Vocabulary.from_dict(data).lint()
+    for issue in findings:
+        out.write(f"{path}: {issue.path}: {issue.severity} {issue.code}: {issue.message}\n")
+    errors = sum(1 for issue in findings if issue.severity == "error")
+    out.write(f"{path}: {errors} error(s), {len(findings) - errors} warning(s)\n")
+    return EXIT_FINDINGS if errors else EXIT_OK
 
 
 def _lint_pack(pack: Any, path: str, out: TextIO) -> int:
@@ -698,6 +713,11 @@ def _lint_setup(path: Path, data: Any, out: TextIO) -> int:
         for problem in lint_link(checkout.link)
     ]
     findings += [("policy", v.level, v.code, v.message) for v in lint_discounts(policy.discounts)]
+    if "vocabulary" in data:
+        from ..policies.vocabulary import Vocabulary  # noqa: PLC0415
+
+        words = Vocabulary.from_dict(data["vocabulary"], path="$.vocabulary")
+        findings += [(f"vocabulary {i.path}", i.severity, i.code, i.message) for i in words.lint()]
     for where, level, code, message in findings:
         out.write(f"{path}: {where}: {level} {code}: {message}\n")
     errors = sum(1 for finding in findings if finding[1] == "error")
