@@ -18,7 +18,7 @@ from pathlib import Path
 
 from recoverykit.channels.twilio import TwilioSMS
 from recoverykit.engine.commands import SendMessage
-from recoverykit.protocols import OutboxEntry, Receipt
+from recoverykit.protocols import Claimed, OutboxEntry, Receipt
 from recoverykit.runtime.runner import Runner
 from recoverykit.stores import SQLiteStore
 from recoverykit.testing.channel_contract import LoopbackServer, Reply
@@ -36,10 +36,10 @@ class _TimedRunner(Runner):
     look_seconds = 0.0
     looks = 0
 
-    def _may_go(self, entry: OutboxEntry, now: datetime) -> bool:
+    def _may_go(self, entry: OutboxEntry, now: datetime, known: Claimed | None = None) -> bool:
         start = time.perf_counter()
         try:
-            return super()._may_go(entry, now)
+            return super()._may_go(entry, now, known)
         finally:
             self.look_seconds += time.perf_counter() - start
             self.looks += 1

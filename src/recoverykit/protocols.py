@@ -424,6 +424,34 @@ class BatchTransaction(Transaction, Protocol):
         """``log(record)`` for each record, in order (records with equal times keep it)."""
         ...
 
+    def versions(self, checkout_ids: Collection[str]) -> dict[str, int]:
+        """The stored version of every recovery given (one not stored is left out).
+
+        PostgreSQL also locks those rows until the transaction ends, so a ``save_many``
+        of them later in it cannot meet another worker's save.
+        """
+        ...
+
+    def save_many(self, saves: Sequence[tuple[RecoveryState, int]]) -> None:
+        """``save(state, expected_version=version)`` for each stored recovery given.
+
+        Each new version is ``version + 1``. If any stored version differs, raises
+        ``ConflictError`` (the whole transaction is then rolled back by the caller).
+        """
+        ...
+
+    def add_outbox_many(self, entries: Sequence[OutboxEntry]) -> set[str]:
+        """``add_outbox(entry)`` for each entry, in order; the keys that were new.
+
+        An entry whose key is already stored (or came earlier in ``entries``) is
+        left as it was, exactly as ``add_outbox`` answers ``False`` for it.
+        """
+        ...
+
+    def version(self, checkout_id: str) -> int | None:
+        """The stored version of one recovery, without reading its state (``None``: not stored)."""
+        ...
+
 
 @runtime_checkable
 class DetectorTransaction(Transaction, Protocol):
@@ -554,6 +582,21 @@ class TransactionDefaults:
     def log_many(self: Transaction, records: Sequence[LogRecord]) -> None:
         for record in records:
             self.log(record)
+
+    def versions(self: Transaction, checkout_ids: Collection[str]) -> dict[str, int]:
+        found = {checkout_id: self.load(checkout_id) for checkout_id in checkout_ids}
+        return {key: claimed.version for key, claimed in found.items() if claimed is not None}
+
+    def save_many(self: Transaction, saves: Sequence[tuple[RecoveryState, int]]) -> None:
+        for state, version in saves:
+            self.save(state, expected_version=version)
+
+    def add_outbox_many(self: Transaction, entries: Sequence[OutboxEntry]) -> set[str]:
+        return {entry.key for entry in entries if self.add_outbox(entry)}
+
+    def version(self: Transaction, checkout_id: str) -> int | None:
+        claimed = self.load(checkout_id)
+        return None if claimed is None else claimed.version
 
 
 class _WithDefaults(TransactionDefaults):

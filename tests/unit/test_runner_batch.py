@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -21,12 +22,13 @@ from recoverykit.engine.policy import RecoveryPolicy
 from recoverykit.errors import ConflictError
 from recoverykit.policies.caps import ContactRecord, SendKind
 from recoverykit.policies.consent import ConsentAction, ConsentEvent, Purpose
-from recoverykit.protocols import OutboxStatus, Store, batched
+from recoverykit.protocols import LogRecord, OutboxEntry, OutboxStatus, RecordKind, Store, batched
 from recoverykit.runtime.apply import BatchWrites, DirectWrites, Pending
 from recoverykit.runtime.routing import Target
 from recoverykit.runtime.runner import Runner
 from recoverykit.stores import MemoryStore, SQLiteStore
 from recoverykit.testing.fakes import FakeChannel, FakeClock
+from recoverykit.testing.store_contract import message
 from recoverykit.values.model import Channel, Checkout, Customer, LineItem, Stage
 from recoverykit.values.money import Money
 
@@ -224,14 +226,83 @@ def test_a_batch_context_is_what_a_fresh_read_would_give(make: Any) -> None:
         tx.append_consent(consent(who, Channel.SMS))
         tx.add_contact(who.id, ContactRecord(T0 - timedelta(days=2), Channel.SMS, "co-0"))
         tx.open_service_window(who.id, Channel.WHATSAPP, T0 + timedelta(hours=20))
+    pending = Pending()
     with store.transaction() as tx:
         writes = BatchWrites(batched(tx), [who.id, "cust-x", who.id], since=since)
         assert writes.context(who.id) == DirectWrites(tx, since=since).context(who.id)
         for record in sent:
-            writes.add_contact(who.id, record)
+            writes.add_outbox(*_queued(who, record), pending)
         writes.append_consent(revocation)
         collected = writes.context(who.id)
         assert writes.context("cust-x") == DirectWrites(tx, since=since).context("cust-x")
-        writes.flush()
+        writes.flush(pending)
         assert collected == DirectWrites(tx, since=since).context(who.id)
+    assert [entry.message.checkout_id for entry in pending.entries] == ["co-1", "co-2"]
+    store.close()
+
+
+def _queued(
+    who: Customer, record: ContactRecord
+) -> tuple[OutboxEntry, tuple[str, ContactRecord], LogRecord]:
+    """An outbox entry for ``record``'s send, with the contact and log line it brings."""
+    key = f"key-{record.checkout_id}"
+    entry = OutboxEntry(key, message(key, record.checkout_id, who.id), created_at=record.at)
+    line = LogRecord(record.at, RecordKind.SEND, record.checkout_id, who.id, {"key": key})
+    return entry, (who.id, record), line
+
+
+@pytest.mark.parametrize("make", [MemoryStore, lambda: SQLiteStore(":memory:")])
+def test_a_batch_drops_an_entry_decided_before_with_its_contact_and_log_line(make: Any) -> None:
+    """An outbox key already stored (a retried decision) is not queued again in a batch:
+    neither its contact record nor its log line is written, and it is not sent; the
+    other entries of the batch are, in order (as add_outbox answering False would do)."""
+    store: Store = make()
+    who = person(1)
+    old, new = ContactRecord(T0, Channel.SMS, "co-1"), ContactRecord(T0, Channel.SMS, "co-2")
+    with store.transaction() as tx:
+        tx.add_outbox(_queued(who, old)[0])
+    pending = Pending()
+    with store.transaction() as tx:
+        writes = BatchWrites(batched(tx), [who.id], since=T0 - timedelta(days=1))
+        writes.add_outbox(*_queued(who, old), pending)
+        writes.log(LogRecord(T0, RecordKind.FINISH, "co-1", who.id, {"reason": "x"}))
+        writes.add_outbox(*_queued(who, new), pending)
+        writes.flush(pending)
+    assert [entry.key for entry in pending.entries] == ["key-co-2"]
+    with store.transaction() as tx:
+        assert tx.history(who.id, since=T0 - timedelta(days=1)).records == (new,)
+    assert [(line.kind, line.checkout_id) for line in store.events()] == [
+        (RecordKind.FINISH, "co-1"),
+        (RecordKind.SEND, "co-2"),
+    ]
+    store.close()
+
+
+@pytest.mark.parametrize("make", [MemoryStore, lambda: SQLiteStore(":memory:")])
+def test_a_recovery_saved_after_its_claim_is_left_to_the_writer(make: Any) -> None:
+    """A recovery saved by someone else between the claim and the batch (a webhook, say)
+    keeps their state: the batch decides and writes only the others, set-based, and
+    queues nothing for it."""
+    store: Store = make()
+    runner, clock, _sms = world(store, [(1, 0, True, False), (2, 0, True, False)])
+    clock.set(T0 + timedelta(hours=2))
+    claimed = store.claim_due(clock.now(), limit=10, lease=runner.lease, worker="w")
+    assert len(claimed) == 2
+    with store.transaction() as tx:
+        found = tx.load("co-0")
+        assert found is not None
+        theirs = attrs.evolve(found.state, zone_source="someone else")
+        tx.save(theirs, expected_version=found.version)
+    pending = Pending()
+    with store.transaction() as tx:
+        runner.deciding.decide_claimed(batched(tx), claimed, clock.now(), pending)
+    assert [entry.message.checkout_id for entry in pending.entries] == ["co-1"]
+    assert set(pending.decided) == {"co-1"}
+    with store.transaction() as tx:
+        mine, other = tx.load("co-1"), tx.load("co-0")
+    assert other is not None
+    assert other.state == theirs
+    assert mine is not None
+    assert mine.version == pending.decided["co-1"].version
+    assert mine.state == pending.decided["co-1"].state
     store.close()

@@ -8,13 +8,17 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import cast
 
 import pytest
 
+from recoverykit.engine.policy import RecoveryPolicy
 from recoverykit.errors import StoreError
 from recoverykit.protocols import Claimed, Store
+from recoverykit.runtime.runner import Runner
 from recoverykit.stores import SQLiteStore
 from recoverykit.stores import sqlite as sqlite_module
+from recoverykit.testing.fakes import FakeClock
 from recoverykit.testing.store_contract import (
     HOUR,
     LEASE,
@@ -246,3 +250,58 @@ def test_erased_and_purged_data_leaves_the_file(tmp_path: Path) -> None:
     assert marker.encode() not in raw
     assert b"601234567" not in raw
     assert b"your cart is waiting" not in raw
+
+
+def test_checkpoints_are_explicit_with_a_high_safety_net(tmp_path: Path) -> None:
+    """SQLite's own checkpoint threshold is raised (it would run inside a tick's commit);
+    checkpoint() copies the whole log into the file and says nothing is left."""
+    store = SQLiteStore(tmp_path / "r.db")
+    try:
+        assert (
+            store._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+            == sqlite_module.WAL_AUTOCHECKPOINT
+        )
+        with store.transaction() as tx:
+            for number in range(50):
+                tx.save(active(f"chk-{number}"), expected_version=None)
+        assert store.checkpoint() == 0
+        with sqlite3.connect(tmp_path / "r.db") as raw:
+            busy, in_log, copied = raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        assert (busy, in_log) == (0, copied)
+    finally:
+        store.close()
+
+
+class _CountingCheckpoints:
+    """A store that counts its checkpoints (everything else is the SQLite store's)."""
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self.store = store
+        self.checkpoints = 0
+
+    def checkpoint(self) -> int:
+        self.checkpoints += 1
+        return self.store.checkpoint()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.store, name)
+
+
+def test_the_runner_checkpoints_between_ticks_work_not_inside_it(tmp_path: Path) -> None:
+    """run_due checkpoints when it finds nothing due, or finished all that was due, and
+    not after a full batch (more is waiting: the log goes out when the work is done)."""
+    store = _CountingCheckpoints(SQLiteStore(tmp_path / "r.db"))
+    clock = FakeClock(T0)
+    runner = Runner(RecoveryPolicy(store_name="Shop"), cast(Store, store), {}, clock)
+    try:
+        runner.run_due()
+        assert store.checkpoints == 1
+        with store.store.transaction() as tx:
+            for number in range(3):
+                tx.save(active(f"chk-{number}", f"cus-{number}"), expected_version=None)
+        runner.run_due(limit=2)
+        assert store.checkpoints == 1
+        runner.run_due(limit=2)
+        assert store.checkpoints == 2
+    finally:
+        runner.close()

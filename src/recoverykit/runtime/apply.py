@@ -29,7 +29,6 @@ from ..engine.machine import Decision
 from ..engine.offer import decide_just_in_time
 from ..engine.policy import Context, RecoveryPolicy
 from ..engine.state import RecoveryState
-from ..errors import ConflictError
 from ..policies.caps import ContactHistory, ContactRecord, SendKind
 from ..policies.consent import ConsentEvent, ConsentLedger
 from ..policies.discounts import DiscountIssuer
@@ -52,6 +51,9 @@ class Pending:
 
     entries: list[OutboxEntry] = attrs.field(factory=list)
     handoffs: list[HandOff] = attrs.field(factory=list)
+    #: Each decided recovery as committed, with its new version: the last look before a
+    #: send reuses this state while the stored version is still this one.
+    decided: dict[str, Claimed] = attrs.field(factory=dict)
 
 
 @attrs.frozen
@@ -92,16 +94,20 @@ class Deciding:
         writes = BatchWrites(
             tx, [item.state.customer_id for item in claimed], since=now - self.history_window
         )
+        # One read of every version (PostgreSQL: rows locked until the commit): a recovery
+        # saved by someone else since the claim is left to them, and the batch's saves
+        # below then meet no other writer.
+        stored = tx.versions([item.state.checkout_id for item in claimed])
         quarantined: list[Quarantined] = []
         for item in claimed:
+            if stored.get(item.state.checkout_id) != item.version:
+                continue  # saved by someone else since the claim: theirs stands
             wakeup = WakeupDue(item.state.checkout_id, at=now)
             try:
                 self.apply(tx, Target.of(item), wakeup, now, pending, release=True, writes=writes)
-            except ConflictError:
-                continue  # saved by someone else since the claim: theirs stands
             except Quarantine as exc:
                 quarantined.append(exc.record)
-        writes.flush()
+        writes.flush(pending)
         return quarantined
 
     def apply(
@@ -146,9 +152,12 @@ class Deciding:
         # Save first: a ConflictError then leaves nothing of this decision behind, and
         # the version check replaces a re-load of every claimed state.
         if release or decision.state != target.state or target.version is None:
-            tx.save(decision.state, expected_version=target.version)
+            version = writes.save(decision.state, target.version)
+        else:
+            version = target.version
+        pending.decided[decision.state.checkout_id] = Claimed(decision.state, version)
         _apply_commands(
-            tx, writes, decision, customer_id=customer_id, now=now, pending=pending, answer=answer
+            writes, decision, customer_id=customer_id, now=now, pending=pending, answer=answer
         )
         return decision
 
@@ -193,7 +202,6 @@ def _quarantine(
 
 
 def _apply_commands(
-    tx: Transaction,
     writes: Writes,
     decision: Decision,
     *,
@@ -210,15 +218,14 @@ def _apply_commands(
                 if not answer and command.kind is MessageKind.REPLY:
                     continue
                 entry = OutboxEntry(key=command.idempotency_key, message=command, created_at=now)
-                if not tx.add_outbox(entry):
-                    continue  # decided before (a retried event): never twice
                 counted = SendKind.TOUCH if command.kind.capped else SendKind.REPLY
-                writes.add_contact(
-                    customer_id, ContactRecord(now, command.channel, checkout_id, counted)
-                )
-                writes.log(LogRecord(now, send_kind(command), checkout_id, customer_id,
-                                     send_data(command, zone)))  # fmt: skip
-                pending.entries.append(entry)
+                writes.add_outbox(
+                    entry,
+                    (customer_id, ContactRecord(now, command.channel, checkout_id, counted)),
+                    LogRecord(now, send_kind(command), checkout_id, customer_id,
+                              send_data(command, zone)),
+                    pending,
+                )  # fmt: skip
             case RecordConsent():
                 writes.append_consent(command.event)
             case HandOff():
@@ -271,8 +278,22 @@ class DirectWrites:
             service_windows=service_windows_of(tx, customer_id),
         )
 
-    def add_contact(self, customer_id: str, record: ContactRecord) -> None:
-        self._tx.add_contact(customer_id, record)
+    def save(self, state: RecoveryState, version: int | None) -> int:
+        return self._tx.save(state, expected_version=version)
+
+    def add_outbox(
+        self,
+        entry: OutboxEntry,
+        contact: tuple[str, ContactRecord],
+        record: LogRecord,
+        pending: Pending,
+    ) -> None:
+        """Queue ``entry``, and with it its contact record and log line, unless its key
+        was decided before (a retried event): never twice."""
+        if self._tx.add_outbox(entry):
+            self._tx.add_contact(*contact)
+            self._tx.log(record)
+            pending.entries.append(entry)
 
     def append_consent(self, event: ConsentEvent) -> None:
         record_consent(self._tx, event)
@@ -292,7 +313,7 @@ class BatchWrites:
     holding them back until the end of the transaction changes no answer.
     """
 
-    __slots__ = ("_contacts", "_contexts", "_logs", "_sent", "_tx")
+    __slots__ = ("_contacts", "_contexts", "_entries", "_logs", "_saves", "_sent", "_tx")
 
     def __init__(self, tx: BatchTransaction, customer_ids: list[str], *, since: datetime) -> None:
         unique = list(dict.fromkeys(customer_ids))
@@ -308,8 +329,12 @@ class BatchWrites:
             )
             for customer_id in unique
         }
-        self._contacts: list[tuple[str, ContactRecord]] = []
-        self._logs: list[LogRecord] = []
+        #: Contacts and log lines in order, each with the outbox key it stands or falls
+        #: with (``None``: it is written whatever happens to the entries).
+        self._contacts: list[tuple[str, ContactRecord, str | None]] = []
+        self._logs: list[tuple[LogRecord, str | None]] = []
+        self._saves: list[tuple[RecoveryState, int]] = []
+        self._entries: list[OutboxEntry] = []
         #: Records sent in this batch that a customer's context does not show yet: most
         #: customers have one recovery in a batch, so contexts are rebuilt only on demand.
         self._sent: dict[str, list[ContactRecord]] = {}
@@ -322,9 +347,29 @@ class BatchWrites:
             context = self._contexts[customer_id] = attrs.evolve(context, history=history)
         return context
 
-    def add_contact(self, customer_id: str, record: ContactRecord) -> None:
-        self._contacts.append((customer_id, record))
-        self._sent.setdefault(customer_id, []).append(record)
+    def save(self, state: RecoveryState, version: int | None) -> int:
+        """Queue the save of a claimed recovery; ``flush`` writes the batch's in one go."""
+        if version is None:
+            return self._tx.save(state, expected_version=None)
+        self._saves.append((state, version))
+        return version + 1
+
+    def add_outbox(
+        self,
+        entry: OutboxEntry,
+        contact: tuple[str, ContactRecord],
+        record: LogRecord,
+        pending: Pending,
+    ) -> None:
+        """Queue ``entry`` with its contact record and log line; ``flush`` keeps all three
+        only if the key is new. The contact reaches the customer's context at once: a
+        later decision in the batch sees it (should the key turn out to be old, that
+        decision was only more careful than it needed to be)."""
+        customer_id, contact_record = contact
+        self._entries.append(entry)
+        self._contacts.append((customer_id, contact_record, entry.key))
+        self._sent.setdefault(customer_id, []).append(contact_record)
+        self._logs.append((record, entry.key))
 
     def append_consent(self, event: ConsentEvent) -> None:
         record_consent(self._tx, event)
@@ -335,14 +380,30 @@ class BatchWrites:
             )
 
     def log(self, record: LogRecord) -> None:
-        self._logs.append(record)
+        self._logs.append((record, None))
 
-    def flush(self) -> None:
-        """Write the collected contact records and log lines, in the order they came."""
-        if self._contacts:
-            self._tx.add_contacts(self._contacts)
-        if self._logs:
-            self._tx.log_many(self._logs)
+    def flush(self, pending: Pending) -> None:
+        """Write the batch: states, outbox entries, contacts, log lines, each set-based.
+
+        The states go first, each row's version checked in the statement: if one was
+        saved by someone else after all, ``ConflictError`` rolls the batch back before
+        anything else of it is written. Entries whose key was decided before are left
+        out with their contacts and log lines; the rest join ``pending`` in order.
+        """
+        tx = self._tx
+        tx.save_many(self._saves)
+        added = tx.add_outbox_many(self._entries) if self._entries else set()
+        pending.entries.extend(entry for entry in self._entries if entry.key in added)
+        contacts = [
+            (customer_id, record)
+            for customer_id, record, key in self._contacts
+            if key is None or key in added
+        ]
+        if contacts:
+            tx.add_contacts(contacts)
+        logs = [record for record, key in self._logs if key is None or key in added]
+        if logs:
+            tx.log_many(logs)
 
 
 Writes = DirectWrites | BatchWrites

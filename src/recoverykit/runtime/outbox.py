@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 from abc import abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -41,6 +41,7 @@ from ..errors import ChannelError, ConflictError
 from ..protocols import (
     ChannelAdapter,
     ChannelHealthSink,
+    Claimed,
     Clock,
     HandOffSink,
     LogRecord,
@@ -86,7 +87,7 @@ class Delivery(Circuits):
     def _after_commit(self, pending: Pending) -> int:
         for handoff in pending.handoffs:
             self._hand_off(handoff)
-        return self._deliver(pending.entries)
+        return self._deliver(pending.entries, pending.decided)
 
     def _hand_off(self, handoff: HandOff) -> None:
         """Give the sink its hand-off; a failing sink is logged and harms nothing else
@@ -103,23 +104,28 @@ class Delivery(Circuits):
                 extra={"checkout_id": handoff.checkout_id, "reason": handoff.reason.value},
             )
 
-    def _deliver(self, entries: list[OutboxEntry]) -> int:
+    def _deliver(
+        self, entries: list[OutboxEntry], decided: Mapping[str, Claimed] | None = None
+    ) -> int:
         """Take each entry through look, mark, send, mark; return how many were accepted.
 
         An entry whose channel is down (between probes), whose recipient is held, or
         that the channel's send rate has no room for yet is left ``pending``: it waits
-        for a later tick (``run_due`` takes the waiting ones first).
+        for a later tick (``run_due`` takes the waiting ones first). ``decided`` holds
+        the states the unit of work just committed: the last look uses one instead of
+        reading and decoding it again while its version stands.
         """
         if not entries:
             return 0
         sent = 0
         failures: list[tuple[OutboxEntry, ChannelError]] = []
         gate = self._gate(self.clock.now())
+        known = decided or {}
         for entry in entries:
             now = self.clock.now()
             if not gate.admits(entry.message, now):
                 continue
-            if not self._may_go(entry, now):
+            if not self._may_go(entry, now, known.get(entry.message.checkout_id)):
                 continue
             self._claim_probe(gate, entry, now)
             previous = {entry.key: entry.attempted_at} if entry.attempted_at is not None else None
@@ -147,12 +153,13 @@ class Delivery(Circuits):
         return sent
 
     # -- the last look -------------------------------------------------------------------------
-    def _may_go(self, entry: OutboxEntry, now: datetime) -> bool:
+    def _may_go(self, entry: OutboxEntry, now: datetime, known: Claimed | None = None) -> bool:
         """The last look: whether ``entry`` may still be handed over at ``now``.
 
         One transaction reads what could have changed since the decision. An entry
         that may not go is logged and marked ``cancelled``; a touch whose moment
         is wrong is also handed back to the engine (its recovery due again now).
+        ``known`` is the recovery as this process committed it, if it did.
         """
         message = entry.message
         if message.kind is MessageKind.REPLY and message.key == CONFIRM_KEY:
@@ -161,7 +168,7 @@ class Delivery(Circuits):
         for attempt in (1, 2):
             try:
                 with self.store.transaction() as tx:
-                    verdict = self._look(tx, entry, now)
+                    verdict = self._look(tx, entry, now, known)
                     if verdict.go:
                         return True
                     detail = self._drop(tx, entry, verdict, now)
@@ -173,7 +180,9 @@ class Delivery(Circuits):
         self.store.mark_outbox(entry.key, OutboxStatus.CANCELLED, at=now, detail=detail)
         return False
 
-    def _look(self, tx: Transaction, entry: OutboxEntry, now: datetime) -> Verdict:
+    def _look(
+        self, tx: Transaction, entry: OutboxEntry, now: datetime, known: Claimed | None = None
+    ) -> Verdict:
         message = entry.message
         customer_id = message.customer_id
         ledger = tx.ledger(customer_id)
@@ -192,7 +201,7 @@ class Delivery(Circuits):
                 if found is None or not found.state.open:
                     return Verdict(VerdictKind.CANCEL, "the recovery ended before the request")
             return Verdict(VerdictKind.GO)
-        claimed = tx.load(message.checkout_id)
+        claimed = _current(tx, message.checkout_id, known)
         if claimed is None:
             return recheck(None, message, now=now, policy=self.policy, context=Context())
         history = tx.history(customer_id, since=now - self.history_window)
@@ -345,6 +354,24 @@ class Delivery(Circuits):
             extra={"resent": resent, "uncertain": len(uncertain)},
         )
         return uncertain
+
+
+def _current(tx: Transaction, checkout_id: str, known: Claimed | None) -> Claimed | None:
+    """The recovery as stored now: ``known`` while the stored version is still its own
+    (comparing one integer instead of reading and decoding the state), else read."""
+    if known is not None:
+        # ``getattr``, not ``batched``: an isinstance check against a runtime protocol
+        # costs more than the query it would choose.
+        version = getattr(tx, "version", None)
+        stored = version(checkout_id) if callable(version) else _loaded_version(tx, checkout_id)
+        if stored == known.version:
+            return known
+    return tx.load(checkout_id)
+
+
+def _loaded_version(tx: Transaction, checkout_id: str) -> int | None:
+    claimed = tx.load(checkout_id)
+    return None if claimed is None else claimed.version
 
 
 def _seconds(wait: timedelta | None) -> float | None:

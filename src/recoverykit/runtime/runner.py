@@ -295,6 +295,13 @@ class Runner(Delivery, InboundFacts):
         self._after_commit(pending)
         return started
 
+    def _checkpoint(self) -> None:
+        """Let a store with a write-ahead log (``SQLiteStore``) write it out, between ticks'
+        work rather than inside a commit; a store without one has nothing to do."""
+        checkpoint = getattr(self.store, "checkpoint", None)
+        if callable(checkpoint):
+            checkpoint()
+
     # -- the tick ----------------------------------------------------------------------------
     def run_due(self, limit: int = 500) -> int:
         """Claim up to ``limit`` due recoveries, decide them in one transaction, send.
@@ -310,6 +317,7 @@ class Runner(Delivery, InboundFacts):
                 "run_due: nothing due",
                 extra={"claimed": 0, "sent": waited, "worker": self.worker},
             )
+            self._checkpoint()
             return waited
         pending = Pending()
         deciding = self.deciding
@@ -323,6 +331,8 @@ class Runner(Delivery, InboundFacts):
                 if attempt == 2:
                     raise
         sent = waited + self._after_commit(pending)
+        if len(claimed) < limit:
+            self._checkpoint()  # the due work is done: the log can go to disk now
         _log.info(
             "run_due: %d recoveries decided, %d messages sent",
             len(claimed),

@@ -11,6 +11,7 @@ from ..errors import ConflictError, StoreError
 
 __all__ = [
     "TransactionGuard",
+    "batch_conflict",
     "newer_schema",
     "recovery_exists",
     "unknown_outbox_key",
@@ -50,6 +51,15 @@ def version_conflict(checkout_id: str, expected: int, stored: int | None) -> Con
     msg = (
         f"Recovery {checkout_id!r} was expected at version {expected} "
         f"but {found}; load it again and redo the decision"
+    )
+    return ConflictError(msg)
+
+
+def batch_conflict(count: int, changed: int) -> ConflictError:
+    """A set-based save that found fewer rows at their expected versions than it was given."""
+    msg = (
+        f"A batch save of {count} recoveries found only {changed} at the versions it expected: "
+        "someone else saved one meanwhile; load the batch again and redo its decisions"
     )
     return ConflictError(msg)
 

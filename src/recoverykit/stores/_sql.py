@@ -33,7 +33,13 @@ from ..policies.caps import ContactHistory, ContactRecord
 from ..policies.consent import ConsentEvent, ConsentLedger
 from ..protocols import Claimed, LogRecord, OutboxEntry, OutboxStatus, TransactionDefaults
 from ..values.model import Channel, Customer, address_key
-from ._refusals import TransactionGuard, newer_schema, recovery_exists, version_conflict
+from ._refusals import (
+    TransactionGuard,
+    batch_conflict,
+    newer_schema,
+    recovery_exists,
+    version_conflict,
+)
 from .codec import (
     due_of,
     finished_of,
@@ -230,6 +236,12 @@ class Statements:
             " ORDER BY created_at, {insertion} LIMIT ?"
         )
         self.next_due = d.sql("SELECT min(due) FROM recoveries WHERE due IS NOT NULL")
+        # A tick's batch (BatchTransaction): versions read once, writes made set-based.
+        self.versions = d.sql(
+            "SELECT checkout_id, version FROM recoveries WHERE checkout_id {in_list}"
+            " ORDER BY checkout_id"
+        )
+        self.known_keys = d.sql("SELECT key FROM outbox WHERE key {in_list}")
         # The abandonment detector's watches and the shop's orders (DetectorTransaction).
         self.watch = d.sql("SELECT data FROM watches WHERE checkout_id = ?")
         self.save_watch = d.sql(
@@ -369,7 +381,8 @@ class SQLTransaction(TransactionGuard, TransactionDefaults):
     def _execute(self, sql: LiteralString, params: Sequence[Any] = ()) -> Cursor:
         raise NotImplementedError
 
-    def _execute_many(self, sql: LiteralString, rows: Sequence[Sequence[Any]]) -> None:
+    def _execute_many(self, sql: LiteralString, rows: Sequence[Sequence[Any]]) -> int:
+        """Run ``sql`` once per row; how many rows it changed in all."""
         raise NotImplementedError
 
     def _lock(self, customer_id: str) -> None:
@@ -493,20 +506,7 @@ class SQLTransaction(TransactionGuard, TransactionDefaults):
     # -- outbox, dedup, log --------------------------------------------------------------------
     def add_outbox(self, entry: OutboxEntry) -> bool:
         self._lock(entry.message.customer_id)
-        d = self._q.dialect
-        cursor = self._execute(
-            self._q.add_outbox,
-            (
-                entry.key,
-                entry.status.value,
-                d.time_in(entry.created_at),
-                d.json_in(message_to_dict(entry.message)),
-                entry.provider_id,
-                entry.detail,
-                d.maybe_time_in(entry.attempted_at),
-            ),
-        )
-        return cursor.rowcount == 1
+        return self._execute(self._q.add_outbox, self._outbox_row(entry)).rowcount == 1
 
     def sent_message(self, channel: Channel, provider_id: str) -> OutboxEntry | None:
         row = self._execute(self._q.sent_message, (provider_id, channel.value)).fetchone()
@@ -566,6 +566,64 @@ class SQLTransaction(TransactionGuard, TransactionDefaults):
     def log_many(self, records: Sequence[LogRecord]) -> None:
         row = self._q.dialect.log_row
         self._execute_many(self._q.add_log, [row(record) for record in records])
+
+    # -- a tick's decisions, written set-based (BatchTransaction) -------------------------------
+    def _versions_sql(self) -> LiteralString:
+        """The versions query; PostgreSQL adds its row locks."""
+        return self._q.versions
+
+    def versions(self, checkout_ids: Collection[str]) -> dict[str, int]:
+        """Every version in one query (in id order, where rows are locked)."""
+        rows = self._execute(self._versions_sql(), (self._q.dialect.ids(checkout_ids),))
+        return {checkout_id: int(version) for checkout_id, version in rows.fetchall()}
+
+    def version(self, checkout_id: str) -> int | None:
+        row = self._execute(self._q.version, (checkout_id,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def _update_many(self, rows: list[tuple[Any, ...]]) -> int:
+        """Write each ``(*state values, checkout_id, expected_version)``; rows changed."""
+        return self._execute_many(self._q.update, rows)
+
+    def save_many(self, saves: Sequence[tuple[RecoveryState, int]]) -> None:
+        """One statement for the whole batch, each row's version checked in it."""
+        if not saves:
+            return
+        rows = [
+            (*self._state_values(state), state.checkout_id, version) for state, version in saves
+        ]
+        changed = self._update_many(rows)
+        if changed != len(rows):
+            raise batch_conflict(len(rows), changed)
+
+    def add_outbox_many(self, entries: Sequence[OutboxEntry]) -> set[str]:
+        """The keys already stored in one query, then every new entry in one statement."""
+        if not entries:
+            return set()
+        d = self._q.dialect
+        known = {key for (key,) in self._execute(self._q.known_keys, (d.ids(
+            [entry.key for entry in entries]),))}  # fmt: skip
+        fresh: dict[str, OutboxEntry] = {}
+        for entry in entries:
+            if entry.key not in known and entry.key not in fresh:
+                fresh[entry.key] = entry
+        self._lock_many(sorted({entry.message.customer_id for entry in fresh.values()}))
+        self._execute_many(
+            self._q.add_outbox, [self._outbox_row(entry) for entry in fresh.values()]
+        )
+        return set(fresh)
+
+    def _outbox_row(self, entry: OutboxEntry) -> tuple[Any, ...]:
+        d = self._q.dialect
+        return (
+            entry.key,
+            entry.status.value,
+            d.time_in(entry.created_at),
+            d.json_in(message_to_dict(entry.message)),
+            entry.provider_id,
+            entry.detail,
+            d.maybe_time_in(entry.attempted_at),
+        )
 
     # -- the abandonment detector (DetectorTransaction) -------------------------------------------
     def _due_watches_sql(self) -> LiteralString:

@@ -279,6 +279,7 @@ DIALECT: Final = Dialect(
     ids=list,
 )
 _Q: Final = Statements(DIALECT)
+_VERSIONS: Final = _Q.versions + " FOR UPDATE"
 
 
 #: Tables a recoverykit schema holds; finding some but not its own pair means a
@@ -336,17 +337,24 @@ class PostgresTransaction(SQLHolds, SQLTransaction):
             self._failed = _failure(exc, "a statement of a transaction")
             raise self._failed from exc
 
-    def _execute_many(self, sql: LiteralString, rows: Sequence[Sequence[Any]]) -> None:
-        """Execute one statement per row (psycopg pipelines them); errors as ``_execute``."""
+    def _execute_many(self, sql: LiteralString, rows: Sequence[Sequence[Any]]) -> int:
+        """Execute one statement per row (psycopg pipelines them); errors as ``_execute``.
+
+        Returns the rows changed in all (psycopg sums them over the batch)."""
         if not rows:
-            return
+            return 0
         conn = self._usable()
         try:
             with conn.cursor() as cursor:
                 cursor.executemany(sql, rows)
+                return cursor.rowcount
         except psycopg.Error as exc:
             self._failed = _failure(exc, "a statement of a transaction")
             raise self._failed from exc
+
+    def _versions_sql(self) -> LiteralString:
+        """The batch's versions, each row held until the transaction ends (in id order)."""
+        return _VERSIONS
 
     def _due_watches_sql(self) -> LiteralString:
         """Due watches, each row held until the transaction ends; other workers skip it."""

@@ -36,6 +36,7 @@ from ..protocols import (
     Receipt,
     Store,
     Transaction,
+    batched,
 )
 from ..values.model import Channel
 
@@ -166,6 +167,11 @@ class _CountingTransaction:
     def add_outbox(self, entry: OutboxEntry) -> bool:
         added = self._tx.add_outbox(entry)
         self._queued.append(added)
+        return added
+
+    def add_outbox_many(self, entries: Sequence[OutboxEntry]) -> set[str]:
+        added = batched(self._tx).add_outbox_many(entries)
+        self._queued.append(bool(added))
         return added
 
     def __getattr__(self, name: str) -> Any:

@@ -997,6 +997,44 @@ class StoreContract(HealthContract):
             assert batch.ledgers([]) == {}
             assert batch.service_windows([]) == {}
 
+    @pytest.mark.parametrize("way", sorted(_BATCH_WAYS))
+    def test_batch_saves_and_outbox_writes_are_the_single_ones(
+        self, store: Store, way: str
+    ) -> None:
+        """versions and version read what load reads; save_many writes every state at the
+        next version (a status change included) and refuses a stale version with
+        ConflictError, keeping nothing; add_outbox_many answers the keys add_outbox
+        would have added (an old key and a repeat are left alone)."""
+        later = active("chk-2", wakeup_at=T0 + HOUR)
+        with store.transaction() as tx:
+            tx.save(active("chk-1"), expected_version=None)
+            tx.save(active("chk-2"), expected_version=None)
+            tx.save(later, expected_version=1)
+            tx.add_outbox(outbox_entry("key-old"))
+        with store.transaction() as tx:
+            batch = _BATCH_WAYS[way](tx)
+            assert batch.versions(["chk-1", "chk-2", "chk-9"]) == {"chk-1": 1, "chk-2": 2}
+            assert batch.versions([]) == {}
+            assert (batch.version("chk-2"), batch.version("chk-9")) == (2, None)
+            batch.save_many([(finished("chk-1"), 1), (attrs.evolve(later, next_touch=1), 2)])
+            batch.save_many([])
+            assert batch.versions(["chk-1", "chk-2"]) == {"chk-1": 2, "chk-2": 3}
+            fresh = [outbox_entry("key-old"), outbox_entry("key-new"), outbox_entry("key-new")]
+            assert batch.add_outbox_many(fresh) == {"key-new"}
+            assert batch.add_outbox_many([]) == set()
+        with store.transaction() as tx:
+            first, second = tx.load("chk-1"), tx.load("chk-2")
+            assert first == Claimed(finished("chk-1"), 2)
+            assert second == Claimed(attrs.evolve(later, next_touch=1), 3)
+            assert tx.outbox_entry("key-new") == outbox_entry("key-new")
+        assert store.next_due() == T0 + HOUR
+        with pytest.raises(ConflictError), store.transaction() as tx:
+            _BATCH_WAYS[way](tx).save_many([(active("chk-3"), 1)])
+        with pytest.raises(ConflictError), store.transaction() as tx:
+            _BATCH_WAYS[way](tx).save_many([(active("chk-2"), 3), (active("chk-1"), 1)])
+        with store.transaction() as tx:
+            assert tx.load("chk-2") == Claimed(attrs.evolve(later, next_touch=1), 3)
+
     @_PER_STORE
     @given(contacts=_contact_writes, consents=_consent_writes, windows=_window_writes)
     def test_batch_reads_match_the_single_reads_for_any_data(
