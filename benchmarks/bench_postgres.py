@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any, Final
 
 import attrs
 
@@ -162,7 +163,7 @@ class _NullChannel:
         return Receipt(provider_id=message.idempotency_key, accepted_at=WORK_AT)
 
 
-def _prepare(conninfo: str, schema: str, start: int, count: int) -> None:
+def _prepare(conninfo: str, schema: str, start: int, count: int, spent: Any = None) -> None:
     from recoverykit.stores.postgres import PostgresStore  # noqa: PLC0415
 
     price = Money(Decimal("40.00"), "GBP")
@@ -180,26 +181,123 @@ def _prepare(conninfo: str, schema: str, start: int, count: int) -> None:
             items = (LineItem("S", "Teapot", 1, price),)
             checkout = Checkout(f"co-{number}", buyer, items, price, Stage.PAYMENT, T0, link)
             runner.handle(CheckoutAbandoned(checkout, T0))
+    if spent is not None:
+        spent.put((0.0, 0))
 
 
-def _work(conninfo: str, schema: str, name: str) -> None:
+def _work(conninfo: str, schema: str, name: str, spent: Any = None) -> None:
+    """One worker: tick until nothing is due; ``spent`` gets its CPU seconds and sends."""
     from recoverykit.stores.postgres import PostgresStore  # noqa: PLC0415
 
     with PostgresStore(conninfo, schema=schema, max_size=1) as store:
         clock = FakeClock(WORK_AT)
         runner = Runner(POLICY, store, {Channel.SMS: _NullChannel()}, clock, worker=name)
-        while runner.run_due(limit=200):
-            pass
+        started, sent = time.process_time(), 0
+        while done := runner.run_due(limit=200):
+            sent += done
+        if spent is not None:
+            spent.put((time.process_time() - started, sent))
 
 
-def _spread(target: object, jobs: list[tuple[object, ...]]) -> float:
-    processes = [multiprocessing.Process(target=target, args=job) for job in jobs]  # type: ignore[arg-type]
+def _raw_work(conninfo: str, schema: str, name: str, spent: Any = None) -> None:
+    """The floor's worker: the statements a send cannot do without, issued raw.
+
+    Per batch of 200: a claim (one ``UPDATE ... RETURNING`` over ``SKIP LOCKED`` rows,
+    committed), the states and the outbox rows (one ``executemany`` each, one commit);
+    per entry: an "attempted" mark and a "sent" mark, each its own commit. No decision,
+    no last look, no JSON decoding beyond what psycopg does.
+    """
+    import psycopg  # noqa: PLC0415 - optional dependency
+    from psycopg.types.json import Jsonb  # noqa: PLC0415
+
+    ident = psycopg.sql.Identifier(schema)
+    claim = psycopg.sql.SQL(
+        "UPDATE {0}.floor_recoveries SET claimed_by = %s WHERE checkout_id IN ("
+        " SELECT checkout_id FROM {0}.floor_recoveries WHERE claimed_by IS NULL"
+        " ORDER BY checkout_id LIMIT 200 FOR UPDATE SKIP LOCKED)"
+        " RETURNING checkout_id, version, state"
+    ).format(ident)
+    save = psycopg.sql.SQL(
+        "UPDATE {}.floor_recoveries SET state = %s, version = version + 1"
+        " WHERE checkout_id = %s AND version = %s"
+    ).format(ident)
+    add = psycopg.sql.SQL("INSERT INTO {}.floor_outbox (key, message) VALUES (%s, %s)").format(
+        ident
+    )
+    attempted = psycopg.sql.SQL(
+        "UPDATE {}.floor_outbox SET attempted_at = now() WHERE key = %s"
+    ).format(ident)
+    sent_mark = psycopg.sql.SQL("UPDATE {}.floor_outbox SET status = 'sent' WHERE key = %s").format(
+        ident
+    )
+    started, sent = time.process_time(), 0
+    with psycopg.connect(conninfo) as conn:
+        while rows := conn.execute(claim, (name,)).fetchall():
+            conn.commit()
+            keys = [f"{checkout_id}:touch1:0" for checkout_id, _version, _state in rows]
+            with conn.cursor() as cursor:
+                cursor.executemany(
+                    save, [(Jsonb(state), key, version) for key, version, state in rows]
+                )
+                cursor.executemany(add, [(key, Jsonb({"key": key})) for key in keys])
+            conn.commit()
+            for key in keys:
+                conn.execute(attempted, (key,))
+                conn.commit()
+                conn.execute(sent_mark, (key,))
+                conn.commit()
+                sent += 1
+    if spent is not None:
+        spent.put((time.process_time() - started, sent))
+
+
+def _raw_prepare(conninfo: str, schema: str, count: int) -> None:
+    import psycopg  # noqa: PLC0415 - optional dependency
+    from psycopg.types.json import Jsonb  # noqa: PLC0415
+
+    ident = psycopg.sql.Identifier(schema)
+    state = json.loads(_STATE_TEXT)
+    with psycopg.connect(conninfo) as conn:
+        conn.execute(psycopg.sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(ident))
+        conn.execute(
+            psycopg.sql.SQL(
+                "CREATE TABLE {0}.floor_recoveries (checkout_id text PRIMARY KEY,"
+                " version int NOT NULL DEFAULT 1, claimed_by text, state jsonb NOT NULL);"
+                " CREATE TABLE {0}.floor_outbox (key text PRIMARY KEY,"
+                " status text NOT NULL DEFAULT 'pending', attempted_at timestamptz,"
+                " message jsonb NOT NULL)"
+            ).format(ident)
+        )
+        with conn.cursor() as cursor:
+            cursor.executemany(
+                psycopg.sql.SQL(
+                    "INSERT INTO {}.floor_recoveries (checkout_id, state) VALUES (%s, %s)"
+                ).format(ident),
+                [(f"co-{number:07d}", Jsonb(state)) for number in range(count)],
+            )
+        conn.commit()
+
+
+#: A stored state of the size the workers' recoveries have, for the floor's rows.
+_STATE_TEXT: Final = json.dumps({"status": "active", "touch": 1, "pad": "y" * 1_500})
+
+
+def _spread(target: object, jobs: list[tuple[object, ...]]) -> tuple[float, float, int]:
+    """Run ``target`` once per job, each in its own process; wall seconds, and the CPU
+    seconds and sends the processes reported."""
+    spent: Any = multiprocessing.Queue()
+    processes = [
+        multiprocessing.Process(target=target, args=(*job, spent))  # type: ignore[arg-type]
+        for job in jobs
+    ]
     started = time.perf_counter()
     for process in processes:
         process.start()
+    reports = [spent.get() for _ in processes]
     for process in processes:
         process.join()
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    return wall, sum(cpu for cpu, _sent in reports), sum(sent for _cpu, sent in reports)
 
 
 def _workers(conninfo: str) -> None:
@@ -207,16 +305,36 @@ def _workers(conninfo: str) -> None:
 
     from recoverykit.stores.postgres import PostgresStore  # noqa: PLC0415
 
+    print(
+        "  workers: wall-clock sends/s across processes, and sends per CPU second of one"
+        " worker process (client CPU), beside raw psycopg issuing the claim, save, outbox"
+        " and mark statements for as many sends with as many processes, in the same run"
+    )
     for workers in (1, 2, 4):
         count = PER_WORKER * workers
+        with _schema(conninfo) as floor_schema:
+            _raw_prepare(conninfo, floor_schema, count)
+            _wall, floor_cpu, floor_sent = _spread(
+                _raw_work, [(conninfo, floor_schema, f"raw-{n}") for n in range(workers)]
+            )
         with _schema(conninfo) as schema:
             PostgresStore(conninfo, schema=schema).close()
             share = count // 4
             _spread(
                 _prepare, [(conninfo, schema, start, share) for start in range(0, count, share)]
             )
-            seconds = _spread(_work, [(conninfo, schema, f"w-{n}") for n in range(workers)])
-            _rate(f"run_due sends, {workers} worker process(es)", count, seconds)
+            wall, cpu, sent = _spread(_work, [(conninfo, schema, f"w-{n}") for n in range(workers)])
+            _rate(f"run_due sends, {workers} worker process(es), wall", sent, wall)
+            rate(
+                f"run_due per worker CPU, {workers} process(es)",
+                sent,
+                cpu,
+                ("raw statements", floor_cpu / max(floor_sent, 1)),
+            )
+            print(
+                f"  {'':<52} run_due is {floor_cpu / max(floor_sent, 1) / (cpu / sent):.0%}"
+                " of the raw-statement floor per worker"
+            )
             if workers == 1:
                 with psycopg.connect(conninfo, autocommit=True) as conn:
                     row = conn.execute(
