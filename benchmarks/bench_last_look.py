@@ -4,7 +4,7 @@ Run with ``python -m benchmarks.bench_last_look [--n 2000]``. Recoveries with to
 are stored in an SQLite file; one ``run_due`` then sends them all to a Twilio adapter
 talking HTTP to a loopback server that answers at once (the cheapest send there is:
 a real provider adds tens of milliseconds of network on top). The runner's
-``_may_go`` (the last look: one read transaction, and its verdict) and the adapter's
+``_take`` (the last look and the "attempted" mark: one transaction) and the adapter's
 ``send`` are timed around each call. Prints figures only; it never asserts on time.
 """
 
@@ -15,6 +15,7 @@ import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from recoverykit.channels.twilio import TwilioSMS
 from recoverykit.engine.commands import SendMessage
@@ -36,10 +37,10 @@ class _TimedRunner(Runner):
     look_seconds = 0.0
     looks = 0
 
-    def _may_go(self, entry: OutboxEntry, now: datetime, known: Claimed | None = None) -> bool:
+    def _take(self, entry: OutboxEntry, now: datetime, known: Claimed | None = None) -> Any:
         start = time.perf_counter()
         try:
-            return super()._may_go(entry, now, known)
+            return super()._take(entry, now, known)
         finally:
             self.look_seconds += time.perf_counter() - start
             self.looks += 1

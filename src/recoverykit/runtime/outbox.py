@@ -23,6 +23,7 @@ their key (``Runner.receive`` settles them as ``sent``).
 
 from __future__ import annotations
 
+import enum
 import logging
 from abc import abstractmethod
 from collections.abc import Iterable, Mapping
@@ -125,12 +126,16 @@ class Delivery(Circuits):
             now = self.clock.now()
             if not gate.admits(entry.message, now):
                 continue
-            if not self._may_go(entry, now, known.get(entry.message.checkout_id)):
+            taken = self._take(entry, now, known.get(entry.message.checkout_id))
+            if taken is _Taken.NO:
                 continue
             self._claim_probe(gate, entry, now)
-            previous = {entry.key: entry.attempted_at} if entry.attempted_at is not None else None
-            if not self.store.mark_attempted([entry.key], at=now, previous=previous):
-                continue  # another process (a second reconcile) claimed it first
+            if taken is _Taken.LOOKED:
+                previous = (
+                    {entry.key: entry.attempted_at} if entry.attempted_at is not None else None
+                )
+                if not self.store.mark_attempted([entry.key], at=now, previous=previous):
+                    continue  # another process (a second reconcile) claimed it first
             gate.sending(entry.message.channel, now)
             outcome = self._send_one(entry)
             self._answered(gate, entry.message.channel, outcome, now)
@@ -153,24 +158,27 @@ class Delivery(Circuits):
         return sent
 
     # -- the last look -------------------------------------------------------------------------
-    def _may_go(self, entry: OutboxEntry, now: datetime, known: Claimed | None = None) -> bool:
-        """The last look: whether ``entry`` may still be handed over at ``now``.
+    def _take(self, entry: OutboxEntry, now: datetime, known: Claimed | None = None) -> _Taken:
+        """The last look, and with it the "attempted" mark: whether ``entry`` goes now.
 
         One transaction reads what could have changed since the decision. An entry
-        that may not go is logged and marked ``cancelled``; a touch whose moment
-        is wrong is also handed back to the engine (its recovery due again now).
-        ``known`` is the recovery as this process committed it, if it did.
+        that may still go is marked attempted in that same transaction when the store's
+        transaction can (``attempt``), so its commit is the durable mark before the
+        send (``MARKED``); otherwise the caller marks it through the store (``LOOKED``).
+        An entry that may not go is logged and marked ``cancelled`` (``NO``); a touch
+        whose moment is wrong is also handed back to the engine (its recovery due again
+        now). ``known`` is the recovery as this process committed it, if it did.
         """
         message = entry.message
         if message.kind is MessageKind.REPLY and message.key == CONFIRM_KEY:
-            return True  # the one confirmation an opt-out gets, at once (FCC-4)
+            return _Taken.LOOKED  # the one confirmation an opt-out gets, at once (FCC-4)
         detail = ""
         for attempt in (1, 2):
             try:
                 with self.store.transaction() as tx:
                     verdict = self._look(tx, entry, now, known)
                     if verdict.go:
-                        return True
+                        return _attempt_in(tx, entry, now)
                     detail = self._drop(tx, entry, verdict, now)
                 break
             except ConflictError:
@@ -178,7 +186,7 @@ class Delivery(Circuits):
                     raise
         # A crash before this mark leaves the entry pending: the next look drops it again.
         self.store.mark_outbox(entry.key, OutboxStatus.CANCELLED, at=now, detail=detail)
-        return False
+        return _Taken.NO
 
     def _look(
         self, tx: Transaction, entry: OutboxEntry, now: datetime, known: Claimed | None = None
@@ -354,6 +362,26 @@ class Delivery(Circuits):
             extra={"resent": resent, "uncertain": len(uncertain)},
         )
         return uncertain
+
+
+class _Taken(enum.Enum):
+    """What the last look decided about one entry."""
+
+    #: It does not go (cancelled, or another process claimed it).
+    NO = "no"
+    #: It goes, and the look's own transaction marked it attempted.
+    MARKED = "marked"
+    #: It goes; the store's transaction could not mark it, so the caller does.
+    LOOKED = "looked"
+
+
+def _attempt_in(tx: Transaction, entry: OutboxEntry, now: datetime) -> _Taken:
+    """Mark ``entry`` attempted inside the look's transaction, if the store can; an entry
+    another process (a second reconcile) claimed meanwhile does not go."""
+    attempt = getattr(tx, "attempt", None)
+    if not callable(attempt):
+        return _Taken.LOOKED
+    return _Taken.MARKED if attempt(entry.key, at=now, previous=entry.attempted_at) else _Taken.NO
 
 
 def _current(tx: Transaction, checkout_id: str, known: Claimed | None) -> Claimed | None:

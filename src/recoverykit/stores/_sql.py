@@ -613,6 +613,17 @@ class SQLTransaction(TransactionGuard, TransactionDefaults):
         )
         return set(fresh)
 
+    def _attempt_sql(self) -> LiteralString:
+        """Stamp one pending entry whose ``attempted_at`` is still the one given."""
+        raise NotImplementedError
+
+    def attempt(self, key: str, *, at: datetime, previous: datetime | None = None) -> bool:
+        """``Store.mark_attempted([key], ...)`` inside this transaction, so a last look and
+        its mark commit together; whether this call claimed the entry."""
+        d = self._q.dialect
+        params = (d.time_in(at), key, d.maybe_time_in(previous))
+        return self._execute(self._attempt_sql(), params).rowcount == 1
+
     def _outbox_row(self, entry: OutboxEntry) -> tuple[Any, ...]:
         d = self._q.dialect
         return (

@@ -280,6 +280,10 @@ DIALECT: Final = Dialect(
 )
 _Q: Final = Statements(DIALECT)
 _VERSIONS: Final = _Q.versions + " FOR UPDATE"
+_ATTEMPT: Final = (
+    "UPDATE outbox SET attempted_at = %s WHERE key = %s AND status = 'pending'"
+    " AND attempted_at IS NOT DISTINCT FROM %s::timestamptz"
+)
 
 
 #: Tables a recoverykit schema holds; finding some but not its own pair means a
@@ -351,6 +355,9 @@ class PostgresTransaction(SQLHolds, SQLTransaction):
         except psycopg.Error as exc:
             self._failed = _failure(exc, "a statement of a transaction")
             raise self._failed from exc
+
+    def _attempt_sql(self) -> LiteralString:
+        return _ATTEMPT
 
     def _versions_sql(self) -> LiteralString:
         """The batch's versions, each row held until the transaction ends (in id order)."""

@@ -238,6 +238,11 @@ _NARROW_UPDATE: Final = (
 )
 
 
+_ATTEMPT: Final = (
+    "UPDATE outbox SET attempted_at = ? WHERE key = ? AND status = 'pending' AND attempted_at IS ?"
+)
+
+
 def _connect(path: str, busy_timeout: float, *, read_only: bool) -> sqlite3.Connection:
     """A connection to ``path``; read-only ones never create the file."""
     target, uri = path, False
@@ -339,6 +344,9 @@ class SQLiteTransaction(SQLHolds, SQLTransaction):
         if self._execute(_NARROW_UPDATE, narrow).rowcount == 1:
             return True
         return super()._update_recovery(state, values, expected_version)
+
+    def _attempt_sql(self) -> str:
+        return _ATTEMPT
 
     def _update_many(self, rows: list[tuple[Any, ...]]) -> int:
         """The narrow form for every row, then the full one: a row the narrow form wrote

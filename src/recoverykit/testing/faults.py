@@ -120,10 +120,13 @@ class CrashingStore:
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         queued: list[bool] = []
+        attempted: list[bool] = []
         with self.store.transaction() as tx:
-            yield _CountingTransaction(tx, queued)
+            yield _CountingTransaction(tx, queued, attempted)
         if any(queued):
             self._maybe("after_commit")
+        if any(attempted):
+            self._maybe("after_attempted")  # a last look that marked its entry committed
 
     def mark_attempted(
         self, keys: list[str], *, at: datetime, previous: Mapping[str, datetime] | None = None
@@ -160,9 +163,17 @@ class CrashingStore:
 class _CountingTransaction:
     """A transaction that notes whether it queued an outbox entry."""
 
-    def __init__(self, tx: Transaction, queued: list[bool]) -> None:
+    def __init__(self, tx: Transaction, queued: list[bool], attempted: list[bool]) -> None:
         self._tx = tx
         self._queued = queued
+        self._attempted = attempted
+        if callable(getattr(tx, "attempt", None)):
+            self.attempt = self._attempt  # only where the store's transaction has it
+
+    def _attempt(self, key: str, *, at: datetime, previous: datetime | None = None) -> bool:
+        claimed: bool = getattr(self._tx, "attempt")(key, at=at, previous=previous)  # noqa: B009
+        self._attempted.append(claimed)
+        return claimed
 
     def add_outbox(self, entry: OutboxEntry) -> bool:
         added = self._tx.add_outbox(entry)

@@ -1035,6 +1035,35 @@ class StoreContract(HealthContract):
         with store.transaction() as tx:
             assert tx.load("chk-2") == Claimed(attrs.evolve(later, next_touch=1), 3)
 
+    def test_attempt_in_a_transaction_claims_like_mark_attempted(self, store: Store) -> None:
+        """Where a transaction offers attempt(key, at=, previous=) (the last look marks
+        its entry with it), it stamps a pending entry only while attempted_at is still
+        ``previous``, and only if the transaction commits."""
+        with store.transaction() as tx:
+            if not callable(getattr(tx, "attempt", None)):
+                pytest.skip("this store's transactions leave the mark to mark_attempted")
+            tx.add_outbox(outbox_entry("k1"))
+        attempt = "attempt"
+
+        def mark_then_fail() -> None:
+            with store.transaction() as tx:
+                assert getattr(tx, attempt)("k1", at=T0)
+                raise _Boom
+
+        with pytest.raises(_Boom):
+            mark_then_fail()
+        assert [entry.attempted_at for entry in store.outbox()] == [None]
+        with store.transaction() as tx:
+            assert getattr(tx, attempt)("k1", at=T0)
+            assert not getattr(tx, attempt)("k1", at=T0 + HOUR)
+            assert not getattr(tx, attempt)("missing", at=T0)
+        assert [entry.attempted_at for entry in store.outbox()] == [T0]
+        with store.transaction() as tx:
+            assert getattr(tx, attempt)("k1", at=T0 + HOUR, previous=T0)
+        store.mark_outbox("k1", OutboxStatus.SENT, at=T0 + HOUR)
+        with store.transaction() as tx:
+            assert not getattr(tx, attempt)("k1", at=T0 + 2 * HOUR, previous=T0 + HOUR)
+
     @_PER_STORE
     @given(contacts=_contact_writes, consents=_consent_writes, windows=_window_writes)
     def test_batch_reads_match_the_single_reads_for_any_data(
