@@ -33,6 +33,10 @@ with contextlib.redirect_stdout(out):
 cpu = time.process_time() - start
 summary = json.loads(out.getvalue().splitlines()[-1])
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+# Linux carries ru_maxrss over fork and exec, so after a big benchmark in the parent it
+# would report the parent's peak; VmHWM belongs to this process's memory alone.
+with contextlib.suppress(OSError), open("/proc/self/status") as status:
+    peak = next(int(l.split()[1]) for l in status if l.startswith("VmHWM:"))
 print(json.dumps({"code": code, "cpu": cpu, "sends": summary["sent"], "peak_kib": peak}))
 """
 
